@@ -1,0 +1,63 @@
+"""Claims that link a user to a public author record."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Claim(models.Model):
+    class Method(models.TextChoices):
+        ORCID = "orcid", "Authenticated ORCID iD"
+        EMAIL_DOMAIN = "email_domain", "Institutional email"
+        EVIDENCE = "evidence", "Evidence reviewed by a curator"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims"
+    )
+    researcher = models.ForeignKey(
+        "profiles.Researcher", on_delete=models.CASCADE, related_name="claims"
+    )
+    method = models.CharField(max_length=16, choices=Method.choices)
+    evidence = models.TextField(blank=True, default="")
+    evidence_links = models.JSONField(default=list, blank=True)
+    is_dispute = models.BooleanField(
+        default=False, help_text="Filed against a record that already had an owner."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claims_reviewed",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "researcher"],
+                condition=Q(status="pending"),
+                name="claim_one_pending_per_user_and_record",
+            ),
+            models.UniqueConstraint(
+                fields=["researcher"],
+                condition=Q(status="approved"),
+                name="claim_one_approved_per_record",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} claims {self.researcher_id} ({self.status})"

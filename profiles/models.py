@@ -1,0 +1,174 @@
+"""The public author record, follows and collaboration invitations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from slugify import slugify
+
+
+class VerificationLevel(models.IntegerChoices):
+    L0 = 0, "L0 - bare name"
+    L1 = 1, "L1 - public record"
+    L2 = 2, "L2 - claimed, verified"
+    L3 = 3, "L3 - claimed through ORCID"
+
+
+class TrustBand(models.TextChoices):
+    NEW = "New"
+    EMERGING = "Emerging"
+    ESTABLISHED = "Established"
+    TRUSTED = "Trusted"
+    HIGHLY_TRUSTED = "Highly trusted"
+
+
+class Researcher(models.Model):
+    source_id = models.CharField(
+        max_length=255,
+        unique=True,
+        help_text="Where the record came from: an OpenAlex URL or a local urn:bzpeer id.",
+    )
+    display_name = models.CharField(max_length=500)
+    alternative_names = ArrayField(models.CharField(max_length=500), default=list, blank=True)
+    summary = models.TextField(blank=True, default="", help_text="Plain text bio.")
+    orcid = models.CharField(max_length=19, null=True, blank=True, help_text="0000-0000-0000-0000")
+    last_known_institution = models.ForeignKey(
+        "works.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="researchers",
+    )
+    topics = models.ManyToManyField(
+        "works.Topic", through="ResearcherTopic", blank=True, related_name="researchers"
+    )
+    open_to_collaborate = models.BooleanField(default=True)
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="researcher",
+    )
+    verification_level = models.PositiveSmallIntegerField(
+        choices=VerificationLevel.choices, default=VerificationLevel.L0
+    )
+    trust_score = models.PositiveSmallIntegerField(default=0)
+    trust_band = models.CharField(max_length=32, choices=TrustBand.choices, default=TrustBand.NEW)
+    trust_components = models.JSONField(default=dict, blank=True)
+    trust_computed_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised counts, kept right by services and tasks (never counted on a page view).
+    works_count = models.PositiveIntegerField(default=0)
+    followers_count = models.PositiveIntegerField(default=0)
+    topics_count = models.PositiveIntegerField(default=0)
+    close_collaborators_count = models.PositiveIntegerField(default=0)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_records"
+    )
+    is_stub = models.BooleanField(
+        default=True, help_text="Known only as a co-author inside a work record."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["orcid"], condition=Q(orcid__isnull=False), name="researcher_unique_orcid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("pk")), name="researcher_not_merged_into_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["merged_into"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.display_name, max_length=80) or "researcher"
+
+    def get_absolute_url(self) -> str:
+        return reverse("researcher_detail", kwargs={"pk": self.pk, "slug": self.slug})
+
+    @property
+    def is_claimed(self) -> bool:
+        return self.owner_id is not None
+
+    @property
+    def orcid_url(self) -> str:
+        return f"https://orcid.org/{self.orcid}" if self.orcid else ""
+
+
+class ResearcherTopic(models.Model):
+    """A researcher's topic with how many of their works carry it (refreshed by services)."""
+
+    researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE)
+    topic = models.ForeignKey("works.Topic", on_delete=models.CASCADE)
+    works_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["researcher", "topic"], name="researcher_topic_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["researcher", "-works_count"])]
+
+
+class Follow(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
+    )
+    researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "researcher"], name="follow_unique_pair")
+        ]
+        indexes = [models.Index(fields=["researcher", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.researcher_id}"
+
+
+class Invitation(models.Model):
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations_sent"
+    )
+    researcher = models.ForeignKey(
+        Researcher, on_delete=models.CASCADE, related_name="invitations"
+    )
+    subject = models.CharField(max_length=200)
+    message = models.TextField(max_length=5000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "researcher"],
+                condition=Q(status="sent"),
+                name="invitation_one_pending_per_pair",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["sender", "-created_at"]),
+            models.Index(fields=["researcher", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,159 @@
+"""Bibliographic records imported from OpenAlex (or built by hand with urn:bzpeer ids)."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Institution(models.Model):
+    source_id = models.CharField(max_length=255, unique=True)
+    display_name = models.CharField(max_length=500)
+    ror = models.CharField(max_length=255, blank=True, default="")
+    country_code = models.CharField(max_length=8, blank=True, default="")
+    type = models.CharField(max_length=64, blank=True, default="")
+    homepage_url = models.URLField(max_length=1000, blank=True, default="")
+    is_stub = models.BooleanField(
+        default=True, help_text="Known only from a reference inside another record."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ror"], condition=~Q(ror=""), name="institution_unique_ror"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("institution_detail", args=[self.pk])
+
+
+class Source(models.Model):
+    """A venue: journal, conference, repository (arXiv)."""
+
+    source_id = models.CharField(max_length=255, unique=True)
+    display_name = models.CharField(max_length=500)
+    type = models.CharField(max_length=64, blank=True, default="")
+    issn_l = models.CharField(max_length=32, blank=True, default="")
+    homepage_url = models.URLField(max_length=1000, blank=True, default="")
+    is_stub = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Topic(models.Model):
+    """A subject label: an OpenAlex topic, or a legacy OpenAlex concept."""
+
+    class Kind(models.TextChoices):
+        TOPIC = "topic", "Topic"
+        CONCEPT = "concept", "Concept"
+
+    source_id = models.CharField(max_length=255, unique=True)
+    display_name = models.CharField(max_length=500)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TOPIC)
+    field_name = models.CharField(max_length=255, blank=True, default="")
+    is_stub = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("topic_detail", args=[self.pk])
+
+
+class Work(models.Model):
+    source_id = models.CharField(max_length=255, unique=True)
+    doi = models.CharField(max_length=255, null=True, blank=True)
+    arxiv_id = models.CharField(max_length=64, blank=True, default="")
+    title = models.TextField(blank=True, default="")
+    abstract = models.TextField(blank=True, default="", help_text="Plain text, never HTML.")
+    type = models.CharField(max_length=64, blank=True, default="")
+    publication_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    publication_date = models.DateField(null=True, blank=True)
+    # The venue (journal, repository): named venue because source_id is the record id.
+    venue = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="works"
+    )
+    landing_page_url = models.URLField(max_length=2000, blank=True, default="")
+    topics = models.ManyToManyField(Topic, blank=True, related_name="works")
+    cited_by_count = models.PositiveIntegerField(null=True, blank=True)
+    referenced_works = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+    # Number of authors on the record: hyper-authored works (>100) make no co-author edges.
+    authors_count = models.PositiveIntegerField(default=0)
+    is_hidden = models.BooleanField(
+        default=False, help_text="Hidden by a curator: off every public page."
+    )
+    is_stub = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-publication_year", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["doi"], condition=Q(doi__isnull=False), name="work_unique_doi"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["publication_year"]),
+            models.Index(fields=["arxiv_id"]),
+            GinIndex(fields=["referenced_works"], name="work_referenced_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.source_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("work_detail", args=[self.pk])
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else ""
+
+
+class Authorship(models.Model):
+    class Position(models.TextChoices):
+        FIRST = "first", "First"
+        MIDDLE = "middle", "Middle"
+        LAST = "last", "Last"
+
+    work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="authorships")
+    researcher = models.ForeignKey(
+        "profiles.Researcher", on_delete=models.CASCADE, related_name="authorships"
+    )
+    author_position = models.CharField(max_length=16, blank=True, default="")
+    order = models.PositiveIntegerField(default=0)
+    raw_author_name = models.CharField(max_length=500, blank=True, default="")
+    institutions = models.ManyToManyField(Institution, blank=True, related_name="authorships")
+
+    class Meta:
+        ordering = ["work", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["work", "researcher"], name="authorship_unique_work_researcher"
+            )
+        ]
+        indexes = [models.Index(fields=["researcher", "work"])]
+
+    def __str__(self) -> str:
+        return f"{self.raw_author_name or self.researcher_id} on {self.work_id}"
