@@ -1,0 +1,119 @@
+"""Reads for the public work, topic and institution pages.
+
+Every function here runs a fixed number of SQL queries whatever the size of the
+record (a 3,000-author paper, a topic with 100,000 researchers): lists are capped
+and related rows are fetched with select_related/prefetch_related.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Prefetch, QuerySet
+
+from profiles.models import Researcher, ResearcherTopic
+from works.models import Authorship, Institution, Topic, Work
+
+WORK_AUTHORS_SHOWN = 50
+WORK_INSTITUTIONS_SHOWN = 50
+TOPIC_RESEARCHERS_SHOWN = 50
+TOPIC_WORKS_SHOWN = 20
+INSTITUTION_RESEARCHERS_PER_PAGE = 50
+
+
+def public_works() -> QuerySet[Work]:
+    """Works a curator has not hidden: the only ones any public page may show."""
+    return Work.objects.filter(is_hidden=False)
+
+
+def work_for_page() -> QuerySet[Work]:
+    """A visible work with its venue, topics and first authors (in author order).
+
+    The authorship prefetch is sliced, so a hyper-authored work loads only the
+    authors the page shows; the page takes the total from Work.authors_count.
+    """
+    shown_authorships = (
+        Authorship.objects.select_related("researcher")
+        .prefetch_related("institutions")
+        .order_by("order", "pk")[:WORK_AUTHORS_SHOWN]
+    )
+    return (
+        public_works()
+        .select_related("venue")
+        .prefetch_related(
+            Prefetch("topics", queryset=Topic.objects.order_by("display_name")),
+            Prefetch("authorships", queryset=shown_authorships, to_attr="shown_authorships"),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class InstitutionList:
+    institutions: list[Institution]
+    has_more: bool
+
+
+def work_institutions(work: Work, *, limit: int = WORK_INSTITUTIONS_SHOWN) -> InstitutionList:
+    """Institutions of all the work's authors, those with most authors first.
+
+    Read over every authorship (not only the authors shown) so a large
+    collaboration lists its main institutions; one row past the cap says whether
+    there are more without a COUNT.
+    """
+    rows = list(
+        Institution.objects.filter(authorships__work=work)
+        # Filtering before annotating counts only this work's authorships.
+        .annotate(authors_here=Count("authorships"))
+        .order_by("-authors_here", "display_name", "pk")[: limit + 1]
+    )
+    return InstitutionList(institutions=rows[:limit], has_more=len(rows) > limit)
+
+
+def topic_for_page() -> QuerySet[Topic]:
+    return Topic.objects.all()
+
+
+def topic_researchers(
+    topic: Topic, *, limit: int = TOPIC_RESEARCHERS_SHOWN
+) -> list[ResearcherTopic]:
+    """Researchers of a topic ranked by how many of their works carry it.
+
+    Merged duplicates are left out: their works count under the survivor.
+    """
+    return list(
+        ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
+        .select_related("researcher", "researcher__last_known_institution")
+        .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
+    )
+
+
+def topic_recent_works(topic: Topic, *, limit: int = TOPIC_WORKS_SHOWN) -> list[Work]:
+    return list(
+        public_works()
+        .filter(topics=topic)
+        .select_related("venue")
+        # Undated works go last, not first (Postgres sorts NULL first in DESC).
+        .order_by(F("publication_year").desc(nulls_last=True), "title", "pk")[:limit]
+    )
+
+
+def institution_for_page() -> QuerySet[Institution]:
+    return Institution.objects.all()
+
+
+def institution_researchers(
+    institution: Institution,
+    *,
+    page_number: str | int | None,
+    per_page: int = INSTITUTION_RESEARCHERS_PER_PAGE,
+) -> Page:
+    """One page of the researchers last seen at an institution, most works first.
+
+    Two queries: the paginator's COUNT and the page itself. An invalid or
+    out-of-range page number falls back to the first or last page.
+    """
+    researchers = Researcher.objects.filter(
+        last_known_institution=institution, merged_into__isnull=True
+    ).order_by("-works_count", "display_name", "pk")
+    return Paginator(researchers, per_page).get_page(page_number)
