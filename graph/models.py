@@ -12,9 +12,7 @@ class CoauthorEdge(models.Model):
     researcher = models.ForeignKey(
         "profiles.Researcher", on_delete=models.CASCADE, related_name="coauthor_edges"
     )
-    coauthor = models.ForeignKey(
-        "profiles.Researcher", on_delete=models.CASCADE, related_name="+"
-    )
+    coauthor = models.ForeignKey("profiles.Researcher", on_delete=models.CASCADE, related_name="+")
     shared_works = models.PositiveIntegerField()
     last_year = models.PositiveSmallIntegerField(null=True, blank=True)
     # Smallest author list among the shared works: one shared work with <= 5 authors is close.
@@ -24,12 +22,12 @@ class CoauthorEdge(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["researcher", "coauthor"], name="edge_unique_pair"),
-            models.CheckConstraint(condition=~Q(researcher=models.F("coauthor")), name="edge_no_self"),
+            models.CheckConstraint(
+                condition=~Q(researcher=models.F("coauthor")), name="edge_no_self"
+            ),
         ]
         indexes = [
-            models.Index(
-                fields=["researcher", "-shared_works", "-last_year"], name="edge_rank_idx"
-            )
+            models.Index(fields=["researcher", "-shared_works", "-last_year"], name="edge_rank_idx")
         ]
 
 

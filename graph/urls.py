@@ -1,3 +1,10 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from graph import views
+
+urlpatterns = [
+    path("researchers/<int:pk>/graph/", views.explorer, name="graph_explorer"),
+    path("researchers/<int:pk>/graph/slice/", views.slice_fragment, name="graph_slice"),
+]

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class ProfilesConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'profiles'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "profiles"

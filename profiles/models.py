@@ -84,7 +84,12 @@ class Researcher(models.Model):
                 condition=~Q(merged_into=models.F("pk")), name="researcher_not_merged_into_self"
             ),
         ]
-        indexes = [models.Index(fields=["merged_into"])]
+        indexes = [
+            models.Index(fields=["merged_into"]),
+            # Institution pages list their researchers by productivity.
+            models.Index(fields=["last_known_institution", "-works_count"]),
+            models.Index(fields=["-works_count", "display_name"], name="researcher_rank_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -114,11 +119,12 @@ class ResearcherTopic(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["researcher", "topic"], name="researcher_topic_unique"
-            )
+            models.UniqueConstraint(fields=["researcher", "topic"], name="researcher_topic_unique")
         ]
-        indexes = [models.Index(fields=["researcher", "-works_count"])]
+        indexes = [
+            models.Index(fields=["researcher", "-works_count"]),
+            models.Index(fields=["topic", "-works_count"]),
+        ]
 
 
 class Follow(models.Model):
@@ -147,9 +153,7 @@ class Invitation(models.Model):
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations_sent"
     )
-    researcher = models.ForeignKey(
-        Researcher, on_delete=models.CASCADE, related_name="invitations"
-    )
+    researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE, related_name="invitations")
     subject = models.CharField(max_length=200)
     message = models.TextField(max_length=5000)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENT)

@@ -1,10 +1,120 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from bzpeer.ratelimit import allow
+from profiles import queries, services
+from profiles.charts import works_per_year_chart
+from profiles.models import Researcher
+
+FOLLOW_LIMIT_PER_HOUR = 60
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {})
+    return render(request, "home.html", {"researchers": queries.featured_researchers()})
+
+
+def _works_context(request: HttpRequest, researcher: Researcher) -> dict:
+    sort = request.GET.get("sort", queries.DEFAULT_WORK_SORT)
+    if sort not in queries.WORK_SORTS:
+        sort = queries.DEFAULT_WORK_SORT
+    page = queries.works_page(researcher, sort=sort, page_number=request.GET.get("page"))
+    return {"researcher": researcher, "works": page, "sort": sort, "sorts": queries.WORK_SORTS}
+
+
+def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
+    return {
+        "researcher": researcher,
+        "following": queries.is_following(request.user, researcher),
+    }
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
+    researcher = queries.get_researcher(pk)
+    survivor = queries.merge_survivor(researcher)
+    target = survivor or researcher
+    if survivor is not None or slug != researcher.slug:
+        url = target.get_absolute_url()
+        if request.GET:
+            url = f"{url}?{request.GET.urlencode()}"
+        return HttpResponsePermanentRedirect(url)
+    topics = queries.top_topics(researcher)
+    context = {
+        **_works_context(request, researcher),
+        **_follow_context(request, researcher),
+        "top_topics": topics,
+        "chart": works_per_year_chart(queries.works_per_year(researcher)),
+    }
+    return render(request, "profiles/researcher_detail.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def works_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    researcher = queries.get_researcher(pk)
+    if not request.htmx:
+        query = urlencode({k: v for k, v in request.GET.items() if k in ("sort", "page")})
+        return redirect(f"{researcher.get_absolute_url()}?{query}#published-work")
+    return render(request, "profiles/_works.html", _works_context(request, researcher))
+
+
+def _follow_response(request: HttpRequest, researcher: Researcher, *, status: int = 200):
+    researcher.refresh_from_db(fields=["followers_count"])
+    if request.htmx:
+        return render(
+            request,
+            "profiles/_follow.html",
+            _follow_context(request, researcher),
+            status=status,
+        )
+    return redirect(f"{researcher.get_absolute_url()}#connect")
+
+
+def _toggle_follow(request: HttpRequest, pk: int, *, follow: bool) -> HttpResponse:
+    researcher = queries.get_researcher(pk)
+    if researcher.merged_into_id:
+        researcher = queries.merge_survivor(researcher) or researcher
+    if not request.user.is_authenticated:
+        login_url = f"{reverse('login')}?{urlencode({'next': researcher.get_absolute_url()})}"
+        if request.htmx:
+            return HttpResponseClientRedirect(login_url)
+        return redirect_to_login(researcher.get_absolute_url())
+    if not allow(
+        scope="follow", key=str(request.user.pk), limit=FOLLOW_LIMIT_PER_HOUR, window_seconds=3600
+    ):
+        message = "You have followed and unfollowed too often. Please try again in an hour."
+        if request.htmx:
+            context = {**_follow_context(request, researcher), "error": message}
+            return render(request, "profiles/_follow.html", context, status=429)
+        messages.error(request, message)
+        return redirect(f"{researcher.get_absolute_url()}#connect")
+    if follow:
+        services.follow_researcher(user=request.user, researcher=researcher)
+    else:
+        services.unfollow_researcher(user=request.user, researcher=researcher)
+    if not request.htmx:
+        verb = "now follow" if follow else "no longer follow"
+        messages.success(request, f"You {verb} {researcher.display_name}.")
+    return _follow_response(request, researcher)
+
+
+@require_POST
+def follow(request: HttpRequest, pk: int) -> HttpResponse:
+    return _toggle_follow(request, pk, follow=True)
+
+
+@require_POST
+def unfollow(request: HttpRequest, pk: int) -> HttpResponse:
+    return _toggle_follow(request, pk, follow=False)

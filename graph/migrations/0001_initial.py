@@ -4,33 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CoauthorEdge',
+            name="CoauthorEdge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('shared_works', models.PositiveIntegerField()),
-                ('last_year', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('smallest_team', models.PositiveIntegerField()),
-                ('is_close', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("shared_works", models.PositiveIntegerField()),
+                ("last_year", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("smallest_team", models.PositiveIntegerField()),
+                ("is_close", models.BooleanField(default=False)),
             ],
         ),
         migrations.CreateModel(
-            name='GraphSlice',
+            name="GraphSlice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('building', 'Building'), ('ready', 'Ready'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('fingerprint', models.CharField(blank=True, default='', max_length=64)),
-                ('error', models.TextField(blank=True, default='')),
-                ('requested_at', models.DateTimeField(blank=True, null=True)),
-                ('computed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("building", "Building"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("fingerprint", models.CharField(blank=True, default="", max_length=64)),
+                ("error", models.TextField(blank=True, default="")),
+                ("requested_at", models.DateTimeField(blank=True, null=True)),
+                ("computed_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]

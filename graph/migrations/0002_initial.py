@@ -5,40 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('graph', '0001_initial'),
-        ('profiles', '0001_initial'),
+        ("graph", "0001_initial"),
+        ("profiles", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='coauthoredge',
-            name='coauthor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.researcher'),
+            model_name="coauthoredge",
+            name="coauthor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="profiles.researcher",
+            ),
         ),
         migrations.AddField(
-            model_name='coauthoredge',
-            name='researcher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coauthor_edges', to='profiles.researcher'),
+            model_name="coauthoredge",
+            name="researcher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="coauthor_edges",
+                to="profiles.researcher",
+            ),
         ),
         migrations.AddField(
-            model_name='graphslice',
-            name='researcher',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='graph_slice', to='profiles.researcher'),
+            model_name="graphslice",
+            name="researcher",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="graph_slice",
+                to="profiles.researcher",
+            ),
         ),
         migrations.AddIndex(
-            model_name='coauthoredge',
-            index=models.Index(fields=['researcher', '-shared_works', '-last_year'], name='edge_rank_idx'),
+            model_name="coauthoredge",
+            index=models.Index(
+                fields=["researcher", "-shared_works", "-last_year"], name="edge_rank_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coauthoredge',
-            constraint=models.UniqueConstraint(fields=('researcher', 'coauthor'), name='edge_unique_pair'),
+            model_name="coauthoredge",
+            constraint=models.UniqueConstraint(
+                fields=("researcher", "coauthor"), name="edge_unique_pair"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coauthoredge',
-            constraint=models.CheckConstraint(condition=models.Q(('researcher', models.F('coauthor')), _negated=True), name='edge_no_self'),
+            model_name="coauthoredge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("researcher", models.F("coauthor")), _negated=True),
+                name="edge_no_self",
+            ),
         ),
     ]

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,60 +15,154 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Researcher',
+            name="Researcher",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_id', models.CharField(help_text='Where the record came from: an OpenAlex URL or a local urn:bzpeer id.', max_length=255, unique=True)),
-                ('display_name', models.CharField(max_length=500)),
-                ('alternative_names', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=500), blank=True, default=list, size=None)),
-                ('summary', models.TextField(blank=True, default='', help_text='Plain text bio.')),
-                ('orcid', models.CharField(blank=True, help_text='0000-0000-0000-0000', max_length=19, null=True)),
-                ('open_to_collaborate', models.BooleanField(default=True)),
-                ('verification_level', models.PositiveSmallIntegerField(choices=[(0, 'L0 - bare name'), (1, 'L1 - public record'), (2, 'L2 - claimed, verified'), (3, 'L3 - claimed through ORCID')], default=0)),
-                ('trust_score', models.PositiveSmallIntegerField(default=0)),
-                ('trust_band', models.CharField(choices=[('New', 'New'), ('Emerging', 'Emerging'), ('Established', 'Established'), ('Trusted', 'Trusted'), ('Highly trusted', 'Highly Trusted')], default='New', max_length=32)),
-                ('trust_components', models.JSONField(blank=True, default=dict)),
-                ('trust_computed_at', models.DateTimeField(blank=True, null=True)),
-                ('works_count', models.PositiveIntegerField(default=0)),
-                ('followers_count', models.PositiveIntegerField(default=0)),
-                ('topics_count', models.PositiveIntegerField(default=0)),
-                ('close_collaborators_count', models.PositiveIntegerField(default=0)),
-                ('is_stub', models.BooleanField(default=True, help_text='Known only as a co-author inside a work record.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source_id",
+                    models.CharField(
+                        help_text="Where the record came from: an OpenAlex URL or a local urn:bzpeer id.",
+                        max_length=255,
+                        unique=True,
+                    ),
+                ),
+                ("display_name", models.CharField(max_length=500)),
+                (
+                    "alternative_names",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=500),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("summary", models.TextField(blank=True, default="", help_text="Plain text bio.")),
+                (
+                    "orcid",
+                    models.CharField(
+                        blank=True, help_text="0000-0000-0000-0000", max_length=19, null=True
+                    ),
+                ),
+                ("open_to_collaborate", models.BooleanField(default=True)),
+                (
+                    "verification_level",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "L0 - bare name"),
+                            (1, "L1 - public record"),
+                            (2, "L2 - claimed, verified"),
+                            (3, "L3 - claimed through ORCID"),
+                        ],
+                        default=0,
+                    ),
+                ),
+                ("trust_score", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "trust_band",
+                    models.CharField(
+                        choices=[
+                            ("New", "New"),
+                            ("Emerging", "Emerging"),
+                            ("Established", "Established"),
+                            ("Trusted", "Trusted"),
+                            ("Highly trusted", "Highly Trusted"),
+                        ],
+                        default="New",
+                        max_length=32,
+                    ),
+                ),
+                ("trust_components", models.JSONField(blank=True, default=dict)),
+                ("trust_computed_at", models.DateTimeField(blank=True, null=True)),
+                ("works_count", models.PositiveIntegerField(default=0)),
+                ("followers_count", models.PositiveIntegerField(default=0)),
+                ("topics_count", models.PositiveIntegerField(default=0)),
+                ("close_collaborators_count", models.PositiveIntegerField(default=0)),
+                (
+                    "is_stub",
+                    models.BooleanField(
+                        default=True, help_text="Known only as a co-author inside a work record."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['display_name'],
+                "ordering": ["display_name"],
             },
         ),
         migrations.CreateModel(
-            name='ResearcherTopic',
+            name="ResearcherTopic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('works_count', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("works_count", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Follow',
+            name="Follow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follows', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="follows",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subject', models.CharField(max_length=200)),
-                ('message', models.TextField(max_length=5000)),
-                ('status', models.CharField(choices=[('sent', 'Sent'), ('accepted', 'Accepted'), ('declined', 'Declined')], default='sent', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('sender', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations_sent', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("subject", models.CharField(max_length=200)),
+                ("message", models.TextField(max_length=5000)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("sent", "Sent"),
+                            ("accepted", "Accepted"),
+                            ("declined", "Declined"),
+                        ],
+                        default="sent",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invitations_sent",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -6,94 +6,149 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('profiles', '0001_initial'),
-        ('works', '0001_initial'),
+        ("profiles", "0001_initial"),
+        ("works", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='researcher',
-            name='last_known_institution',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='researchers', to='works.institution'),
+            model_name="researcher",
+            name="last_known_institution",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="researchers",
+                to="works.institution",
+            ),
         ),
         migrations.AddField(
-            model_name='researcher',
-            name='merged_into',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='merged_records', to='profiles.researcher'),
+            model_name="researcher",
+            name="merged_into",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="merged_records",
+                to="profiles.researcher",
+            ),
         ),
         migrations.AddField(
-            model_name='researcher',
-            name='owner',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='researcher', to=settings.AUTH_USER_MODEL),
+            model_name="researcher",
+            name="owner",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="researcher",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='researcher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='profiles.researcher'),
+            model_name="invitation",
+            name="researcher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="invitations",
+                to="profiles.researcher",
+            ),
         ),
         migrations.AddField(
-            model_name='follow',
-            name='researcher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follows', to='profiles.researcher'),
+            model_name="follow",
+            name="researcher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="follows",
+                to="profiles.researcher",
+            ),
         ),
         migrations.AddField(
-            model_name='researchertopic',
-            name='researcher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='profiles.researcher'),
+            model_name="researchertopic",
+            name="researcher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, to="profiles.researcher"
+            ),
         ),
         migrations.AddField(
-            model_name='researchertopic',
-            name='topic',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='works.topic'),
+            model_name="researchertopic",
+            name="topic",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="works.topic"),
         ),
         migrations.AddField(
-            model_name='researcher',
-            name='topics',
-            field=models.ManyToManyField(blank=True, related_name='researchers', through='profiles.ResearcherTopic', to='works.topic'),
+            model_name="researcher",
+            name="topics",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="researchers",
+                through="profiles.ResearcherTopic",
+                to="works.topic",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['sender', '-created_at'], name='profiles_in_sender__3b0667_idx'),
+            model_name="invitation",
+            index=models.Index(
+                fields=["sender", "-created_at"], name="profiles_in_sender__3b0667_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['researcher', 'status'], name='profiles_in_researc_fd80b2_idx'),
+            model_name="invitation",
+            index=models.Index(
+                fields=["researcher", "status"], name="profiles_in_researc_fd80b2_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'sent')), fields=('sender', 'researcher'), name='invitation_one_pending_per_pair'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "sent")),
+                fields=("sender", "researcher"),
+                name="invitation_one_pending_per_pair",
+            ),
         ),
         migrations.AddIndex(
-            model_name='follow',
-            index=models.Index(fields=['researcher', '-created_at'], name='profiles_fo_researc_5d8b8a_idx'),
+            model_name="follow",
+            index=models.Index(
+                fields=["researcher", "-created_at"], name="profiles_fo_researc_5d8b8a_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='follow',
-            constraint=models.UniqueConstraint(fields=('user', 'researcher'), name='follow_unique_pair'),
+            model_name="follow",
+            constraint=models.UniqueConstraint(
+                fields=("user", "researcher"), name="follow_unique_pair"
+            ),
         ),
         migrations.AddIndex(
-            model_name='researchertopic',
-            index=models.Index(fields=['researcher', '-works_count'], name='profiles_re_researc_bad0ce_idx'),
+            model_name="researchertopic",
+            index=models.Index(
+                fields=["researcher", "-works_count"], name="profiles_re_researc_bad0ce_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='researchertopic',
-            constraint=models.UniqueConstraint(fields=('researcher', 'topic'), name='researcher_topic_unique'),
+            model_name="researchertopic",
+            constraint=models.UniqueConstraint(
+                fields=("researcher", "topic"), name="researcher_topic_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='researcher',
-            index=models.Index(fields=['merged_into'], name='profiles_re_merged__37531e_idx'),
+            model_name="researcher",
+            index=models.Index(fields=["merged_into"], name="profiles_re_merged__37531e_idx"),
         ),
         migrations.AddConstraint(
-            model_name='researcher',
-            constraint=models.UniqueConstraint(condition=models.Q(('orcid__isnull', False)), fields=('orcid',), name='researcher_unique_orcid'),
+            model_name="researcher",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("orcid__isnull", False)),
+                fields=("orcid",),
+                name="researcher_unique_orcid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='researcher',
-            constraint=models.CheckConstraint(condition=models.Q(('merged_into', models.F('pk')), _negated=True), name='researcher_not_merged_into_self'),
+            model_name="researcher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("merged_into", models.F("pk")), _negated=True),
+                name="researcher_not_merged_into_self",
+            ),
         ),
     ]

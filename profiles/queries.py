@@ -1,0 +1,89 @@
+"""Reads for the profile page and its fragments: each a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+
+from profiles.models import Follow, Researcher, ResearcherTopic
+from works.models import Work
+
+WORKS_PER_PAGE = 10
+WORK_SORTS = {
+    "newest": ("-publication_year", "-publication_date", "-id"),
+    "oldest": ("publication_year", "publication_date", "id"),
+    "cited": ("-cited_by_count", "-publication_year", "-id"),
+}
+DEFAULT_WORK_SORT = "newest"
+MAX_MERGE_HOPS = 5
+
+
+def get_researcher(pk: int) -> Researcher:
+    """The record behind a profile URL (merged or not): one query."""
+    return get_object_or_404(
+        Researcher.objects.select_related("last_known_institution", "merged_into"), pk=pk
+    )
+
+
+def merge_survivor(researcher: Researcher) -> Researcher | None:
+    """Follow `merged_into` to the surviving record (None when not merged)."""
+    survivor = researcher.merged_into
+    hops = 0
+    while survivor is not None and survivor.merged_into_id and hops < MAX_MERGE_HOPS:
+        survivor = Researcher.objects.select_related("merged_into").get(pk=survivor.merged_into_id)
+        hops += 1
+    return survivor
+
+
+def top_topics(researcher: Researcher, limit: int = 3) -> list[ResearcherTopic]:
+    return list(
+        ResearcherTopic.objects.filter(researcher=researcher)
+        .select_related("topic")
+        .order_by("-works_count", "topic__display_name")[:limit]
+    )
+
+
+def researcher_works(researcher: Researcher) -> QuerySet[Work]:
+    return Work.objects.filter(authorships__researcher=researcher, is_hidden=False)
+
+
+def works_page(researcher: Researcher, *, sort: str, page_number: str | int | None) -> Page:
+    """One page of works with their venue (two queries: count and page)."""
+    ordering = WORK_SORTS.get(sort, WORK_SORTS[DEFAULT_WORK_SORT])
+    works = researcher_works(researcher).select_related("venue").order_by(*ordering)
+    return Paginator(works, WORKS_PER_PAGE).get_page(page_number)
+
+
+@dataclass(frozen=True)
+class YearCount:
+    year: int
+    count: int
+
+
+def works_per_year(researcher: Researcher) -> list[YearCount]:
+    rows = (
+        researcher_works(researcher)
+        .exclude(publication_year=None)
+        .values_list("publication_year")
+        .annotate(n=Count("id"))
+        .order_by("publication_year")
+    )
+    return [YearCount(year=year, count=n) for year, n in rows]
+
+
+def is_following(user, researcher: Researcher) -> bool:
+    if not user.is_authenticated:
+        return False
+    return Follow.objects.filter(user=user, researcher=researcher).exists()
+
+
+def featured_researchers(limit: int = 12) -> list[Researcher]:
+    """Full (non-stub) records with the most works, for the home page."""
+    return list(
+        Researcher.objects.filter(is_stub=False, merged_into__isnull=True)
+        .select_related("last_known_institution")
+        .order_by("-works_count", "display_name")[:limit]
+    )

@@ -1,0 +1,108 @@
+"""The trust score: one pure function, so anyone can read (and test) why a score is what it is.
+
+1. identity: the verification level (L0 0, L1 10, L2 22, L3 30 points).
+2. scholarly record: works that carry a DOI or arXiv id, log-scaled so the first few count
+   most (30 points at 100 identified works).
+3. network: close collaborators, a verified (claimed) one counting three times, log-scaled
+   (20 points at 50 weighted collaborators).
+4. completeness: 5 points each for an affiliation, an own summary, topics and an ORCID.
+Bands: 0-19 New, 20-39 Emerging, 40-59 Established, 60-79 Trusted, 80-100 Highly trusted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+IDENTITY_POINTS = {0: 0, 1: 10, 2: 22, 3: 30}
+RECORD_MAX, RECORD_SATURATION = 30, 100
+NETWORK_MAX, NETWORK_SATURATION = 20, 50
+VERIFIED_COLLABORATOR_WEIGHT = 3
+COMPLETENESS_POINTS = 5
+
+BANDS = [
+    (80, "Highly trusted"),
+    (60, "Trusted"),
+    (40, "Established"),
+    (20, "Emerging"),
+    (0, "New"),
+]
+
+
+@dataclass(frozen=True)
+class TrustInputs:
+    verification_level: int
+    identified_works: int
+    close_collaborators: int
+    verified_close_collaborators: int
+    has_affiliation: bool
+    has_summary: bool
+    has_topics: bool
+    has_orcid: bool
+
+
+@dataclass(frozen=True)
+class TrustResult:
+    score: int
+    band: str
+    components: dict[str, dict[str, int | str]]
+
+
+def _log_scaled(value: int, saturation: int, maximum: int) -> int:
+    if value <= 0:
+        return 0
+    fraction = math.log1p(value) / math.log1p(saturation)
+    return round(maximum * min(1.0, fraction))
+
+
+def band_for(score: int) -> str:
+    for floor, band in BANDS:
+        if score >= floor:
+            return band
+    return "New"
+
+
+def compute_trust(inputs: TrustInputs) -> TrustResult:
+    identity = IDENTITY_POINTS.get(inputs.verification_level, 0)
+    record = _log_scaled(inputs.identified_works, RECORD_SATURATION, RECORD_MAX)
+    verified = min(inputs.verified_close_collaborators, inputs.close_collaborators)
+    weighted = (inputs.close_collaborators - verified) + verified * VERIFIED_COLLABORATOR_WEIGHT
+    network = _log_scaled(weighted, NETWORK_SATURATION, NETWORK_MAX)
+    filled = [
+        inputs.has_affiliation,
+        inputs.has_summary,
+        inputs.has_topics,
+        inputs.has_orcid,
+    ]
+    completeness = COMPLETENESS_POINTS * sum(filled)
+    score = max(0, min(100, identity + record + network + completeness))
+    components = {
+        "identity": {
+            "points": identity,
+            "max": max(IDENTITY_POINTS.values()),
+            "why": f"Verification level L{inputs.verification_level}",
+        },
+        "record": {
+            "points": record,
+            "max": RECORD_MAX,
+            "why": f"{inputs.identified_works} work(s) with a DOI or arXiv id",
+        },
+        "network": {
+            "points": network,
+            "max": NETWORK_MAX,
+            "why": f"{inputs.close_collaborators} close collaborator(s), {verified} verified",
+        },
+        "completeness": {
+            "points": completeness,
+            "max": COMPLETENESS_POINTS * len(filled),
+            "why": ", ".join(
+                name
+                for name, present in zip(
+                    ["affiliation", "summary", "topics", "ORCID"], filled, strict=True
+                )
+                if present
+            )
+            or "nothing beyond the name",
+        },
+    }
+    return TrustResult(score=score, band=band_for(score), components=components)
