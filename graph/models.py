@@ -30,6 +30,9 @@ class CoauthorEdge(models.Model):
             models.Index(fields=["researcher", "-shared_works", "-last_year"], name="edge_rank_idx")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.researcher_id} - {self.coauthor_id} ({self.shared_works})"
+
 
 class GraphSlice(models.Model):
     class Status(models.TextChoices):

@@ -34,7 +34,10 @@ class Researcher(models.Model):
     display_name = models.CharField(max_length=500)
     alternative_names = ArrayField(models.CharField(max_length=500), default=list, blank=True)
     summary = models.TextField(blank=True, default="", help_text="Plain text bio.")
-    orcid = models.CharField(max_length=19, null=True, blank=True, help_text="0000-0000-0000-0000")
+    # NULL, not "", for a missing iD: the unique constraint applies to present values only.
+    orcid = models.CharField(  # noqa: DJ001
+        max_length=19, null=True, blank=True, help_text="0000-0000-0000-0000"
+    )
     last_known_institution = models.ForeignKey(
         "works.Institution",
         null=True,
@@ -94,12 +97,12 @@ class Researcher(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("researcher_detail", kwargs={"pk": self.pk, "slug": self.slug})
+
     @property
     def slug(self) -> str:
         return slugify(self.display_name, max_length=80) or "researcher"
-
-    def get_absolute_url(self) -> str:
-        return reverse("researcher_detail", kwargs={"pk": self.pk, "slug": self.slug})
 
     @property
     def is_claimed(self) -> bool:
@@ -125,6 +128,9 @@ class ResearcherTopic(models.Model):
             models.Index(fields=["researcher", "-works_count"]),
             models.Index(fields=["topic", "-works_count"]),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.researcher_id}: {self.topic_id} ({self.works_count})"
 
 
 class Follow(models.Model):
