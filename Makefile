@@ -1,0 +1,69 @@
+# BZPEER developer commands; README.md explains them.
+#   make run    install, start embedded Postgres/Redis when DATABASE_URL/REDIS_URL are
+#               unset, migrate, import the demo data once, run a worker and the web server
+#   make test   the whole suite (Postgres, Redis, a Celery worker, headless Chromium)
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+# Local commands run with DEBUG on unless the environment says otherwise; deployments
+# (docker-compose.yml) set DEBUG=false.
+DEBUG ?= true
+export DEBUG PORT
+
+# Re-install when the dependency lists change.
+VENV_STAMP := $(VENV)/.bzpeer-installed
+NODE_STAMP := node_modules/.bzpeer-installed
+
+.PHONY: help install run test lint fmt migrate worker web
+
+help:
+	@echo "make run      start BZPEER locally (embedded Postgres/Redis unless DATABASE_URL/REDIS_URL)"
+	@echo "make test     run the whole test suite (PYTEST_ARGS='-k name' to narrow it)"
+	@echo "make lint     ruff check + ruff format --check"
+	@echo "make fmt      ruff format + ruff check --fix"
+	@echo "make install  create .venv, pip install -e '.[local,dev]', npm install"
+	@echo "make migrate | worker | web   one piece at a time (needs DATABASE_URL/REDIS_URL or a running 'make run')"
+
+install: $(VENV_STAMP) $(NODE_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install --disable-pip-version-check -e '.[local,dev]'
+	@touch $@
+
+# package.json pins exact versions; no lock file by design (.npmrc).
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund
+	@touch $@
+
+run: install
+	$(PY) -m bzpeer.localrun
+
+test: install
+	$(PY) -m bzpeer.localrun test $(PYTEST_ARGS)
+
+lint: $(VENV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrate: $(VENV_STAMP)
+	$(PY) manage.py migrate --noinput
+
+worker: $(VENV_STAMP)
+	$(PY) -m celery -A bzpeer worker -l info --concurrency 2
+
+web: install
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
