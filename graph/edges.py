@@ -2,12 +2,15 @@
 
 Close collaborators (DESIGN.md): co-authors with at least two shared works, or one shared
 work with at most five authors. Works with more than 100 authors make no edges, and hidden
-works count for nothing.
+works count for nothing. `is_close` is decided here, in SQL, and nowhere else: the
+profile's stat, the trust score and the graph slice all read it (through
+`Researcher.close_collaborators_count` or `CoauthorEdge.is_close`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 
@@ -38,21 +41,44 @@ _IS_CLOSE = f"(n >= {CLOSE_MIN_SHARED_WORKS} OR t <= {CLOSE_MAX_TEAM})"
 _EDGE_COLUMNS = "researcher_id, coauthor_id, shared_works, last_year, smallest_team, is_close"
 
 
+@dataclass(frozen=True)
+class RebuildStats:
+    edges: int
+    researchers_with_edges: int
+    counts_changed: int
+
+
+def rebuild_all_coauthor_edges() -> RebuildStats:
+    """Recompute every edge from the authorships in one transaction (the management command).
+
+    Readers keep seeing the old edges until it commits (DELETE, not TRUNCATE, so the
+    table is never locked against reads).
+    """
+    edge_table = CoauthorEdge._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {edge_table}")
+        cursor.execute(
+            f"INSERT INTO {edge_table} ({_EDGE_COLUMNS}) "
+            f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM ({_pairs_sql('')}) AS pairs"
+        )
+        edges = cursor.rowcount
+        changed = _refresh_close_counts(cursor, ids=None)
+        cursor.execute(f"SELECT COUNT(DISTINCT researcher_id) FROM {edge_table}")
+        (with_edges,) = cursor.fetchone()
+    return RebuildStats(edges=edges, researchers_with_edges=with_edges, counts_changed=changed)
+
+
 def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> set[int]:
     """Rebuild the edges touching these researchers (every edge when None).
 
     Returns the ids whose edges may have changed (the researchers and their old and new
-    co-authors), with their close-collaborator counts already refreshed.
+    co-authors), with their close-collaborator counts already refreshed. A full rebuild
+    returns the researchers that have edges afterwards.
     """
     edge_table = CoauthorEdge._meta.db_table
     if researcher_ids is None:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {edge_table}")
-            cursor.execute(
-                f"INSERT INTO {edge_table} ({_EDGE_COLUMNS}) "
-                f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM ({_pairs_sql('')}) AS pairs"
-            )
-            _refresh_close_counts(cursor, ids=None)
+        rebuild_all_coauthor_edges()
+        with connection.cursor() as cursor:
             cursor.execute(f"SELECT DISTINCT researcher_id FROM {edge_table}")
             return {row[0] for row in cursor.fetchall()}
     affected: set[int] = set()
@@ -81,15 +107,24 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
     return affected
 
 
-def _refresh_close_counts(cursor, *, ids: list[int] | None) -> None:
+def _refresh_close_counts(cursor, *, ids: list[int] | None) -> int:
+    """Set `close_collaborators_count` from the edges; only rows whose count moved are
+    written (a full rebuild over a million researchers rewrites few of them)."""
     researcher_table = Researcher._meta.db_table
     edge_table = CoauthorEdge._meta.db_table
-    where = "WHERE r.id = ANY(%s)" if ids is not None else ""
+    scope = "AND r.id = ANY(%s)" if ids is not None else ""
+    edge_scope = "AND e.researcher_id = ANY(%s)" if ids is not None else ""
     cursor.execute(
         f"""
-        UPDATE {researcher_table} r SET close_collaborators_count = COALESCE(
-            (SELECT COUNT(*) FROM {edge_table} e WHERE e.researcher_id = r.id AND e.is_close), 0)
-        {where}
+        UPDATE {researcher_table} r SET close_collaborators_count = COALESCE(c.n, 0)
+        FROM {researcher_table} r2
+        LEFT JOIN (
+            SELECT e.researcher_id, COUNT(*) AS n FROM {edge_table} e
+            WHERE e.is_close {edge_scope} GROUP BY e.researcher_id
+        ) c ON c.researcher_id = r2.id
+        WHERE r.id = r2.id {scope}
+          AND r.close_collaborators_count IS DISTINCT FROM COALESCE(c.n, 0)
         """,
-        [ids] if ids is not None else [],
+        [ids, ids] if ids is not None else [],
     )
+    return cursor.rowcount

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from graph.models import GraphSlice
+from django.db.models import Count, F
+
+from graph.models import CoauthorEdge, GraphSlice
+from profiles.models import Researcher, ResearcherTopic
+from works.models import Authorship, Institution, Topic, Work
 
 GROUPS = [
     ("people", "People", ("person",), "No co-authors in the imported works."),
@@ -20,6 +24,16 @@ GROUPS = [
 ]
 
 
+LEGEND = [
+    ("researcher", "researcher"),
+    ("person", "co-author"),
+    ("paper", "paper"),
+    ("topic", "topic"),
+    ("institution", "institution"),
+    ("suggestion", "same topics, never worked with"),
+]
+
+
 @dataclass(frozen=True)
 class SliceGroup:
     key: str
@@ -29,11 +43,7 @@ class SliceGroup:
 
 
 def slice_groups(graph_slice: GraphSlice) -> list[SliceGroup]:
-    nodes = graph_slice.payload.get("nodes", [])
-    return [
-        SliceGroup(key, title, [n for n in nodes if n.get("type") in types], empty)
-        for key, title, types, empty in GROUPS
-    ]
+    return group_nodes(graph_slice.payload.get("nodes", []))
 
 
 def slice_drawing(graph_slice: GraphSlice) -> dict:
@@ -52,8 +62,259 @@ def slice_drawing(graph_slice: GraphSlice) -> dict:
     ]
     counts = {g.title: len(g.nodes) for g in slice_groups(graph_slice)}
     description = ", ".join(f"{n} {title.lower()}" for title, n in counts.items() if n)
+    center = position.get(graph_slice.payload.get("center", ""))
     return {
         "nodes": [n for n in nodes if "x" in n],
         "lines": lines,
         "description": f"Around the researcher: {description or 'nothing yet'}.",
+        "center": center and {"x": center["x"], "y": center["y"] + 30, "label": center["label"]},
+        "legend": LEGEND,
     }
+
+
+# --- the explorer's neighbourhoods ------------------------------------------------------
+# One node's neighbours for the full explorer, capped per kind, in a fixed number of
+# queries whatever the size of the record (a researcher with 5,000 works, a topic with
+# 100,000 researchers, a 3,000-author paper).
+
+NEIGHBOUR_PEOPLE = 25
+NEIGHBOUR_WORKS = 15
+NEIGHBOUR_TOPICS = 10
+NEIGHBOUR_INSTITUTIONS = 10
+NEIGHBOUR_AUTHORS = 30
+NODE_KINDS = ("researcher", "work", "topic", "institution")
+
+
+class UnknownNode(Exception):
+    """The node id is malformed, of an unknown kind, or names no visible record."""
+
+
+@dataclass
+class Neighbourhood:
+    node: dict
+    nodes: list[dict] = field(default_factory=list)
+    edges: list[dict] = field(default_factory=list)
+    truncated: bool = False
+
+    def add(self, node: dict, edge_type: str, *, reverse: bool = False) -> None:
+        self.nodes.append(node)
+        source, target = self.node["id"], node["id"]
+        if reverse:
+            source, target = target, source
+        self.edges.append({"source": source, "target": target, "type": edge_type})
+
+    def as_json(self) -> dict:
+        return {
+            "node": self.node,
+            "nodes": self.nodes,
+            "edges": self.edges,
+            "truncated": self.truncated,
+        }
+
+
+def parse_node_id(value: str) -> tuple[str, int]:
+    kind, _, pk = value.partition(":")
+    if kind not in NODE_KINDS or not pk.isdigit() or len(pk) > 18:
+        raise UnknownNode(value)
+    return kind, int(pk)
+
+
+def _researcher_node(researcher: Researcher, kind: str = "person", detail: str = "") -> dict:
+    return {
+        "id": f"researcher:{researcher.pk}",
+        "type": kind,
+        "label": researcher.display_name,
+        "url": researcher.get_absolute_url(),
+        "detail": detail or f"{researcher.works_count} work(s)",
+    }
+
+
+def _work_node(work: Work) -> dict:
+    return {
+        "id": f"work:{work.pk}",
+        "type": "paper",
+        "label": work.title or "Untitled work",
+        "url": work.get_absolute_url(),
+        "detail": ", ".join(
+            str(part)
+            for part in (work.publication_year, work.venue and work.venue.display_name)
+            if part
+        ),
+    }
+
+
+def _topic_node(topic: Topic, detail: str = "") -> dict:
+    return {
+        "id": f"topic:{topic.pk}",
+        "type": "topic",
+        "label": topic.display_name,
+        "url": topic.get_absolute_url(),
+        "detail": detail,
+    }
+
+
+def _institution_node(institution: Institution) -> dict:
+    return {
+        "id": f"institution:{institution.pk}",
+        "type": "institution",
+        "label": institution.display_name,
+        "url": institution.get_absolute_url(),
+        "detail": institution.country_code,
+    }
+
+
+def _capped(rows: list, limit: int) -> tuple[list, bool]:
+    """Rows fetched with limit + 1: the extra one only says there are more."""
+    return rows[:limit], len(rows) > limit
+
+
+def neighbourhood(node_id: str) -> Neighbourhood:
+    kind, pk = parse_node_id(node_id)
+    return {
+        "researcher": _researcher_neighbours,
+        "work": _work_neighbours,
+        "topic": _topic_neighbours,
+        "institution": _institution_neighbours,
+    }[kind](pk)
+
+
+def _researcher_neighbours(pk: int) -> Neighbourhood:
+    """Co-authors, recent works, topics and last institution: four queries."""
+    researcher = (
+        Researcher.objects.select_related("last_known_institution")
+        .filter(pk=pk, merged_into__isnull=True)
+        .first()
+    )
+    if researcher is None:
+        raise UnknownNode(pk)
+    result = Neighbourhood(node=_researcher_node(researcher, kind="researcher"))
+    coauthors, more_people = _capped(
+        list(
+            CoauthorEdge.objects.filter(researcher=researcher, coauthor__merged_into__isnull=True)
+            .select_related("coauthor")
+            .order_by("-shared_works", "-last_year", "coauthor__display_name", "coauthor_id")[
+                : NEIGHBOUR_PEOPLE + 1
+            ]
+        ),
+        NEIGHBOUR_PEOPLE,
+    )
+    for edge in coauthors:
+        detail = f"{edge.shared_works} shared work(s)" + (", close" if edge.is_close else "")
+        result.add(_researcher_node(edge.coauthor, detail=detail), "coauthor")
+    works, more_works = _capped(
+        list(
+            Work.objects.filter(authorships__researcher=researcher, is_hidden=False)
+            .select_related("venue")
+            .order_by("-publication_year", "-publication_date", "-id")[: NEIGHBOUR_WORKS + 1]
+        ),
+        NEIGHBOUR_WORKS,
+    )
+    for work in works:
+        result.add(_work_node(work), "authored")
+    topics, more_topics = _capped(
+        list(
+            ResearcherTopic.objects.filter(researcher=researcher)
+            .select_related("topic")
+            .order_by("-works_count", "topic__display_name", "topic_id")[: NEIGHBOUR_TOPICS + 1]
+        ),
+        NEIGHBOUR_TOPICS,
+    )
+    for row in topics:
+        result.add(_topic_node(row.topic, f"{row.works_count} work(s)"), "studies")
+    if researcher.last_known_institution:
+        result.add(_institution_node(researcher.last_known_institution), "affiliated")
+    result.truncated = more_people or more_works or more_topics
+    return result
+
+
+def _work_neighbours(pk: int) -> Neighbourhood:
+    """Authors (in order), topics and the authors' institutions: four queries."""
+    work = Work.objects.select_related("venue").filter(pk=pk, is_hidden=False).first()
+    if work is None:
+        raise UnknownNode(pk)
+    result = Neighbourhood(node=_work_node(work))
+    authorships, more_authors = _capped(
+        list(
+            Authorship.objects.filter(work=work, researcher__merged_into__isnull=True)
+            .select_related("researcher")
+            .order_by("order", "pk")[: NEIGHBOUR_AUTHORS + 1]
+        ),
+        NEIGHBOUR_AUTHORS,
+    )
+    for authorship in authorships:
+        result.add(_researcher_node(authorship.researcher), "authored", reverse=True)
+    for topic in Topic.objects.filter(works=work).order_by("display_name", "pk")[:NEIGHBOUR_TOPICS]:
+        result.add(_topic_node(topic), "about")
+    institutions, more_institutions = _capped(
+        list(
+            Institution.objects.filter(authorships__work=work)
+            .annotate(n=Count("authorships"))
+            .order_by("-n", "display_name", "pk")[: NEIGHBOUR_INSTITUTIONS + 1]
+        ),
+        NEIGHBOUR_INSTITUTIONS,
+    )
+    for institution in institutions:
+        result.add(_institution_node(institution), "affiliated")
+    result.truncated = more_authors or more_institutions
+    return result
+
+
+def _topic_neighbours(pk: int) -> Neighbourhood:
+    """Its strongest researchers and most recent works: three queries."""
+    topic = Topic.objects.filter(pk=pk).first()
+    if topic is None:
+        raise UnknownNode(pk)
+    result = Neighbourhood(node=_topic_node(topic))
+    rows, more_people = _capped(
+        list(
+            ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
+            .select_related("researcher")
+            .order_by("-works_count", "researcher__display_name", "researcher_id")[
+                : NEIGHBOUR_PEOPLE + 1
+            ]
+        ),
+        NEIGHBOUR_PEOPLE,
+    )
+    for row in rows:
+        node = _researcher_node(row.researcher, detail=f"{row.works_count} work(s) on it")
+        result.add(node, "studies", reverse=True)
+    works, more_works = _capped(
+        list(
+            Work.objects.filter(topics=topic, is_hidden=False)
+            .select_related("venue")
+            .order_by(F("publication_year").desc(nulls_last=True), "-id")[: NEIGHBOUR_WORKS + 1]
+        ),
+        NEIGHBOUR_WORKS,
+    )
+    for work in works:
+        result.add(_work_node(work), "about", reverse=True)
+    result.truncated = more_people or more_works
+    return result
+
+
+def _institution_neighbours(pk: int) -> Neighbourhood:
+    """The researchers last seen there, most works first: two queries."""
+    institution = Institution.objects.filter(pk=pk).first()
+    if institution is None:
+        raise UnknownNode(pk)
+    result = Neighbourhood(node=_institution_node(institution))
+    people, more_people = _capped(
+        list(
+            Researcher.objects.filter(
+                last_known_institution=institution, merged_into__isnull=True
+            ).order_by("-works_count", "display_name", "pk")[: NEIGHBOUR_PEOPLE + 1]
+        ),
+        NEIGHBOUR_PEOPLE,
+    )
+    for person in people:
+        result.add(_researcher_node(person), "affiliated", reverse=True)
+    result.truncated = more_people
+    return result
+
+
+def group_nodes(nodes: list[dict]) -> list[SliceGroup]:
+    """Nodes in the list view's groups (the same groups as the inline slice)."""
+    return [
+        SliceGroup(key, title, [n for n in nodes if n.get("type") in types], empty)
+        for key, title, types, empty in GROUPS
+    ]

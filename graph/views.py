@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from graph import queries, services
 from graph.models import GraphSlice
-from profiles.queries import get_researcher
+from profiles.queries import get_researcher, merge_survivor
+
+# Neighbourhoods change only with an import; a short shared cache spares repeat expands.
+NEIGHBOURS_MAX_AGE = 60
 
 
 def _slice_response(request: HttpRequest, template: str, context: dict) -> HttpResponse:
@@ -27,6 +32,7 @@ def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     if graph_slice.status == GraphSlice.Status.READY:
         context["groups"] = queries.slice_groups(graph_slice)
         context["drawing"] = queries.slice_drawing(graph_slice)
+        context["coauthors_count"] = graph_slice.payload.get("counts", {}).get("coauthors", 0)
         return _slice_response(request, "graph/_slice.html", context)
     if graph_slice.status == GraphSlice.Status.FAILED:
         return _slice_response(request, "graph/_slice_unavailable.html", context)
@@ -44,14 +50,43 @@ def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def explorer(request: HttpRequest, pk: int) -> HttpResponse:
-    """The full explorer; until the interactive graph lands it lists the whole slice."""
+    """The full explorer: the ready slice, or (until the worker has built it) the
+    researcher's live neighbourhood, as an interactive graph and as lists of links."""
     researcher = get_researcher(pk)
-    graph_slice = GraphSlice.objects.filter(
-        researcher=researcher, status=GraphSlice.Status.READY
-    ).first()
+    survivor = merge_survivor(researcher)
+    if survivor is not None:
+        return redirect("graph_explorer", pk=survivor.pk, permanent=True)
+    graph_slice = GraphSlice.objects.filter(researcher=researcher).first()
+    if graph_slice is not None and graph_slice.status == GraphSlice.Status.READY:
+        payload = graph_slice.payload
+        data = {
+            "center": payload.get("center"),
+            "nodes": payload["nodes"],
+            "edges": payload["edges"],
+        }
+    else:
+        services.request_slice(researcher=researcher)
+        hood = queries.neighbourhood(f"researcher:{researcher.pk}")
+        data = {"center": hood.node["id"], "nodes": [hood.node, *hood.nodes], "edges": hood.edges}
+        graph_slice = None
     context = {
         "researcher": researcher,
         "graph_slice": graph_slice,
-        "groups": queries.slice_groups(graph_slice) if graph_slice else [],
+        "graph_data": data,
+        "groups": queries.group_nodes(data["nodes"]),
+        "node_types": queries.LEGEND,
+        "neighbours_url": reverse("graph_node_neighbours", args=["NODE_ID"]),
     }
     return render(request, "graph/explorer.html", context)
+
+
+@require_GET
+def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
+    """One node's neighbours (nodes and typed edges) for the explorer to add on a click."""
+    try:
+        hood = queries.neighbourhood(node_id)
+    except queries.UnknownNode as error:
+        raise Http404("No such node") from error
+    response = JsonResponse(hood.as_json())
+    patch_cache_control(response, public=True, max_age=NEIGHBOURS_MAX_AGE)
+    return response

@@ -1,0 +1,396 @@
+/* BZPEER research graph explorer (graph/templates/graph/explorer.html).
+ *
+ * Reads the graph the page embeds (#explorer-data), draws it with cytoscape.js (served
+ * from node_modules as vendor/cytoscape), and keeps the server-rendered lists beside it in
+ * step: a click on a node fetches its neighbours from
+ * /graph/nodes/<id>/neighbours.json and adds them to both. Without JavaScript the page is
+ * the lists of links alone.
+ *
+ * Large graphs stay smooth: elements are added in one cy.batch(), the layout above
+ * LARGE_GRAPH nodes is 'concentric' (linear) instead of the force-directed 'cose',
+ * the viewport is drawn from a texture while panning or zooming, edges are straight
+ * 'haystack' lines, and labels are not drawn once they would be smaller than 8px.
+ */
+(function () {
+  "use strict";
+
+  var LARGE_GRAPH = 300;
+  var TYPES = {
+    researcher: { color: "#0b5cad", shape: "ellipse", size: 34, group: null },
+    person: { color: "#1d6b3a", shape: "ellipse", size: 18, group: "people" },
+    paper: { color: "#8a4b00", shape: "round-rectangle", size: 16, group: "papers" },
+    topic: { color: "#6b2d8f", shape: "diamond", size: 20, group: "topics" },
+    institution: { color: "#a11d1d", shape: "hexagon", size: 20, group: "institutions" },
+    suggestion: { color: "#ffffff", shape: "ellipse", size: 18, group: "suggestions" },
+  };
+  var TYPE_NAMES = {
+    researcher: "Researcher",
+    person: "Co-author",
+    paper: "Paper",
+    topic: "Topic",
+    institution: "Institution",
+    suggestion: "Same topics, never worked with",
+  };
+
+  var root = document.getElementById("explorer");
+  var dataElement = document.getElementById("explorer-data");
+  if (!root || !dataElement || typeof window.cytoscape !== "function") {
+    return; // the lists of links are the whole page
+  }
+  var data = JSON.parse(dataElement.textContent);
+  var centerId = data.center;
+  var neighboursUrl = root.dataset.neighboursUrl;
+  var section = document.getElementById("explorer-graph");
+  var controls = document.getElementById("explorer-controls");
+  var search = document.getElementById("explorer-search");
+  var statusLine = document.getElementById("explorer-status");
+  var lists = document.getElementById("explorer-lists");
+  var panel = {
+    empty: document.getElementById("explorer-panel-empty"),
+    body: document.getElementById("explorer-panel-body"),
+    type: document.getElementById("explorer-panel-type"),
+    label: document.getElementById("explorer-panel-label"),
+    detail: document.getElementById("explorer-panel-detail"),
+    open: document.getElementById("explorer-panel-open"),
+    expand: document.getElementById("explorer-panel-expand"),
+  };
+
+  var hiddenTypes = new Set();
+  var expanded = new Set();
+  var loading = new Set();
+  var selectedId = null;
+  section.hidden = false;
+
+  function nodeType(node) {
+    if (node.id === centerId) return "researcher";
+    if (node.type === "researcher") return "person";
+    return TYPES[node.type] ? node.type : "person";
+  }
+
+  function styles() {
+    var sheet = [
+      {
+        selector: "node",
+        style: {
+          label: "data(label)",
+          "font-size": 10,
+          "min-zoomed-font-size": 8,
+          "text-valign": "bottom",
+          "text-margin-y": 3,
+          "text-wrap": "ellipsis",
+          "text-max-width": 140,
+          color: "#1b1f24",
+          "border-width": 1,
+          "border-color": "#ffffff",
+        },
+      },
+      {
+        selector: "edge",
+        style: { width: 1, "line-color": "#b7c1cb", "curve-style": "haystack", "haystack-radius": 0 },
+      },
+      { selector: 'edge[type = "coauthor"]', style: { width: 2, "line-color": "#7a8ea3" } },
+      { selector: ".expanded", style: { "border-width": 3, "border-color": "#1b1f24" } },
+      { selector: ".match", style: { "border-width": 4, "border-color": "#ffbf47", "z-index": 10 } },
+      { selector: "node:selected", style: { "border-width": 5, "border-color": "#ffbf47", "font-weight": 700 } },
+      { selector: ".faded", style: { opacity: 0.15 } },
+      { selector: ".filtered", style: { display: "none" } },
+    ];
+    Object.keys(TYPES).forEach(function (type) {
+      var look = TYPES[type];
+      sheet.splice(2, 0, {
+        selector: 'node[type = "' + type + '"]',
+        style: { "background-color": look.color, shape: look.shape, width: look.size, height: look.size },
+      });
+    });
+    sheet.splice(2, 0, {
+      selector: 'node[type = "suggestion"]',
+      style: { "border-width": 2, "border-style": "dashed", "border-color": "#4f5863" },
+    });
+    return sheet;
+  }
+
+  /* Elements for cy.add(): nodes not yet drawn, and edges whose two ends exist. */
+  function toElements(nodes, edges, has) {
+    var elements = [];
+    var ids = new Set();
+    nodes.forEach(function (node) {
+      if (ids.has(node.id) || has(node.id)) return;
+      ids.add(node.id);
+      var type = nodeType(node);
+      elements.push({
+        group: "nodes",
+        data: { id: node.id, label: node.label || "", type: type, url: node.url || "", detail: node.detail || "" },
+        classes: hiddenTypes.has(type) ? "filtered" : "",
+      });
+    });
+    var edgeIds = new Set();
+    edges.forEach(function (edge) {
+      var id = edge.source + "|" + edge.target + "|" + edge.type;
+      var ends = [edge.source, edge.target].every(function (end) {
+        return ids.has(end) || has(end);
+      });
+      if (!ends || edgeIds.has(id) || has(id)) return;
+      edgeIds.add(id);
+      elements.push({ group: "edges", data: { id: id, source: edge.source, target: edge.target, type: edge.type } });
+    });
+    return elements;
+  }
+
+  var initial = toElements(data.nodes, data.edges, function () {
+    return false;
+  });
+  var large = data.nodes.length > LARGE_GRAPH;
+  var cy = window.cytoscape({
+    container: document.getElementById("explorer-canvas"),
+    elements: initial,
+    style: styles(),
+    layout: { name: "preset" },
+    textureOnViewport: true,
+    hideEdgesOnViewport: large,
+    pixelRatio: large ? 1 : "auto",
+    motionBlur: false,
+    minZoom: 0.02,
+    maxZoom: 4,
+    boxSelectionEnabled: false,
+  });
+
+  function has(id) {
+    return cy.getElementById(id).nonempty();
+  }
+
+  function layoutAll() {
+    var options;
+    if (cy.nodes().length > LARGE_GRAPH) {
+      options = {
+        name: "concentric",
+        animate: false,
+        fit: true,
+        padding: 20,
+        minNodeSpacing: 4,
+        concentric: function (node) {
+          return node.id() === centerId ? Number.MAX_SAFE_INTEGER : node.degree(false);
+        },
+        levelWidth: function () {
+          return 2;
+        },
+      };
+    } else {
+      options = { name: "cose", animate: false, randomize: true, fit: true, padding: 30, numIter: 1500 };
+    }
+    cy.layout(options).run();
+  }
+
+  function summary() {
+    var shown = cy.nodes().not(".filtered").length;
+    var hidden = cy.nodes().length - shown;
+    var text = shown + " node(s) and " + cy.edges().length + " edge(s) in the graph";
+    return hidden ? text + " (" + hidden + " hidden by the type filter)." : text + ".";
+  }
+
+  function say(text) {
+    statusLine.textContent = text;
+  }
+
+  /* --- the lists beside the graph ------------------------------------------------------ */
+
+  function listItem(node) {
+    var item = document.createElement("li");
+    item.dataset.nodeId = node.id;
+    item.dataset.type = nodeType(node);
+    var link = document.createElement("a");
+    link.href = node.url || "#";
+    link.textContent = node.label || "";
+    item.appendChild(link);
+    if (node.detail) {
+      var detail = document.createElement("span");
+      detail.className = "muted";
+      detail.textContent = " · " + node.detail;
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(detail);
+    }
+    item.hidden = hiddenTypes.has(item.dataset.type);
+    return item;
+  }
+
+  function expandButton(item) {
+    if (item.querySelector("button")) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-secondary";
+    button.textContent = "Show neighbours";
+    button.setAttribute("aria-label", "Show the neighbours of " + item.querySelector("a").textContent);
+    item.appendChild(button);
+  }
+
+  function addToLists(nodes) {
+    var touched = new Set();
+    nodes.forEach(function (node) {
+      var type = nodeType(node);
+      var group = TYPES[type] && TYPES[type].group;
+      var section = group && lists.querySelector('[data-group="' + group + '"]');
+      if (!section || lists.querySelector('li[data-node-id="' + CSS.escape(node.id) + '"]')) return;
+      var item = listItem(node);
+      expandButton(item);
+      section.querySelector("ul").appendChild(item);
+      touched.add(section);
+    });
+    touched.forEach(function (section) {
+      section.querySelector(".explorer-count").textContent = section.querySelectorAll("li").length;
+      var empty = section.querySelector(".explorer-empty");
+      if (empty) empty.remove();
+    });
+  }
+
+  lists.querySelectorAll("li[data-node-id]").forEach(expandButton);
+  lists.addEventListener("click", function (event) {
+    var button = event.target.closest("button");
+    var item = button && button.closest("li[data-node-id]");
+    if (!item) return;
+    select(item.dataset.nodeId);
+    expand(item.dataset.nodeId);
+  });
+
+  /* --- selecting and expanding ----------------------------------------------------------- */
+
+  function select(id) {
+    var node = cy.getElementById(id);
+    if (node.empty()) return;
+    cy.nodes(":selected").unselect();
+    node.select();
+    selectedId = id;
+    panel.empty.hidden = true;
+    panel.body.hidden = false;
+    panel.type.textContent = TYPE_NAMES[node.data("type")] || node.data("type");
+    panel.label.textContent = node.data("label");
+    panel.detail.textContent = node.data("detail");
+    panel.open.href = node.data("url") || "#";
+    panel.expand.disabled = expanded.has(id);
+    panel.expand.textContent = expanded.has(id) ? "Neighbours shown" : "Show neighbours";
+  }
+
+  function placeAround(anchor, added) {
+    var origin = anchor.nonempty() ? anchor.position() : { x: 0, y: 0 };
+    var count = added.length;
+    var radius = 80 + 4 * count;
+    added.forEach(function (node, index) {
+      var angle = (2 * Math.PI * index) / Math.max(1, count);
+      node.position({ x: origin.x + radius * Math.cos(angle), y: origin.y + radius * Math.sin(angle) });
+    });
+  }
+
+  function expand(id) {
+    var anchor = cy.getElementById(id);
+    var label = anchor.nonempty() ? anchor.data("label") : id;
+    if (expanded.has(id) || loading.has(id)) return Promise.resolve(0);
+    loading.add(id);
+    say("Loading the neighbours of " + label + "…");
+    var url = neighboursUrl.replace("NODE_ID", encodeURIComponent(id));
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (payload) {
+        var fresh = payload.nodes.filter(function (node) {
+          return !has(node.id);
+        });
+        var added;
+        cy.batch(function () {
+          added = cy.add(toElements(payload.nodes, payload.edges, has));
+          placeAround(anchor, added.nodes());
+          anchor.addClass("expanded");
+        });
+        expanded.add(id);
+        addToLists(fresh);
+        if (search.value.trim()) highlight();
+        if (added.nodes().length) cy.fit(anchor.closedNeighborhood().not(".filtered"), 40);
+        if (selectedId === id) select(id);
+        say(
+          "Added " + added.nodes().length + " node(s) around " + label +
+            (payload.truncated ? " (the strongest ones; there are more)" : "") + ". " + summary()
+        );
+        return added.nodes().length;
+      })
+      .catch(function () {
+        say("Could not load the neighbours of " + label + ". Try again.");
+        return 0;
+      })
+      .finally(function () {
+        loading.delete(id);
+      });
+  }
+
+  cy.on("tap", "node", function (event) {
+    select(event.target.id());
+    expand(event.target.id());
+  });
+  cy.on("dbltap", "node", function (event) {
+    var url = event.target.data("url");
+    if (url) window.location.assign(url);
+  });
+  panel.expand.addEventListener("click", function () {
+    if (selectedId) expand(selectedId);
+  });
+
+  /* --- filter by type, search ----------------------------------------------------------- */
+
+  function applyFilter() {
+    cy.batch(function () {
+      cy.nodes().forEach(function (node) {
+        node.toggleClass("filtered", hiddenTypes.has(node.data("type")));
+      });
+    });
+    lists.querySelectorAll("li[data-type]").forEach(function (item) {
+      item.hidden = hiddenTypes.has(item.dataset.type);
+    });
+    say(summary());
+  }
+
+  controls.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.name !== "type") return;
+    if (box.checked) hiddenTypes.delete(box.value);
+    else hiddenTypes.add(box.value);
+    applyFilter();
+  });
+
+  function highlight() {
+    var query = search.value.trim().toLowerCase();
+    var matches = cy.collection();
+    cy.batch(function () {
+      cy.elements().removeClass("match faded");
+      if (!query) return;
+      matches = cy.nodes().filter(function (node) {
+        return node.data("label").toLowerCase().indexOf(query) !== -1;
+      });
+      cy.elements().not(matches).addClass("faded");
+      matches.addClass("match");
+    });
+    lists.querySelectorAll("li[data-node-id]").forEach(function (item) {
+      item.classList.toggle("explorer-match", Boolean(query) && matches.getElementById(item.dataset.nodeId).nonempty());
+    });
+    say(query ? matches.length + " node(s) match “" + search.value.trim() + "”." : summary());
+    return matches;
+  }
+
+  var searchTimer = null;
+  search.addEventListener("input", function () {
+    window.clearTimeout(searchTimer);
+    searchTimer = window.setTimeout(highlight, 150);
+  });
+  controls.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var matches = highlight().not(".filtered");
+    if (matches.nonempty()) {
+      select(matches[0].id());
+      cy.animate({ center: { eles: matches[0] }, zoom: Math.max(cy.zoom(), 1) }, { duration: 200 });
+    }
+  });
+  document.getElementById("explorer-fit").addEventListener("click", function () {
+    cy.fit(cy.nodes().not(".filtered"), 30);
+  });
+
+  layoutAll();
+  say(summary());
+  window.bzpeerExplorer = { cy: cy, expand: expand, select: select };
+})();

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from profiles.models import Researcher
+
+SEED = Path(settings.BASE_DIR) / "bzpeer" / "demo_data" / "seed_profile"
+SEED_SOURCE_ID = "urn:bzpeer:seed:A1"  # Teven Le Scao
+
+
+def seed_works() -> list[dict[str, Any]]:
+    """The seed works read the plain way, independent of the importer."""
+    with gzip.open(SEED / "works.jsonl.gz", "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+@pytest.fixture
+def teven(db) -> Researcher:
+    """The seed profile imported with the real command (its after_import hook builds the
+    edges; the recompute it queues waits for a commit that never comes in a test)."""
+    call_command("import_openalex", str(SEED), stdout=io.StringIO(), stderr=io.StringIO())
+    return Researcher.objects.get(source_id=SEED_SOURCE_ID)

@@ -1,0 +1,205 @@
+"""Co-author edges and close collaborators, on the seed profile (real author lists) and on
+small hand-made teams."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+
+from graph.edges import HYPER_AUTHORED, rebuild_all_coauthor_edges, rebuild_coauthor_edges
+from graph.models import CoauthorEdge
+from profiles.models import Researcher
+from tests.factories import AuthorshipFactory, ResearcherFactory, WorkFactory
+from tests.graph.conftest import SEED_SOURCE_ID, seed_works
+
+pytestmark = pytest.mark.django_db
+
+
+def expected_from_seed() -> tuple[dict[str, int], dict[str, int]]:
+    """Per co-author of A1: shared works and the smallest team among them, counting only
+    works with at most 100 authors (the rule), straight from the JSON."""
+    shared: Counter[str] = Counter()
+    smallest: dict[str, int] = {}
+    for work in seed_works():
+        authors = [a["author"]["id"] for a in work["authorships"]]
+        if SEED_SOURCE_ID not in authors or len(authors) > HYPER_AUTHORED:
+            continue
+        for author in set(authors) - {SEED_SOURCE_ID}:
+            shared[author] += 1
+            smallest[author] = min(smallest.get(author, len(authors)), len(authors))
+    return dict(shared), smallest
+
+
+def edge_map(researcher: Researcher) -> dict[str, CoauthorEdge]:
+    return {
+        e.coauthor.source_id: e
+        for e in CoauthorEdge.objects.filter(researcher=researcher).select_related("coauthor")
+    }
+
+
+def test_seed_profile_edges_leave_out_the_119_author_work(teven):
+    """The seed README counts 196 co-authors and 15 sharing two or more works, over all
+    seven works. W1 (Ministral 3) has 119 authors: over the limit of 100, so it makes no
+    edge. Without W1 the co-authors are the people on W2..W6 (W7 has Teven alone):
+    25 + 40 + 7 + 21 + 2 = 95 authorships, less the 7 repeats among those works
+    (Thomas Wang on W2, W3, W4; Colin Raffel on W3, W4; Victor Sanh, Canwen Xu, Thomas Wolf,
+    Alexander M. Rush on W3, W5) = 88 co-authors. The eight who shared only W1 and W2
+    with him (Lample, Lavril, ...), and Patrick von Platen (W1, W5), keep one shared work."""
+    shared, smallest = expected_from_seed()
+    assert len(shared) == 88
+    edges = edge_map(teven)
+    assert {k: e.shared_works for k, e in edges.items()} == shared
+    assert {k: e.smallest_team for k, e in edges.items()} == smallest
+    names = {e.coauthor.display_name: e for e in edges.values()}
+    assert names["Thomas Wang"].shared_works == 3  # W2, W3, W4 (W1 does not count)
+    assert names["Thomas Wang"].last_year == 2024  # Mixtral of Experts
+    assert names["Guillaume Lample"].shared_works == 1
+    # W1's people with no other seed work: 119 less Teven, the eight also on W2, Patrick
+    # von Platen (W5) and Thomas Wang. They have no edge at all.
+    w1_only = {a["author"]["id"] for a in seed_works()[0]["authorships"]}
+    w1_only -= {SEED_SOURCE_ID, *shared}
+    assert len(w1_only) == 119 - 1 - 8 - 1 - 1
+    assert not CoauthorEdge.objects.filter(coauthor__source_id__in=w1_only).exists()
+    assert not CoauthorEdge.objects.filter(researcher__source_id__in=w1_only).exists()
+
+
+def test_seed_profile_close_collaborators(teven):
+    """Close: two or more shared works (Thomas Wang, Colin Raffel, Victor Sanh, Canwen Xu,
+    Thomas Wolf, Alexander M. Rush: 6), or one shared work of at most five authors (W6 has
+    three: Zachary Kaden and Raphael Olivier: 2). 8 in all, and the same 8 everywhere."""
+    shared, smallest = expected_from_seed()
+    close = {a for a in shared if shared[a] >= 2 or smallest[a] <= 5}
+    assert len(close) == 8
+    edges = edge_map(teven)
+    assert {k for k, e in edges.items() if e.is_close} == close
+    assert sorted(e.coauthor.display_name for e in edges.values() if e.is_close) == [
+        "Alexander M. Rush",
+        "Canwen Xu",
+        "Colin Raffel",
+        "Raphael Olivier",
+        "Thomas Wang",
+        "Thomas Wolf",
+        "Victor Sanh",
+        "Zachary Kaden",
+    ]
+    teven.refresh_from_db()
+    assert teven.close_collaborators_count == 8
+
+
+def test_edges_are_symmetric(teven):
+    pairs = set(CoauthorEdge.objects.values_list("researcher_id", "coauthor_id", "shared_works"))
+    assert pairs == {(c, r, n) for r, c, n in pairs}
+
+
+def test_hyper_authored_work_makes_no_edges():
+    big = WorkFactory(authors_count=HYPER_AUTHORED + 1)
+    team = ResearcherFactory.create_batch(3)
+    for order, person in enumerate(team):
+        AuthorshipFactory(work=big, researcher=person, order=order)
+    at_limit = WorkFactory(authors_count=HYPER_AUTHORED)
+    for order, person in enumerate(team[:2]):
+        AuthorshipFactory(work=at_limit, researcher=person, order=order)
+    rebuild_coauthor_edges(researcher_ids=[p.pk for p in team])
+    assert set(CoauthorEdge.objects.values_list("researcher_id", "coauthor_id")) == {
+        (team[0].pk, team[1].pk),
+        (team[1].pk, team[0].pk),
+    }
+    # A 100-author work is allowed, but one shared work of 100 authors is not close.
+    assert not CoauthorEdge.objects.filter(is_close=True).exists()
+
+
+def test_hidden_work_makes_no_edges():
+    work = WorkFactory(authors_count=2, is_hidden=True)
+    a, b = ResearcherFactory.create_batch(2)
+    AuthorshipFactory(work=work, researcher=a)
+    AuthorshipFactory(work=work, researcher=b, order=1)
+    rebuild_coauthor_edges(researcher_ids=[a.pk, b.pk])
+    assert not CoauthorEdge.objects.exists()
+
+
+def test_close_rule_small_team_or_two_works():
+    lead, small, twice, once = ResearcherFactory.create_batch(4)
+    five = WorkFactory(authors_count=5)
+    for person in (lead, small):
+        AuthorshipFactory(work=five, researcher=person)
+    for _ in range(2):
+        work = WorkFactory(authors_count=20)
+        for person in (lead, twice):
+            AuthorshipFactory(work=work, researcher=person)
+    six = WorkFactory(authors_count=6)
+    for person in (lead, once):
+        AuthorshipFactory(work=six, researcher=person)
+    rebuild_coauthor_edges(researcher_ids=[lead.pk])
+    close = set(
+        CoauthorEdge.objects.filter(researcher=lead, is_close=True).values_list(
+            "coauthor_id", flat=True
+        )
+    )
+    assert close == {small.pk, twice.pk}
+    lead.refresh_from_db()
+    assert lead.close_collaborators_count == 2
+
+
+def snapshot() -> tuple[set, dict]:
+    edges = set(
+        CoauthorEdge.objects.values_list(
+            "researcher_id", "coauthor_id", "shared_works", "last_year", "smallest_team", "is_close"
+        )
+    )
+    counts = dict(Researcher.objects.values_list("id", "close_collaborators_count"))
+    return edges, counts
+
+
+def test_incremental_rebuild_equals_full_rebuild(teven):
+    """A second import batch adds a work (a new co-author, one more shared work for an old
+    one) and hides one; updating only the touched researchers gives what a full rebuild
+    gives."""
+    thomas = Researcher.objects.get(display_name="Thomas Wang")
+    newcomer = ResearcherFactory(display_name="New Person")
+    work = WorkFactory(authors_count=3, publication_year=2025)
+    for order, person in enumerate([teven, thomas, newcomer]):
+        AuthorshipFactory(work=work, researcher=person, order=order)
+    hidden = teven.authorships.get(work__title__startswith="In-training").work
+    hidden.is_hidden = True
+    hidden.save()
+    touched = {teven.pk, thomas.pk, newcomer.pk} | set(
+        hidden.authorships.values_list("researcher_id", flat=True)
+    )
+    # Small chunks: pairs whose two ends fall in different chunks are written correctly.
+    from graph import edges as edges_module
+
+    original = edges_module.chunked
+    edges_module.chunked = lambda values, size=1000: original(values, size=2)
+    try:
+        rebuild_coauthor_edges(researcher_ids=touched)
+    finally:
+        edges_module.chunked = original
+    incremental = snapshot()
+    rebuild_all_coauthor_edges()
+    assert snapshot() == incremental
+    teven_edges = edge_map(teven)
+    assert teven_edges[thomas.source_id].shared_works == 4
+    assert teven_edges[thomas.source_id].last_year == 2025
+    assert "Zachary Kaden" not in {e.coauthor.display_name for e in teven_edges.values()}
+
+
+def test_management_command_rebuilds_everything(teven):
+    before = snapshot()
+    CoauthorEdge.objects.all().delete()
+    Researcher.objects.update(close_collaborators_count=0)
+    out = io.StringIO()
+    call_command("rebuild_coauthor_edges", stdout=out)
+    assert snapshot() == before
+    assert f"Rebuilt {len(before[0])} edge rows" in out.getvalue()
+
+
+def test_management_command_for_one_researcher(teven):
+    before = snapshot()
+    CoauthorEdge.objects.filter(researcher=teven).delete()
+    out = io.StringIO()
+    call_command("rebuild_coauthor_edges", "--researcher", str(teven.pk), stdout=out)
+    assert snapshot() == before
+    assert "Rebuilt the edges of 89 researcher(s)" in out.getvalue()
