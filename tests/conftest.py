@@ -29,3 +29,60 @@ def user_client(client, user):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- browser launch (pytest-playwright) -------------------------------------------------
+# Debian's Chromium, not a browser downloaded by `playwright install` (see SETUP-NOTES).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.access(executable, os.X_OK):
+        pytest.skip(f"No Chromium at {executable} (apt-get install -y chromium, or CHROMIUM_PATH)")
+    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
+
+
+# --- CI: a skipped test fails the run ------------------------------------------------------
+# Locally a test may skip (no Redis, no Chromium); in CI a skip would hide a missing
+# service, so the session fails and names every skipped test.
+_skipped: list[str] = []
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _note_skip(report) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_runtest_logreport(report) -> None:
+    _note_skip(report)
+
+
+def pytest_collectreport(report) -> None:
+    _note_skip(report)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _ci() and _skipped:
+        terminalreporter.write_sep("=", "CI=true: skipped tests fail the run", red=True)
+        for line in _skipped:
+            terminalreporter.write_line(f"SKIPPED {line}")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if _ci() and _skipped and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,329 @@
+"""A real Celery worker process for the tests that need one (integration and browser).
+
+The worker is a subprocess on the real broker (REDIS_URL / CELERY_BROKER_URL) and on the
+pytest-django test database, and it consumes a queue named for this session only, so two
+runs (or a developer's own worker) never take each other's tasks. Tests that use it must
+commit their rows (`transactional_db` or `live_server`): the worker reads them through its
+own connection.
+
+Outside CI a missing broker skips these tests; under CI=true it fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+
+from bzpeer.celery import app as celery_app
+
+WORKER_READY_SECONDS = 60
+WORKER_STOP_SECONDS = 10
+IDLE_WAIT_SECONDS = 30
+LOG_TAIL_LINES = 200
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def wait_until(
+    condition: Callable[[], object], *, timeout: float = 30, interval: float = 0.3, what: str = ""
+) -> object:
+    """Poll `condition` until it returns something truthy; fail (with `what`) after `timeout`.
+
+    A bounded wait for work another process does, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"Gave up after {timeout:.0f} s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+def broker_client():
+    """The redis-py client kombu itself uses for the configured broker (any Redis URL form)."""
+    connection = celery_app.connection_for_write()
+    connection.ensure_connection(max_retries=1, timeout=2)
+    return connection, connection.default_channel.client
+
+
+def require_broker() -> None:
+    """Skip (locally) or fail (CI) when the broker cannot be reached."""
+    try:
+        connection, client = broker_client()
+        try:
+            client.ping()
+        finally:
+            connection.release()
+    except Exception as error:
+        message = f"Redis broker at {celery_app.conf.broker_url} is unreachable: {error}"
+        if running_in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def test_database_url() -> str:
+    """DATABASE_URL for the test database that pytest-django created (same server, options)."""
+    db = settings.DATABASES["default"]
+    name = db["NAME"]
+    original = os.environ.get("DATABASE_URL", "")
+    if original:
+        parts = urlsplit(original)
+        return urlunsplit(parts._replace(path="/" + quote(name)))
+    credentials = quote(db.get("USER") or "")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"])
+    host = db.get("HOST") or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{credentials}@{host}{port}/{quote(name)}"
+
+
+class WorkerProcess:
+    """One `celery worker --pool solo` subprocess and its log file."""
+
+    def __init__(self, *, queue: str, log_path: Path, env: dict[str, str]) -> None:
+        self.queue = queue
+        self.nodename = f"{queue}@localhost"
+        self.log_path = log_path
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bzpeer",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "info",
+            "--queues",
+            self.queue,
+            "--hostname",
+            self.nodename,
+            # Nothing to learn from other workers; starts faster.
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            argv,
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so stopping it can never touch anything else.
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + WORKER_READY_SECONDS
+        while " ready." not in self.log():
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"Celery worker exited with {self.process.returncode} before it was "
+                    f"ready:\n{self.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(
+                    f"Celery worker not ready after {WORKER_READY_SECONDS} s:\n{self.log_tail()}"
+                )
+            time.sleep(0.1)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        # SIGTERM is Celery's warm shutdown: it finishes the task at hand, then exits.
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(WORKER_STOP_SECONDS)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def pending(self) -> int:
+        """Messages on this worker's queue plus those it took but has not acked yet."""
+        connection, client = broker_client()
+        try:
+            waiting = client.llen(self.queue)
+            taken = 0
+            for raw in client.hvals("unacked"):
+                try:
+                    _message, _exchange, routing_key = json.loads(raw)
+                except (TypeError, ValueError):
+                    continue
+                taken += routing_key == self.queue
+            return waiting + taken
+        finally:
+            connection.release()
+
+    def wait_idle(self, timeout: float = IDLE_WAIT_SECONDS) -> None:
+        """Wait until every task sent to this worker has run (tasks ack late, after the work)."""
+        wait_until(lambda: self.pending() == 0, timeout=timeout, what="the worker to go idle")
+
+    def forget_queue(self) -> None:
+        """Drop the queue and its bindings from the broker: they were for this session only."""
+        connection, client = broker_client()
+        try:
+            client.delete(self.queue, f"_kombu.binding.{self.queue}")
+        finally:
+            connection.release()
+
+
+# One worker per session, however many conftests hand the fixture out (tests/browser
+# imports it from here; pytest would otherwise keep one session fixture per directory).
+_worker: WorkerProcess | None = None
+
+
+def _use_queue(queue: str) -> dict[str, object]:
+    """Route this process's tasks to `queue`; returns what to put back afterwards."""
+    previous = {
+        "env": os.environ.get("CELERY_QUEUE"),
+        "setting": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "conf": celery_app.conf.task_default_queue,
+    }
+    os.environ["CELERY_QUEUE"] = queue
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    # The app read its configuration already; routing asks app.conf on every send.
+    celery_app.conf.task_default_queue = queue
+    return previous
+
+
+def _restore_queue(previous: dict[str, object]) -> None:
+    if previous["env"] is None:
+        os.environ.pop("CELERY_QUEUE", None)
+    else:
+        os.environ["CELERY_QUEUE"] = str(previous["env"])
+    settings.CELERY_TASK_DEFAULT_QUEUE = previous["setting"]
+    celery_app.conf.task_default_queue = previous["conf"]
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    request: pytest.FixtureRequest,
+    django_db_setup: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[WorkerProcess]:
+    """The session's worker, started once the test database exists."""
+    global _worker
+    if _worker is not None and _worker.alive():
+        yield _worker
+        return
+    require_broker()
+    queue = f"bzpeer-test-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bzpeer.settings",
+        "DATABASE_URL": test_database_url(),
+        "CELERY_QUEUE": queue,
+        # Short-lived connections: the test database is dropped when the session ends.
+        "CONN_MAX_AGE": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    worker = WorkerProcess(queue=queue, log_path=log_path, env=env)
+    previous = _use_queue(queue)
+    worker.start()
+    _worker = worker
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        _worker = None
+        _restore_queue(previous)
+        with suppress(Exception):  # the broker may be gone by now; the keys are harmless
+            worker.forget_queue()
+        if request.session.testsfailed:
+            terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+            if terminal is not None:
+                terminal.write_sep("-", f"celery worker log ({log_path})")
+                terminal.write_line(worker.log_tail())
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process: WorkerProcess) -> Iterator[WorkerProcess]:
+    """The running worker; after the test, waits for it to finish what the test queued, so
+    the database flush never races a task."""
+    if not celery_worker_process.alive():
+        pytest.fail(f"The Celery worker died:\n{celery_worker_process.log_tail()}")
+    yield celery_worker_process
+    celery_worker_process.wait_idle()
+
+
+@pytest.fixture
+def idle_queue() -> Iterator[str]:
+    """Route tasks to a queue nobody consumes, to look at what was queued."""
+    require_broker()
+    queue = f"bzpeer-test-idle-{uuid.uuid4().hex[:12]}"
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield queue
+    finally:
+        celery_app.conf.task_default_queue = previous
+        connection, client = broker_client()
+        try:
+            client.delete(queue, f"_kombu.binding.{queue}")
+        finally:
+            connection.release()
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """Point the app's broker at a closed port (nothing listens on port 1)."""
+    previous = celery_app.conf.broker_url
+    _switch_broker("redis://127.0.0.1:1/0")
+    try:
+        yield
+    finally:
+        _switch_broker(previous)
+
+
+def _switch_broker(url: str) -> None:
+    celery_app.conf.broker_url = url
+    # The connection and producer pools were made for the old URL; the app rebuilds them
+    # from app.conf on next use (the same reset Celery does after a fork).
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Attach the worker's log to the report of a failed test that used it."""
+    report = yield
+    uses_worker = "celery_worker" in item.fixturenames or item.get_closest_marker("worker")
+    if report.failed and _worker is not None and uses_worker:
+        report.sections.append(("celery worker log (tail)", _worker.log_tail()))
+    return report
