@@ -1,0 +1,160 @@
+"""The slice fragment the profile page loads: ready, building, capped polling, failed."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from graph.models import GraphSlice
+from graph.services import build_slice
+from tests.graph.conftest import build_researcher
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+def url(researcher) -> str:
+    return f"/researchers/{researcher.pk}/graph/slice/"
+
+
+def test_ready_slice_lists_groups_with_links(client, teven, queued):
+    build_slice(researcher_id=teven.pk)
+    response = client.get(url(teven), headers=HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "graph-slice-ready" in html
+    assert "hx-trigger" not in html  # nothing polls
+    headings = re.findall(r'<h4 id="slice-\w+">([^<]+) <span class="count">\((\d+)\)</span>', html)
+    assert headings == [
+        ("People", "10"),
+        ("Papers", "4"),
+        ("Topics", "3"),
+        ("Institutions", "0"),
+        ("Never worked with, same topics", "0"),
+    ]
+    assert "Never worked with, same topics" in html
+    thomas = teven.coauthor_edges.get(coauthor__display_name="Thomas Wang").coauthor
+    assert f'<a href="{thomas.get_absolute_url()}">Thomas Wang</a>' in html
+    assert "3 shared work(s), last in 2024, close collaborator" in html
+    # The same close-collaborator number as the profile's stat.
+    assert "88 co-authors, 8 close collaborators" in html
+    assert teven.close_collaborators_count == 8
+    # The small server-rendered drawing, described for screen readers.
+    assert '<svg viewBox="0 0 600 520" role="img"' in html
+    assert (
+        '<desc id="slice-svg-desc">Around the researcher: 10 people, 4 papers, 3 topics.</desc>'
+        in html
+    )
+    assert html.count('<circle class="node node-') == 1 + 10 + 4 + 3 + 6  # + legend keys
+    assert f'href="/researchers/{teven.pk}/graph/"' in html
+    assert queued == []
+
+
+def test_first_request_queues_and_polls(client, queued):
+    lead = build_researcher()
+    html = client.get(url(lead), headers=HTMX).content.decode()
+    assert "Building this graph slice" in html
+    assert f'hx-get="{url(lead)}?poll=1"' in html
+    assert 'hx-trigger="load delay:2s"' in html
+    assert queued == [lead.pk]
+    assert GraphSlice.objects.get(researcher=lead).status == GraphSlice.Status.QUEUED
+
+
+def test_polling_stops_at_the_cap(client, settings, queued):
+    settings.GRAPH_SLICE_MAX_POLLS = 3
+    lead = build_researcher()
+    client.get(url(lead), headers=HTMX)
+    html = client.get(f"{url(lead)}?poll=2", headers=HTMX).content.decode()
+    assert 'hx-trigger="load delay' in html
+    html = client.get(f"{url(lead)}?poll=3", headers=HTMX).content.decode()
+    assert "hx-trigger" not in html
+    assert "taking longer than usual" in html
+    assert "Check again" in html
+    assert queued == [lead.pk]  # polling queues nothing more
+
+
+def test_bad_poll_number_is_treated_as_zero(client, queued):
+    lead = build_researcher()
+    html = client.get(f"{url(lead)}?poll=abc", headers=HTMX).content.decode()
+    assert f'hx-get="{url(lead)}?poll=1"' in html
+
+
+def test_broker_down_says_unavailable_with_retry(client, broker_unreachable):
+    lead = build_researcher()
+    html = client.get(url(lead), headers=HTMX).content.decode()
+    assert "The research graph is unavailable right now." in html
+    assert f'hx-get="{url(lead)}?retry=1"' in html
+    graph_slice = GraphSlice.objects.get(researcher=lead)
+    assert graph_slice.status == GraphSlice.Status.FAILED
+
+
+def test_retry_after_failure_queues_again(client, queued):
+    lead = build_researcher()
+    GraphSlice.objects.create(researcher=lead, status=GraphSlice.Status.FAILED, error="x")
+    html = client.get(f"{url(lead)}?retry=1", headers=HTMX).content.decode()
+    assert "Building this graph slice" in html
+    assert queued == [lead.pk]
+
+
+def test_unknown_researcher_is_404(client):
+    assert client.get("/researchers/987654321/graph/slice/", headers=HTMX).status_code == 404
+
+
+def test_post_is_not_allowed(client):
+    lead = build_researcher()
+    assert client.post(url(lead)).status_code == 405
+
+
+def test_without_javascript_the_fragment_comes_in_a_page(client, queued):
+    lead = build_researcher()
+    build_slice(researcher_id=lead.pk)
+    response = client.get(url(lead))
+    html = response.content.decode()
+    assert "<!doctype html>" in html
+    assert "Research graph slice: Ada Lovelace" in html
+    assert "graph-slice-ready" in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_building_page_without_javascript_offers_a_link(client, queued):
+    lead = build_researcher()
+    html = client.get(url(lead)).content.decode()
+    assert f'<noscript><p><a href="{url(lead)}">Check again</a></p></noscript>' in html
+
+
+def test_query_budget_is_the_same_small_and_large(client, queued):
+    small = build_researcher(coauthors=1, works=1, topics=1, name="Small")
+    large = build_researcher(coauthors=40, works=60, topics=10, institutions=6, name="Large")
+    counts = []
+    for researcher in (small, large):
+        build_slice(researcher_id=researcher.pk)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url(researcher), headers=HTMX)
+        assert response.status_code == 200
+        assert "graph-slice-ready" in response.content.decode()
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 4
+
+
+def test_stale_ready_slice_is_served_and_rebuilt_once(client, queued):
+    lead = build_researcher()
+    build_slice(researcher_id=lead.pk)
+    # An import refreshed the counts (one more work): the page still gets the old slice
+    # at once, and one rebuild is queued, not one per request.
+    type(lead).objects.filter(pk=lead.pk).update(works_count=lead.works_count + 1)
+    for _ in range(3):
+        html = client.get(url(lead), headers=HTMX).content.decode()
+        assert "graph-slice-ready" in html
+    assert queued == [lead.pk]
+    # After the dedupe window a still-stale slice asks again.
+    GraphSlice.objects.filter(researcher=lead).update(
+        requested_at=timezone.now() - timedelta(minutes=6)
+    )
+    client.get(url(lead), headers=HTMX)
+    assert queued == [lead.pk, lead.pk]

@@ -1,0 +1,87 @@
+"""request_slice: one queued build per need, whatever the number of page views."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bzpeer.celery import app as celery_app
+from graph.models import GraphSlice
+from graph.services import build_slice, request_slice
+from graph.tasks import build_graph_slice
+from tests.graph.conftest import build_researcher
+
+pytestmark = pytest.mark.django_db
+
+
+def test_two_requests_queue_one_build(queued):
+    lead = build_researcher()
+    first = request_slice(researcher=lead)
+    second = request_slice(researcher=lead)
+    assert first.status == second.status == GraphSlice.Status.QUEUED
+    assert queued == [lead.pk]
+
+
+def test_two_requests_put_one_message_on_the_broker(monkeypatch):
+    """The same, counted on the real Redis broker: a queue of our own, read back with LLEN."""
+    queue = f"bzpeer-graph-test-{timezone.now().timestamp():.0f}"
+    original = build_graph_slice.apply_async
+    monkeypatch.setattr(
+        build_graph_slice, "delay", lambda pk: original(args=[pk], queue=queue, retry=False)
+    )
+    lead = build_researcher()
+    with celery_app.connection_for_write() as connection:
+        redis = connection.default_channel.client
+        try:
+            request_slice(researcher=lead)
+            request_slice(researcher=lead)
+            assert redis.llen(queue) == 1
+        finally:
+            redis.delete(queue, f"_kombu.binding.{queue}")
+
+
+def test_ready_and_fresh_queues_nothing(queued):
+    lead = build_researcher()
+    build_slice(researcher_id=lead.pk)
+    assert request_slice(researcher=lead).status == GraphSlice.Status.READY
+    assert queued == []
+
+
+def test_building_queues_nothing(queued):
+    lead = build_researcher()
+    GraphSlice.objects.create(researcher=lead, status=GraphSlice.Status.BUILDING)
+    assert request_slice(researcher=lead).status == GraphSlice.Status.BUILDING
+    assert queued == []
+
+
+def test_lost_queued_build_is_queued_again(queued):
+    lead = build_researcher()
+    GraphSlice.objects.create(
+        researcher=lead,
+        status=GraphSlice.Status.QUEUED,
+        requested_at=timezone.now() - timedelta(minutes=10),
+    )
+    request_slice(researcher=lead)
+    request_slice(researcher=lead)
+    assert queued == [lead.pk]
+
+
+def test_broker_down_marks_failed_then_retry_recovers(broker_unreachable, monkeypatch):
+    lead = build_researcher()
+    graph_slice = request_slice(researcher=lead)
+    assert graph_slice.status == GraphSlice.Status.FAILED
+    assert graph_slice.error == "The graph service is unavailable."
+    calls: list[int] = []
+    monkeypatch.setattr(build_graph_slice, "delay", calls.append)
+    assert request_slice(researcher=lead).status == GraphSlice.Status.QUEUED
+    assert calls == [lead.pk]
+
+
+def test_broker_down_keeps_a_stale_ready_slice(broker_unreachable):
+    lead = build_researcher()
+    build_slice(researcher_id=lead.pk)
+    type(lead).objects.filter(pk=lead.pk).update(works_count=99)
+    lead.refresh_from_db()
+    assert request_slice(researcher=lead).status == GraphSlice.Status.READY
