@@ -510,9 +510,7 @@ def test_record_the_database_refuses_costs_only_itself(tmp_path, monkeypatch, ho
 
     result = run_command(write_jsonl(tmp_path / "authors.jsonl", records))
 
-    assert "authors.jsonl:3: bad record: the database refused it: refused for the test" in (
-        result.stderr
-    )
+    assert "authors.jsonl:3: bad record: not stored: refused for the test" in (result.stderr)
     assert set(Researcher.objects.values_list("source_id", flat=True)) == {
         r["id"] for r in records if r["id"] != refused
     }

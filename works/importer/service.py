@@ -159,7 +159,7 @@ class _Run:
         except _RECORD_ERRORS as exc:
             if len(batch) == 1:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                self.bad(batch[0][0], f"the database refused it: {reason}")
+                self.bad(batch[0][0], f"not stored: {reason}")
                 return
             for item in batch:
                 self.commit([item])

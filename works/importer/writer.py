@@ -11,7 +11,7 @@ Rows are compared with what is stored first and only new or different ones are w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +140,12 @@ class _Batch:
     # --- generic upsert ---------------------------------------------------------------------
 
     def _existing(
-        self, model: type[models.Model], keys: Iterable[str], columns: list[str], *, lock=False
+        self,
+        model: type[models.Model],
+        keys: Iterable[str],
+        columns: list[str],
+        *,
+        lock: bool = False,
     ) -> dict[str, Values]:
         queryset = model.objects.filter(source_id__in=list(keys))
         if lock:  # a claim approved meanwhile must not be overwritten by stale values
@@ -181,13 +186,18 @@ class _Batch:
             )
             for obj in to_write:
                 self.ids[model][obj.source_id] = obj.pk
+            if any(obj.pk is None for obj in to_write):  # a backend that returns no ids
+                written = [obj.source_id for obj in to_write]
+                self.ids[model].update(
+                    model.objects.filter(source_id__in=written).values_list("source_id", "id")
+                )
         return status
 
     def _write_simple(
         self,
         model: type[models.Model],
         rows: dict[str, tuple[Location, Any]],
-        to_values: Any,
+        to_values: Callable[[Any], Values],
         entity: str | None,
     ) -> None:
         if not rows:
@@ -240,7 +250,7 @@ class _Batch:
                     self.warn(
                         location,
                         f"{label} {value} already belongs to {holder['source_id']}; "
-                        f"{rows_noun(model)} {source_id} stored without it",
+                        f"{_noun(model)} {source_id} stored without it",
                     )
                     continue
             if value in holders:
@@ -248,7 +258,7 @@ class _Batch:
                 self.warn(
                     location,
                     f"{label} {value} already belongs to {holders[value]} (same batch); "
-                    f"{rows_noun(model)} {source_id} stored without it",
+                    f"{_noun(model)} {source_id} stored without it",
                 )
                 continue
             holders[value] = source_id
@@ -257,7 +267,7 @@ class _Batch:
         self,
         model: type[models.Model],
         refs: Pending,
-        entity_of: Any,
+        entity_of: Callable[[Values], str],
         unique: tuple[str, Any, str] | None = None,
     ) -> None:
         """Create rows for referenced records that are not stored yet; never touch stored
@@ -570,5 +580,5 @@ class _Batch:
         return {work_of[a] for a, _ in (*removed, *added)}
 
 
-def rows_noun(model: type[models.Model]) -> str:
+def _noun(model: type[models.Model]) -> str:
     return {Researcher: "author", Work: "work", Institution: "institution"}.get(model, "record")
