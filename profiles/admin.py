@@ -1,1 +1,296 @@
-# Register your models here.
+"""Admin for researchers, their topics, follows and invitations."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import F, Func, Model, Q, QuerySet, TextField, Value
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from claims.models import Claim
+from graph.models import CoauthorEdge, GraphSlice
+from works.admin import (
+    INLINE_CAP,
+    BigTableAdmin,
+    LinesArrayField,
+    ReadOnlyAdminMixin,
+    YesNoFilter,
+    admin_changelist_url,
+    has_at_most,
+    is_autocomplete,
+    pretty_json,
+    related_object_filter,
+    source_id_search,
+)
+from works.models import Authorship
+
+from .models import Follow, Invitation, Researcher, ResearcherTopic
+
+_ORCID = re.compile(
+    r"^(?:https?://)?(?:orcid\.org/)?(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])/?$", re.I
+)
+
+
+def parse_orcid(term: str) -> str | None:
+    """`0000-0002-1825-0097`, without dashes, or its orcid.org URL -> the hyphenated iD
+    (how it is stored)."""
+    match = _ORCID.match(term.strip())
+    return "-".join(match.groups()).upper() if match else None
+
+
+class ArrayToString(Func):
+    function = "array_to_string"
+    output_field = TextField()
+
+
+class ClaimedFilter(YesNoFilter):
+    title = "claimed"
+    parameter_name = "claimed"
+    condition = Q(owner__isnull=False)
+
+
+class HasOrcidFilter(YesNoFilter):
+    title = "has ORCID"
+    parameter_name = "has_orcid"
+    condition = Q(orcid__isnull=False) & ~Q(orcid="")
+
+
+class MergedFilter(YesNoFilter):
+    title = "merged into another record"
+    parameter_name = "merged"
+    condition = Q(merged_into__isnull=False)
+
+
+class ResearcherAuthorshipInline(admin.TabularInline):
+    model = Authorship
+    fields = ("work", "author_position", "order", "raw_author_name", "institutions")
+    autocomplete_fields = ("work", "institutions")
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Each row still costs one query per autocomplete widget (it loads its selected
+        # option): the reason inlines stop at INLINE_CAP rows.
+        queryset = super().get_queryset(request)
+        return queryset.select_related("work").prefetch_related("institutions")
+
+
+class ResearcherAdminForm(forms.ModelForm):
+    # Longer than the stored iD (19 characters), so a pasted orcid.org URL gets cleaned.
+    orcid = forms.CharField(
+        max_length=64,
+        required=False,
+        label="ORCID",
+        help_text="0000-0000-0000-000X, or its orcid.org URL.",
+    )
+
+    def clean_orcid(self) -> str | None:
+        # Stored hyphenated and bare (the unique index and the importer compare that form).
+        raw = self.cleaned_data.get("orcid")
+        if not raw:
+            return None
+        orcid = parse_orcid(raw)
+        if orcid is None:
+            raise forms.ValidationError("Not an ORCID iD: expected 0000-0000-0000-000X.")
+        return orcid
+
+
+@admin.register(Researcher)
+class ResearcherAdmin(BigTableAdmin):
+    form = ResearcherAdminForm
+    list_display = (
+        "display_name",
+        "orcid",
+        "last_known_institution",
+        "verification_level",
+        "trust",
+        "works_count",
+        "followers_count",
+        "owner",
+        "merged_into",
+    )
+    list_select_related = ("last_known_institution", "owner", "merged_into")
+    list_filter = (
+        ClaimedFilter,
+        "verification_level",
+        "trust_band",
+        HasOrcidFilter,
+        MergedFilter,
+        "is_stub",
+    )
+    # `alternative_names_text` is an alias that get_search_results adds: an ArrayField
+    # has no icontains, so the names are joined into one string and searched as text.
+    search_fields = ("display_name", "alternative_names_text", "=source_id")
+    search_help_text = (
+        "Name or alternative name, ORCID (0000-... or orcid.org URL), "
+        "OpenAlex id (A123... or full URL), or a urn:bzpeer id."
+    )
+    autocomplete_fields = ("owner", "last_known_institution", "merged_into")
+    # Authorships are inlined up to INLINE_CAP rows (see get_inlines); follows never are.
+    authorship_inline_cap = INLINE_CAP
+    exclude = ("trust_components",)  # shown pretty-printed as trust_breakdown
+    readonly_fields = (
+        "trust_score",
+        "trust_band",
+        "trust_breakdown",
+        "trust_computed_at",
+        "works_count",
+        "followers_count",
+        "topics_count",
+        "close_collaborators_count",
+        "related_records",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "display_name",
+                    "alternative_names",
+                    "summary",
+                    "last_known_institution",
+                    "open_to_collaborate",
+                )
+            },
+        ),
+        ("Identifiers", {"fields": ("source_id", "orcid", "is_stub")}),
+        ("Claim and verification", {"fields": ("owner", "verification_level", "merged_into")}),
+        (
+            "Trust (computed by a task)",
+            {"fields": ("trust_score", "trust_band", "trust_breakdown", "trust_computed_at")},
+        ),
+        (
+            "Counts (kept by services)",
+            {
+                "fields": (
+                    "works_count",
+                    "followers_count",
+                    "topics_count",
+                    "close_collaborators_count",
+                )
+            },
+        ),
+        ("Related records", {"fields": ("related_records",)}),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "alternative_names":
+            return LinesArrayField(
+                forms.CharField(max_length=500),
+                required=False,
+                label="Alternative names",
+                help_text="One name per line.",
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        if is_autocomplete(request) and request.GET.get("field_name") == "merged_into":
+            # Merge into a survivor, never into another duplicate (no redirect chains).
+            queryset = queryset.filter(merged_into__isnull=True)
+        # Identifiers first: an exact match on a unique index, whatever the table size.
+        if (by_id := source_id_search(queryset, search_term, "author")) is not None:
+            return by_id, False
+        if orcid := parse_orcid(search_term):
+            return queryset.filter(orcid=orcid), False
+        queryset = queryset.alias(
+            alternative_names_text=ArrayToString(F("alternative_names"), Value(" | "))
+        )
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_inlines(self, request: HttpRequest, obj: Researcher | None) -> list:
+        # A prolific author has thousands of authorships, and an inline renders them all
+        # (it can't be sliced: the formset filters its queryset). Past the cap the page
+        # links to the paginated, searchable authorship changelist instead.
+        if obj is None or has_at_most(obj.authorships.all(), self.authorship_inline_cap):
+            return [ResearcherAuthorshipInline]
+        return []
+
+    @admin.display(description="trust", ordering="trust_score")
+    def trust(self, obj: Researcher) -> str:
+        return f"{obj.trust_score} - {obj.trust_band}"
+
+    @admin.display(description="trust components")
+    def trust_breakdown(self, obj: Researcher) -> str:
+        return pretty_json(obj.trust_components)
+
+    @admin.display(description="related records")
+    def related_records(self, obj: Researcher) -> str:
+        if obj.pk is None:
+            return "-"
+        links = [
+            (
+                admin_changelist_url(Authorship, researcher=obj.pk),
+                f"All authorships ({obj.works_count} works; "
+                f"inlined below only up to {self.authorship_inline_cap})",
+            ),
+            (
+                admin_changelist_url(Follow, researcher=obj.pk),
+                f"Followers ({obj.followers_count})",
+            ),
+            (admin_changelist_url(Invitation, researcher=obj.pk), "Invitations"),
+            (admin_changelist_url(Claim, researcher=obj.pk), "Claims"),
+            (
+                admin_changelist_url(ResearcherTopic, researcher=obj.pk),
+                f"Topics ({obj.topics_count})",
+            ),
+            (
+                admin_changelist_url(CoauthorEdge, researcher=obj.pk),
+                f"Co-author edges ({obj.close_collaborators_count} close)",
+            ),
+            (admin_changelist_url(GraphSlice, researcher=obj.pk), "Graph slice"),
+            (
+                admin_changelist_url(Researcher, merged_into__id__exact=obj.pk),
+                "Duplicates merged into this record",
+            ),
+        ]
+        return format_html(
+            '<ul style="margin: 0; padding: 0">{}</ul>',
+            format_html_join("", '<li><a href="{}">{}</a></li>', links),
+        )
+
+
+@admin.register(ResearcherTopic)
+class ResearcherTopicAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    list_display = ("researcher", "topic", "works_count")
+    list_select_related = ("researcher", "topic")
+    list_filter = (related_object_filter("researcher"), related_object_filter("topic"))
+    search_fields = ("researcher__display_name", "topic__display_name")
+    autocomplete_fields = ("researcher", "topic")
+
+
+@admin.register(Follow)
+class FollowAdmin(BigTableAdmin):
+    list_display = ("user", "researcher", "created_at")
+    list_select_related = ("user", "researcher")
+    list_filter = (related_object_filter("researcher"), related_object_filter("user"))
+    search_fields = ("=user__username", "researcher__display_name")
+    search_help_text = "Exact username, or researcher name."
+    autocomplete_fields = ("user", "researcher")
+    readonly_fields = ("created_at",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        # A follow is a (user, researcher) pair: re-pointing one would skip the
+        # followers_count bookkeeping; delete it and add another instead.
+        if obj is not None:
+            return ("user", "researcher", "created_at")
+        return self.readonly_fields
+
+
+@admin.register(Invitation)
+class InvitationAdmin(BigTableAdmin):
+    list_display = ("subject", "sender", "researcher", "status", "created_at")
+    list_select_related = ("sender", "researcher")
+    list_filter = ("status", related_object_filter("researcher"), related_object_filter("sender"))
+    search_fields = ("subject", "=sender__username", "researcher__display_name")
+    search_help_text = "Subject, exact sender username, or researcher name."
+    autocomplete_fields = ("sender", "researcher")
+    readonly_fields = ("created_at",)
