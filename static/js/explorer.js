@@ -7,7 +7,7 @@
  * the lists of links alone.
  *
  * Large graphs stay smooth: elements are added in one cy.batch(), the layout above
- * LARGE_GRAPH nodes is 'concentric' (linear) instead of the force-directed 'cose',
+ * LARGE_GRAPH nodes is a linear radial one (below) instead of the force-directed 'cose',
  * the viewport is drawn from a texture while panning or zooming, edges are straight
  * 'haystack' lines, and labels are not drawn once they would be smaller than 8px.
  */
@@ -158,26 +158,83 @@
     return cy.getElementById(id).nonempty();
   }
 
+  /* Rings by distance from the researcher, for graphs above LARGE_GRAPH nodes.
+   * 1. Breadth-first search from the researcher gives each node a depth and a parent;
+   *    nodes it cannot reach go on one ring past the last.
+   * 2. Each ring is ordered by its nodes' parents' angles, so children sit by their parent.
+   * 3. A ring's radius grows with its size (a fixed arc per node), never shrinking inwards.
+   * Linear in nodes and edges (plus a sort per ring): a few milliseconds at 2,000 nodes,
+   * where cytoscape's force-directed layouts take seconds. */
+  function radialPositions() {
+    var ids = cy.nodes().map(function (node) {
+      return node.id();
+    });
+    var adjacent = {};
+    ids.forEach(function (id) {
+      adjacent[id] = [];
+    });
+    cy.edges().forEach(function (edge) {
+      var source = edge.data("source");
+      var target = edge.data("target");
+      adjacent[source].push(target);
+      adjacent[target].push(source);
+    });
+    var start = adjacent[centerId] ? centerId : ids[0];
+    var depth = {};
+    var parent = {};
+    var queue = [start];
+    depth[start] = 0;
+    for (var head = 0; head < queue.length; head++) {
+      var id = queue[head];
+      adjacent[id].forEach(function (next) {
+        if (depth[next] === undefined) {
+          depth[next] = depth[id] + 1;
+          parent[next] = id;
+          queue.push(next);
+        }
+      });
+    }
+    var outer = queue.length ? depth[queue[queue.length - 1]] : 0;
+    var rings = [];
+    ids.forEach(function (id) {
+      var d = depth[id] === undefined ? outer + 1 : depth[id];
+      (rings[d] = rings[d] || []).push(id);
+    });
+    var angle = {};
+    var positions = {};
+    angle[start] = 0;
+    positions[start] = { x: 0, y: 0 };
+    var radius = 0;
+    for (var d = 1; d < rings.length; d++) {
+      var ring = rings[d] || [];
+      ring.sort(function (a, b) {
+        return (angle[parent[a]] || 0) - (angle[parent[b]] || 0);
+      });
+      radius = Math.max(radius + 120, (ring.length * 26) / (2 * Math.PI));
+      ring.forEach(function (id, index) {
+        var theta = (2 * Math.PI * index) / ring.length;
+        angle[id] = theta;
+        positions[id] = { x: radius * Math.cos(theta), y: radius * Math.sin(theta) };
+      });
+    }
+    return positions;
+  }
+
   function layoutAll() {
-    var options;
     if (cy.nodes().length > LARGE_GRAPH) {
-      options = {
-        name: "concentric",
-        animate: false,
+      var positions = radialPositions();
+      cy.layout({
+        name: "preset",
+        positions: function (node) {
+          return positions[node.id()];
+        },
         fit: true,
         padding: 20,
-        minNodeSpacing: 4,
-        concentric: function (node) {
-          return node.id() === centerId ? Number.MAX_SAFE_INTEGER : node.degree(false);
-        },
-        levelWidth: function () {
-          return 2;
-        },
-      };
+        animate: false,
+      }).run();
     } else {
-      options = { name: "cose", animate: false, randomize: true, fit: true, padding: 30, numIter: 1500 };
+      cy.layout({ name: "cose", animate: false, randomize: true, fit: true, padding: 30, numIter: 1500 }).run();
     }
-    cy.layout(options).run();
   }
 
   function summary() {
@@ -392,5 +449,5 @@
 
   layoutAll();
   say(summary());
-  window.bzpeerExplorer = { cy: cy, expand: expand, select: select };
+  window.bzpeerExplorer = { cy: cy, expand: expand, select: select, relayout: layoutAll };
 })();
