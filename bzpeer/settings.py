@@ -36,6 +36,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.orcid",
     "works",
     "profiles",
     "claims",
@@ -52,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "bzpeer.urls"
@@ -104,9 +109,50 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "login"
+# --- Accounts (django-allauth): email + password, and ORCID --------------------------------
+AUTHENTICATION_BACKENDS = [
+    # Staff sign in to the admin with a username; everyone else signs in with an email.
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# Nobody signs in, claims or invites before proving they read the address's mail
+# (claims/services.py checks again: admin-made users have no verified address).
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[BZPEER] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_RATE_LIMITS = {
+    # At most 10 failed logins in 5 minutes per IP and per account (the key is the email).
+    "login_failed": "10/5m/ip,10/5m/key",
+}
+# A social login never signs into an existing account because the emails match: an ORCID
+# iD joins an account only when its owner connects it while signed in.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # starting an OAuth dance is a POST with CSRF
+SOCIALACCOUNT_STORE_TOKENS = False  # the iD is all we keep; no API calls on a user's behalf
+
+# ORCID: the sandbox (sandbox.orcid.org) for development, the production registry
+# otherwise. Without a client id the provider is hidden (allauth lists only providers
+# that have an app).
+ORCID_SANDBOX = env.bool("ORCID_SANDBOX", default=DEBUG)
+ORCID_CLIENT_ID = env("ORCID_CLIENT_ID", default="")
+_orcid: dict = {
+    "BASE_DOMAIN": "sandbox.orcid.org" if ORCID_SANDBOX else "orcid.org",
+    "MEMBER_API": False,
+}
+if ORCID_CLIENT_ID:
+    _orcid["APP"] = {"client_id": ORCID_CLIENT_ID, "secret": env("ORCID_CLIENT_SECRET")}
+SOCIALACCOUNT_PROVIDERS = {"orcid": _orcid}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -139,6 +185,15 @@ EMAIL_BACKEND = env(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="BZPEER <noreply@localhost>")
+# Links in mail sent outside a request (claim decisions, invitations).
+SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
+# SMTP settings for the smtp backend (ignored by the console backend).
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Safe production defaults; DEBUG (local) relaxes only what plain http needs.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)

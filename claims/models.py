@@ -61,3 +61,51 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} claims {self.researcher_id} ({self.status})"
+
+
+class NotMeReport(models.Model):
+    """An owner says a work on their record is not theirs. While pending (and once
+    accepted) the work is off their profile; the reason stays for curators."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    researcher = models.ForeignKey(
+        "profiles.Researcher", on_delete=models.CASCADE, related_name="not_me_reports"
+    )
+    work = models.ForeignKey("works.Work", on_delete=models.CASCADE, related_name="not_me_reports")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="not_me_reports"
+    )
+    reason = models.TextField(max_length=2000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="not_me_reports_reviewed",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["researcher", "work"],
+                condition=Q(status__in=["pending", "accepted"]),
+                name="not_me_one_open_report_per_work",
+            )
+        ]
+        indexes = [
+            # The profile's works list asks "is there an open report for this work here?"
+            models.Index(fields=["researcher", "work", "status"], name="not_me_lookup_idx"),
+            models.Index(fields=["status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.researcher_id} not author of {self.work_id} ({self.status})"

@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from slugify import slugify
 
 
@@ -23,6 +24,12 @@ class TrustBand(models.TextChoices):
     ESTABLISHED = "Established"
     TRUSTED = "Trusted"
     HIGHLY_TRUSTED = "Highly trusted"
+
+
+class CollaborationKind(models.TextChoices):
+    COAUTHORING = "coauthoring", "Co-authoring"
+    REVIEWING = "reviewing", "Reviewing"
+    DATA_CODE = "data_code", "Data and code"
 
 
 class Researcher(models.Model):
@@ -49,6 +56,15 @@ class Researcher(models.Model):
         "works.Topic", through="ResearcherTopic", blank=True, related_name="researchers"
     )
     open_to_collaborate = models.BooleanField(default=True)
+    collaboration_kinds = ArrayField(
+        models.CharField(max_length=16, choices=CollaborationKind.choices),
+        default=list,
+        blank=True,
+        help_text="What the owner is open to; empty means any kind.",
+    )
+    open_until = models.DateField(
+        null=True, blank=True, help_text="Open to collaborate until this day (inclusive)."
+    )
     owner = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -109,6 +125,26 @@ class Researcher(models.Model):
         return self.owner_id is not None
 
     @property
+    def is_open_now(self) -> bool:
+        """Open to collaborate today (the owner may have set an end date)."""
+        if not self.open_to_collaborate:
+            return False
+        return self.open_until is None or self.open_until >= timezone.localdate()
+
+    @property
+    def collaboration_kind_labels(self) -> list[str]:
+        labels = dict(CollaborationKind.choices)
+        return [labels.get(kind, kind) for kind in self.collaboration_kinds]
+
+    @property
+    def collaboration_kind_options(self) -> list[dict]:
+        """The owner form's checkboxes: every kind, ticked when chosen."""
+        return [
+            {"value": value, "label": label, "checked": value in self.collaboration_kinds}
+            for value, label in CollaborationKind.choices
+        ]
+
+    @property
     def orcid_url(self) -> str:
         return f"https://orcid.org/{self.orcid}" if self.orcid else ""
 
@@ -160,6 +196,15 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations_sent"
     )
     researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE, related_name="invitations")
+    # The record's owner when the invitation was sent: if the record later changes hands,
+    # the invitation stays with the person it was written to.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations_received",
+    )
     subject = models.CharField(max_length=200)
     message = models.TextField(max_length=5000)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENT)
@@ -178,6 +223,7 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["sender", "-created_at"]),
             models.Index(fields=["researcher", "status"]),
+            models.Index(fields=["recipient", "-created_at"]),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
+from claims.queries import not_me_reported
 from profiles.models import Follow, Researcher, ResearcherTopic
 from works.models import Work
 
@@ -47,7 +48,11 @@ def top_topics(researcher: Researcher, limit: int = 3) -> list[ResearcherTopic]:
 
 
 def researcher_works(researcher: Researcher) -> QuerySet[Work]:
-    return Work.objects.filter(authorships__researcher=researcher, is_hidden=False)
+    """The works on a profile: not hidden by a curator, and not reported "not me" by the
+    owner (pending or accepted). The report check is a NOT EXISTS in the same query."""
+    return Work.objects.filter(authorships__researcher=researcher, is_hidden=False).filter(
+        ~not_me_reported(researcher.pk)
+    )
 
 
 def works_page(researcher: Researcher, *, sort: str, page_number: str | int | None) -> Page:

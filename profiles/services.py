@@ -195,3 +195,52 @@ def recompute_researchers(*, researcher_ids: Iterable[int]) -> None:
         "researcher_id", flat=True
     ):
         build_slice(researcher_id=researcher_id)
+
+
+# --- owner tools (the record's owner edits their own profile) ----------------------------
+
+SUMMARY_MAX_LENGTH = 1000
+
+
+def update_summary(*, user, researcher: Researcher, summary: str) -> Researcher:
+    """The owner's one-paragraph bio: plain text (escaped on every page), at most
+    SUMMARY_MAX_LENGTH characters. Completeness counts in trust, so trust is recomputed."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    summary = " ".join(summary.split())  # one line: no layout smuggled in with newlines
+    if len(summary) > SUMMARY_MAX_LENGTH:
+        raise ValidationError(f"Keep the summary under {SUMMARY_MAX_LENGTH} characters.")
+    with transaction.atomic():
+        record = Researcher.objects.select_for_update(of=("self",)).get(pk=researcher.pk)
+        if record.owner_id != user.pk:
+            raise PermissionDenied("Only the owner edits a profile.")
+        record.summary = summary
+        record.save(update_fields=["summary", "updated_at"])
+        queue_recompute(researcher_ids=[record.pk])
+    return record
+
+
+def set_collaboration(
+    *, user, researcher: Researcher, open_to_collaborate: bool, kinds: list[str], until=None
+) -> Researcher:
+    """Open to collaborate or not, on what (co-authoring, reviewing, data/code), until when."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from profiles.models import CollaborationKind
+
+    unknown = set(kinds) - set(CollaborationKind.values)
+    if unknown:
+        raise ValidationError(f"Unknown kinds of collaboration: {', '.join(sorted(unknown))}")
+    if until is not None and until < timezone.localdate():
+        raise ValidationError("The end date is in the past.")
+    with transaction.atomic():
+        record = Researcher.objects.select_for_update(of=("self",)).get(pk=researcher.pk)
+        if record.owner_id != user.pk:
+            raise PermissionDenied("Only the owner edits a profile.")
+        record.open_to_collaborate = open_to_collaborate
+        record.collaboration_kinds = [k for k in CollaborationKind.values if k in kinds]
+        record.open_until = until if open_to_collaborate else None
+        record.save(
+            update_fields=["open_to_collaborate", "collaboration_kinds", "open_until", "updated_at"]
+        )
+    return record

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from profiles import views
+from profiles import invitation_views, owner_views, views
 
 urlpatterns = [
     path("researchers/<int:pk>/works/", views.works_fragment, name="researcher_works"),
@@ -13,5 +13,42 @@ urlpatterns = [
         r"^researchers/(?P<pk>\d+)-(?P<slug>[-a-zA-Z0-9_]+)/$",
         views.researcher_detail,
         name="researcher_detail",
+    ),
+    # Owner tools (the record's owner only).
+    path("researchers/<int:pk>/owner/summary/", owner_views.owner_summary, name="owner_summary"),
+    path(
+        "researchers/<int:pk>/owner/collaboration/",
+        owner_views.owner_collaboration,
+        name="owner_collaboration",
+    ),
+    path("researchers/<int:pk>/owner/release/", owner_views.owner_release, name="owner_release"),
+    path("researchers/<int:pk>/owner/works/", owner_views.owner_works, name="owner_works"),
+    path(
+        "researchers/<int:pk>/owner/works/<int:work_id>/not-me/",
+        owner_views.owner_not_me,
+        name="owner_not_me",
+    ),
+    # Direct collaboration.
+    path("researchers/<int:pk>/invite/", invitation_views.invitation_new, name="invitation_new"),
+    path(
+        "researchers/<int:pk>/invite/send/",
+        invitation_views.invitation_send,
+        name="invitation_send",
+    ),
+    path("me/invitations/", invitation_views.inbox, name="invitation_inbox"),
+    path(
+        "invitations/<int:invitation_id>/",
+        invitation_views.invitation_detail,
+        name="invitation_detail",
+    ),
+    path(
+        "invitations/<int:invitation_id>/accept/",
+        invitation_views.invitation_accept,
+        name="invitation_accept",
+    ),
+    path(
+        "invitations/<int:invitation_id>/decline/",
+        invitation_views.invitation_decline,
+        name="invitation_decline",
     ),
 ]

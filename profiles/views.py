@@ -12,6 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from bzpeer.ratelimit import allow
+from claims.queries import viewer_state
 from profiles import queries, services
 from profiles.charts import works_per_year_chart
 from profiles.models import Researcher
@@ -56,6 +57,8 @@ def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) ->
         **_follow_context(request, researcher),
         "top_topics": topics,
         "chart": works_per_year_chart(queries.works_per_year(researcher)),
+        # The viewer's claim/owner/invitation state: one query, none for anonymous users.
+        "identity": viewer_state(request.user, researcher),
     }
     return render(request, "profiles/researcher_detail.html", context)
 
@@ -87,7 +90,8 @@ def _toggle_follow(request: HttpRequest, pk: int, *, follow: bool) -> HttpRespon
     if researcher.merged_into_id:
         researcher = queries.merge_survivor(researcher) or researcher
     if not request.user.is_authenticated:
-        login_url = f"{reverse('login')}?{urlencode({'next': researcher.get_absolute_url()})}"
+        next_url = urlencode({"next": researcher.get_absolute_url()})
+        login_url = f"{reverse('account_login')}?{next_url}"
         if request.htmx:
             return HttpResponseClientRedirect(login_url)
         return redirect_to_login(researcher.get_absolute_url())

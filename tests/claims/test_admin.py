@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from claims.models import Claim
-from tests.factories import ResearcherFactory, UserFactory
+from claims.models import Claim, NotMeReport
+from tests.factories import ResearcherFactory, UserFactory, WorkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +87,22 @@ def test_reviewer_autocomplete(admin_client):
     )
     assert response.status_code == 200
     assert [r["text"] for r in response.json()["results"]] == ["curator-jo"]
+
+
+def test_not_me_reports_list_pending_first_and_pages_load(admin_client):
+    owner = UserFactory()
+    researcher = ResearcherFactory(owner=owner)
+    decided = NotMeReport.objects.create(
+        researcher=researcher, work=WorkFactory(), user=owner, reason="no", status="rejected"
+    )
+    pending = NotMeReport.objects.create(
+        researcher=researcher, work=WorkFactory(), user=owner, reason="not mine"
+    )
+    url = reverse("admin:claims_notmereport_changelist")
+    response = admin_client.get(url)
+    assert list(response.context["cl"].result_list) == [pending, decided]
+    assert list(admin_client.get(url, {"status__exact": "rejected"}).context["cl"].result_list) == [
+        decided
+    ]
+    change = reverse("admin:claims_notmereport_change", args=[pending.pk])
+    assert admin_client.get(change).status_code == 200

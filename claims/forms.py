@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from claims.services import MAX_EVIDENCE_LINKS, MIN_STATEMENT_LENGTH
+
+
+class EvidenceClaimForm(forms.Form):
+    statement = forms.CharField(
+        label="Who you are and why this record is yours",
+        min_length=MIN_STATEMENT_LENGTH,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Curators read this. Mention your position, institution and papers.",
+    )
+    links = forms.CharField(
+        label="Links (one per line)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your homepage, a staff page, a publication list: pages that name you.",
+    )
+
+    def clean_links(self) -> list[str]:
+        links = [line.strip() for line in self.cleaned_data["links"].splitlines() if line.strip()]
+        if len(links) > MAX_EVIDENCE_LINKS:
+            raise ValidationError(f"Give at most {MAX_EVIDENCE_LINKS} links.")
+        validate = URLValidator(schemes=["http", "https"])
+        for link in links:
+            try:
+                validate(link)
+            except ValidationError as exc:
+                raise ValidationError(f"Not a web address: {link}") from exc
+        return links
+
+
+class NotMeForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this work not yours?",
+        max_length=2000,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. a different person with my name"}),
+    )

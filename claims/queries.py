@@ -1,0 +1,219 @@
+"""Reads for claims, identity checks and the viewer's state on a profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
+
+from claims.models import Claim, NotMeReport
+from profiles.models import Invitation, Researcher
+
+ORCID_PROVIDER = "orcid"
+
+# Mail and hosting services anyone can get an address or a page on: a homepage there says
+# nothing about who belongs to an institution.
+SHARED_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "yahoo.com",
+        "icloud.com",
+        "proton.me",
+        "protonmail.com",
+        "github.io",
+        "github.com",
+        "gitlab.io",
+        "wordpress.com",
+        "blogspot.com",
+        "sites.google.com",
+        "google.com",
+        "medium.com",
+    }
+)
+
+
+def normalise_orcid(value: str | None) -> str:
+    """`https://orcid.org/0000-0001-2345-678x` and `0000-0001-2345-678X` compare equal."""
+    value = (value or "").strip().rstrip("/")
+    return value.rsplit("/", 1)[-1].upper()
+
+
+def has_verified_email(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
+def connected_orcids(user) -> list[str]:
+    """ORCID iDs this user proved they control by signing in with ORCID (OAuth)."""
+    uids = SocialAccount.objects.filter(user=user, provider=ORCID_PROVIDER).values_list(
+        "uid", flat=True
+    )
+    return [normalise_orcid(uid) for uid in uids]
+
+
+def institution_domain(researcher: Researcher) -> str:
+    """The record's institution's web domain (homepage host without `www.`), or ""."""
+    institution = researcher.last_known_institution
+    if institution is None or not institution.homepage_url:
+        return ""
+    host = (urlsplit(institution.homepage_url).hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if "." not in host or any(email_domain_matches(f"x@{host}", d) for d in SHARED_DOMAINS):
+        return ""
+    return host
+
+
+def email_domain_matches(email: str, domain: str) -> bool:
+    """`a@uni.edu` and `a@cs.uni.edu` match `uni.edu`; `a@notuni.edu` does not."""
+    if not domain or "@" not in email:
+        return False
+    host = email.rsplit("@", 1)[1].lower().rstrip(".")
+    return host == domain or host.endswith(f".{domain}")
+
+
+def matching_verified_emails(user, researcher: Researcher) -> list[str]:
+    domain = institution_domain(researcher)
+    if not domain:
+        return []
+    emails = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
+    return [email for email in emails if email_domain_matches(email, domain)]
+
+
+def user_claims(user) -> QuerySet[Claim]:
+    """The "My claims" list: the user's claims with their record, newest first."""
+    return (
+        Claim.objects.filter(user=user)
+        .select_related("researcher", "researcher__last_known_institution")
+        .order_by("-created_at")
+    )
+
+
+def get_claim_for_user(user, claim_id: int) -> Claim:
+    """A claim its claimant may act on; anyone else gets a 404 (a claim is private)."""
+    return get_object_or_404(Claim.objects.select_related("researcher"), pk=claim_id, user=user)
+
+
+def not_me_reported(researcher_id: int | OuterRef, work=None) -> Exists:
+    """EXISTS an open (pending or accepted) not-me report for this researcher and work.
+
+    `work` defaults to OuterRef("pk"): use it inside a Work queryset as a NOT EXISTS filter,
+    so hiding reported works costs no extra query per row."""
+    return Exists(
+        NotMeReport.objects.filter(
+            researcher_id=researcher_id,
+            work=work if work is not None else OuterRef("pk"),
+            status__in=[NotMeReport.Status.PENDING, NotMeReport.Status.ACCEPTED],
+        )
+    )
+
+
+def not_me_reports_for(researcher: Researcher) -> QuerySet[NotMeReport]:
+    return (
+        NotMeReport.objects.filter(researcher=researcher)
+        .select_related("work", "work__venue")
+        .order_by("-created_at")
+    )
+
+
+# --- the viewer's state on a profile ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewerState:
+    """Who is looking at a profile, as far as identity goes (one query, none if anonymous)."""
+
+    is_authenticated: bool = False
+    is_owner: bool = False
+    has_verified_email: bool = False
+    owned_record_id: int | None = None
+    owned_record_name: str = ""
+    pending_claim_id: int | None = None
+    pending_claim_is_dispute: bool = False
+    pending_claim_created_at: datetime | None = None
+    pending_elsewhere_id: int | None = None
+    pending_invitation_id: int | None = None
+
+    @property
+    def owns_another_record(self) -> bool:
+        return self.owned_record_id is not None and not self.is_owner
+
+    @property
+    def can_start_claim(self) -> bool:
+        return (
+            self.is_authenticated
+            and not self.is_owner
+            and self.owned_record_id is None
+            and self.pending_claim_id is None
+            and self.pending_elsewhere_id is None
+        )
+
+
+ANONYMOUS = ViewerState()
+
+
+def viewer_state(user, researcher: Researcher) -> ViewerState:
+    """Everything the profile's identity sections need about the viewer, in one query."""
+    if not user.is_authenticated:
+        return ANONYMOUS
+    pending_here = Claim.objects.filter(
+        user=OuterRef("pk"), researcher=researcher, status=Claim.Status.PENDING
+    )
+    owned = Researcher.objects.filter(owner=OuterRef("pk"))
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
+            owned_id=Subquery(owned.values("pk")[:1]),
+            owned_name=Subquery(owned.values("display_name")[:1]),
+            pending_id=Subquery(pending_here.values("pk")[:1]),
+            pending_dispute=Subquery(pending_here.values("is_dispute")[:1]),
+            pending_created=Subquery(pending_here.values("created_at")[:1]),
+            pending_elsewhere=Subquery(
+                Claim.objects.filter(user=OuterRef("pk"), status=Claim.Status.PENDING)
+                .exclude(researcher=researcher)
+                .values("researcher_id")[:1]
+            ),
+            invitation_id=Subquery(
+                Invitation.objects.filter(
+                    sender=OuterRef("pk"), researcher=researcher, status=Invitation.Status.SENT
+                ).values("pk")[:1]
+            ),
+        )
+        .values(
+            "verified",
+            "owned_id",
+            "owned_name",
+            "pending_id",
+            "pending_dispute",
+            "pending_created",
+            "pending_elsewhere",
+            "invitation_id",
+        )
+        .first()
+    )
+    if row is None:
+        return ANONYMOUS
+    return ViewerState(
+        is_authenticated=True,
+        is_owner=researcher.owner_id == user.pk,
+        has_verified_email=row["verified"],
+        owned_record_id=row["owned_id"],
+        owned_record_name=row["owned_name"] or "",
+        pending_claim_id=row["pending_id"],
+        pending_claim_is_dispute=bool(row["pending_dispute"]),
+        pending_claim_created_at=row["pending_created"],
+        pending_elsewhere_id=row["pending_elsewhere"],
+        pending_invitation_id=row["invitation_id"],
+    )

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django import forms
+
+from profiles.models import CollaborationKind
+from profiles.services import SUMMARY_MAX_LENGTH
+
+
+class SummaryForm(forms.Form):
+    summary = forms.CharField(
+        required=False, max_length=SUMMARY_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CollaborationForm(forms.Form):
+    open_to_collaborate = forms.BooleanField(required=False)
+    kinds = forms.MultipleChoiceField(
+        required=False,
+        choices=CollaborationKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    open_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class InvitationForm(forms.Form):
+    subject = forms.CharField(max_length=200)
+    message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))

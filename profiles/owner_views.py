@@ -1,0 +1,168 @@
+"""Owner tools on one's own profile: summary, collaboration settings, "not me", release.
+
+Every write is a POST with CSRF. HTMX gets the identity panel back (with the parts of
+the page it changed, out of band); a plain form post is redirected to the profile.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from bzpeer.ratelimit import allow
+from claims import queries as claim_queries
+from claims import services as claim_services
+from claims.forms import NotMeForm
+from profiles import queries, services
+from profiles.forms import CollaborationForm, SummaryForm
+from profiles.models import Researcher
+from works.models import Work
+
+NOT_ME_PER_DAY = 30
+OWNER_WORKS_PER_PAGE = 20
+
+
+def _get_owned_researcher(request: HttpRequest, pk: int) -> Researcher:
+    """The record behind the URL (404 if none); 403 unless the user owns it."""
+    researcher = queries.get_researcher(pk)
+    if researcher.owner_id is None or researcher.owner_id != request.user.pk:
+        raise PermissionDenied("Only the record's owner can do this.")
+    return researcher
+
+
+def _identity_response(
+    request: HttpRequest, pk: int, *, notice: str = "", error: str = "", status: int = 200
+) -> HttpResponse:
+    researcher = queries.get_researcher(pk)
+    if request.htmx:
+        context = {
+            "researcher": researcher,
+            "identity": claim_queries.viewer_state(request.user, researcher),
+            "top_topics": queries.top_topics(researcher),
+            "summary_max_length": services.SUMMARY_MAX_LENGTH,
+            "notice": notice,
+            "error": error,
+        }
+        return render(request, "profiles/_identity_swap.html", context, status=status)
+    if error:
+        messages.error(request, error)
+    elif notice:
+        messages.success(request, notice)
+    return redirect(f"{researcher.get_absolute_url()}#identity")
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        return str(errors[0])
+    return "Please check the form."
+
+
+@require_POST
+@login_required
+def owner_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    researcher = _get_owned_researcher(request, pk)
+    form = SummaryForm(request.POST)
+    if not form.is_valid():
+        return _identity_response(request, pk, error=_first_error(form))
+    try:
+        services.update_summary(
+            user=request.user, researcher=researcher, summary=form.cleaned_data["summary"]
+        )
+    except ValidationError as exc:
+        return _identity_response(request, pk, error=exc.messages[0])
+    return _identity_response(request, pk, notice="Summary saved.")
+
+
+@require_POST
+@login_required
+def owner_collaboration(request: HttpRequest, pk: int) -> HttpResponse:
+    researcher = _get_owned_researcher(request, pk)
+    form = CollaborationForm(request.POST)
+    if not form.is_valid():
+        return _identity_response(request, pk, error=_first_error(form))
+    data = form.cleaned_data
+    try:
+        services.set_collaboration(
+            user=request.user,
+            researcher=researcher,
+            open_to_collaborate=data["open_to_collaborate"],
+            kinds=data["kinds"],
+            until=data["open_until"],
+        )
+    except ValidationError as exc:
+        return _identity_response(request, pk, error=exc.messages[0])
+    notice = (
+        "You are open to collaborate."
+        if data["open_to_collaborate"]
+        else "You are no longer open to collaborate."
+    )
+    return _identity_response(request, pk, notice=notice)
+
+
+@require_POST
+@login_required
+def owner_release(request: HttpRequest, pk: int) -> HttpResponse:
+    researcher = _get_owned_researcher(request, pk)
+    claim_services.release_record(user=request.user, researcher=researcher)
+    return _identity_response(
+        request, pk, notice=f"You released the record of {researcher.display_name}."
+    )
+
+
+def _owner_works_context(request: HttpRequest, researcher: Researcher) -> dict:
+    page = queries.works_page(
+        researcher, sort=queries.DEFAULT_WORK_SORT, page_number=request.GET.get("page")
+    )
+    return {
+        "researcher": researcher,
+        "works": page,
+        "reports": list(claim_queries.not_me_reports_for(researcher)[:50]),
+        "form": NotMeForm(),
+    }
+
+
+@require_GET
+@login_required
+def owner_works(request: HttpRequest, pk: int) -> HttpResponse:
+    researcher = _get_owned_researcher(request, pk)
+    return render(request, "profiles/owner_works.html", _owner_works_context(request, researcher))
+
+
+@require_POST
+@login_required
+def owner_not_me(request: HttpRequest, pk: int, work_id: int) -> HttpResponse:
+    researcher = _get_owned_researcher(request, pk)
+    work = get_object_or_404(Work, pk=work_id)
+    form = NotMeForm(request.POST)
+    error = ""
+    status = 200
+    if not allow(
+        scope="not_me", key=str(request.user.pk), limit=NOT_ME_PER_DAY, window_seconds=86400
+    ):
+        error = f"You have reported {NOT_ME_PER_DAY} works today, the daily limit."
+        status = 429
+    elif not form.is_valid():
+        error = _first_error(form)
+    else:
+        try:
+            claim_services.report_not_me(
+                user=request.user,
+                researcher=researcher,
+                work=work,
+                reason=form.cleaned_data["reason"],
+            )
+        except claim_services.ClaimError as exc:
+            error = str(exc)
+    if request.htmx:
+        context = {"researcher": researcher, "work": work, "error": error, "form": form}
+        context["reported"] = not error
+        return render(request, "profiles/_not_me_row.html", context, status=status)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"“{work.title}” is off your profile until a curator decides.")
+    return redirect("owner_works", pk=researcher.pk)

@@ -1,0 +1,59 @@
+"""Personas and switches shared by the identity tests (claims, owner tools, invitations)."""
+
+from __future__ import annotations
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from django.core.cache import cache
+
+from tests.factories import UserFactory
+
+
+def make_user(email: str, *, verified: bool = True, staff: bool = False, password: str = ""):
+    """A user who signed up with `email` (confirmed unless verified=False)."""
+    user = UserFactory(username=email.split("@")[0], email=email, is_staff=staff)
+    if password:
+        user.set_password(password)
+        user.save()
+    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    return user
+
+
+def connect_orcid(user, orcid: str) -> SocialAccount:
+    """What allauth stores after an authenticated ORCID sign-in (uid = the iD)."""
+    return SocialAccount.objects.create(user=user, provider="orcid", uid=orcid, extra_data={})
+
+
+def clear_rate_limits() -> None:
+    # Our fixed windows (bzpeer.ratelimit) and allauth's (login_failed etc.) live in the
+    # shared Redis cache: start every test with none, and touch nothing else there.
+    cache.delete_pattern("ratelimit:*")
+    cache.delete_pattern("allauth:rl:*")
+
+
+@pytest.fixture
+def no_rate_limits():
+    clear_rate_limits()
+    yield
+    clear_rate_limits()
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[list[int]]:
+    """Recomputations queued for the worker (the broker is not touched)."""
+    from profiles.tasks import recompute_researchers
+
+    calls: list[list[int]] = []
+    monkeypatch.setattr(recompute_researchers, "delay", lambda ids: calls.append(list(ids)))
+    return calls
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks (mail, queueing) as the request's transaction would."""
+
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return run
