@@ -1,4 +1,4 @@
-"""Admin for claims: the curators' review queue."""
+"""Admin for claims and "not me" reports: the curators' review queues."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from works.admin import BaseAdmin, pretty_json, related_object_filter
 
-from .models import Claim
+from .models import Claim, NotMeReport
 
 
 class ReviewQueueAdmin(BaseAdmin):
@@ -57,3 +57,14 @@ class ClaimAdmin(ReviewQueueAdmin):
     @admin.display(description="evidence links (as stored)")
     def evidence_links_pretty(self, obj: Claim) -> str:
         return pretty_json(obj.evidence_links)
+
+
+@admin.register(NotMeReport)
+class NotMeReportAdmin(ReviewQueueAdmin):
+    list_display = ("researcher", "work", "user", "status", "created_at", "reviewer", "decided_at")
+    list_select_related = ("researcher", "work", "user", "reviewer")
+    list_filter = ("status", related_object_filter("researcher"))
+    search_fields = ("researcher__display_name", "=user__username")
+    search_help_text = "Researcher name, or the reporter's exact username."
+    autocomplete_fields = ("researcher", "work", "user", "reviewer")
+    readonly_fields = ("created_at",)
