@@ -192,7 +192,7 @@ def test_recipient_accepts_and_both_see_each_others_email(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("invitation_accept", args=[invitation.pk]), headers=HX)
     html = response.content.decode()
-    assert html.lstrip().startswith(f'<li class="invitation invitation-accepted"')
+    assert html.lstrip().startswith('<li class="invitation invitation-accepted"')
     assert "mailto:grace@navy.test" in html
     assert [m.to for m in mailoutbox] == [["grace@navy.test"]]
     sender_client = Client()
