@@ -80,7 +80,8 @@ class Topic(models.Model):
 
 class Work(models.Model):
     source_id = models.CharField(max_length=255, unique=True)
-    doi = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", for a missing DOI: the unique constraint applies to present values only.
+    doi = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     arxiv_id = models.CharField(max_length=64, blank=True, default="")
     title = models.TextField(blank=True, default="")
     abstract = models.TextField(blank=True, default="", help_text="Plain text, never HTML.")
