@@ -238,4 +238,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's own loggers already print to the console; let them propagate to root only.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
