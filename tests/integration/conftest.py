@@ -31,6 +31,7 @@ from bzpeer.celery import app as celery_app
 WORKER_READY_SECONDS = 60
 WORKER_STOP_SECONDS = 10
 IDLE_WAIT_SECONDS = 30
+IDLE_LOOKS = 3
 LOG_TAIL_LINES = 200
 
 
@@ -190,8 +191,19 @@ class WorkerProcess:
             connection.release()
 
     def wait_idle(self, timeout: float = IDLE_WAIT_SECONDS) -> None:
-        """Wait until every task sent to this worker has run (tasks ack late, after the work)."""
-        wait_until(lambda: self.pending() == 0, timeout=timeout, what="the worker to go idle")
+        """Wait until every task sent to this worker has run (tasks ack late, after the work).
+
+        Kombu pops a message off the list before it files it under `unacked`, so a single
+        look can fall between the two; idle means nothing pending on several looks in a row.
+        To wait for one task's effect, poll for the effect instead (`wait_until`)."""
+        quiet_looks = 0
+
+        def quiet() -> bool:
+            nonlocal quiet_looks
+            quiet_looks = quiet_looks + 1 if self.pending() == 0 else 0
+            return quiet_looks >= IDLE_LOOKS
+
+        wait_until(quiet, timeout=timeout, interval=0.2, what="the worker to go idle")
 
     def forget_queue(self) -> None:
         """Drop the queue and its bindings from the broker: they were for this session only."""
