@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F
+from django.db import connection
+from django.db.models import Count
+from django.db.models.functions import Coalesce
 
 from graph.models import CoauthorEdge, GraphSlice
 from profiles.models import Researcher, ResearcherTopic
@@ -70,6 +72,83 @@ def slice_drawing(graph_slice: GraphSlice) -> dict:
         "center": center and {"x": center["x"], "y": center["y"] + 30, "label": center["label"]},
         "legend": LEGEND,
     }
+
+
+# --- ranked works, in SQL that cannot take the wrong plan --------------------------------
+# "A researcher's newest works, LIMIT 4" invites Postgres to walk the whole works table in
+# year order until four of theirs turn up (the planner assumes they are spread evenly); on
+# a million works that is most of the table. These queries read the researcher's own rows
+# first (a MATERIALIZED CTE from the authorship index), then sort those: the cost follows
+# the size of the record, never the size of the corpus.
+
+_AUTHORSHIP = Authorship._meta.db_table
+_WORK = Work._meta.db_table
+_WORK_TOPICS = Work.topics.through._meta.db_table
+_NEWEST = "publication_year DESC NULLS LAST, publication_date DESC NULLS LAST, id DESC"
+
+
+def own_work_ids(researcher_id: int, *, recent: int, cited: int = 0) -> tuple[list[int], list[int]]:
+    """The ids of a researcher's newest works and of their most cited other works."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH mine AS MATERIALIZED (
+                SELECT w.id, w.publication_year, w.publication_date, w.cited_by_count
+                FROM {_AUTHORSHIP} a JOIN {_WORK} w ON w.id = a.work_id
+                WHERE a.researcher_id = %s AND NOT w.is_hidden
+            ), newest AS (
+                SELECT id FROM mine ORDER BY {_NEWEST} LIMIT %s
+            )
+            SELECT id, 'recent' FROM newest
+            UNION ALL
+            (SELECT id, 'cited' FROM mine
+             WHERE cited_by_count > 0 AND id NOT IN (SELECT id FROM newest)
+             ORDER BY cited_by_count DESC, id DESC LIMIT %s)
+            """,
+            [researcher_id, recent, cited],
+        )
+        rows = cursor.fetchall()
+    return [pk for pk, kind in rows if kind == "recent"], [
+        pk for pk, kind in rows if kind == "cited"
+    ]
+
+
+def nearby_work_ids(
+    *, researcher_id: int, people: list[int], topic_ids: list[int], limit: int
+) -> list[int]:
+    """The newest works of these people on one of these topics that the researcher is
+    not on (read from the people's authorships, then sorted)."""
+    if not people or not topic_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH theirs AS MATERIALIZED (
+                SELECT DISTINCT w.id, w.publication_year, w.publication_date
+                FROM {_AUTHORSHIP} a JOIN {_WORK} w ON w.id = a.work_id
+                WHERE a.researcher_id = ANY(%s) AND NOT w.is_hidden
+            )
+            SELECT id FROM theirs t
+            WHERE EXISTS (SELECT 1 FROM {_WORK_TOPICS} wt
+                          WHERE wt.work_id = t.id AND wt.topic_id = ANY(%s))
+              AND NOT EXISTS (SELECT 1 FROM {_AUTHORSHIP} m
+                              WHERE m.work_id = t.id AND m.researcher_id = %s)
+            ORDER BY {_NEWEST} LIMIT %s
+            """,
+            [people, topic_ids, researcher_id, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def works_in_order(ids: list[int], *, topics: bool = False) -> list[Work]:
+    """These works (with venue, and topics when asked) in the order of `ids`."""
+    if not ids:
+        return []
+    works = Work.objects.filter(pk__in=ids).select_related("venue")
+    if topics:
+        works = works.prefetch_related("topics")
+    found = {work.pk: work for work in works}
+    return [found[pk] for pk in ids if pk in found]
 
 
 # --- the explorer's neighbourhoods ------------------------------------------------------
@@ -201,14 +280,8 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
     for edge in coauthors:
         detail = f"{edge.shared_works} shared work(s)" + (", close" if edge.is_close else "")
         result.add(_researcher_node(edge.coauthor, detail=detail), "coauthor")
-    works, more_works = _capped(
-        list(
-            Work.objects.filter(authorships__researcher=researcher, is_hidden=False)
-            .select_related("venue")
-            .order_by("-publication_year", "-publication_date", "-id")[: NEIGHBOUR_WORKS + 1]
-        ),
-        NEIGHBOUR_WORKS,
-    )
+    recent_ids, _ = own_work_ids(researcher.pk, recent=NEIGHBOUR_WORKS + 1)
+    works, more_works = _capped(works_in_order(recent_ids), NEIGHBOUR_WORKS)
     for work in works:
         result.add(_work_node(work), "authored")
     topics, more_topics = _capped(
@@ -282,7 +355,9 @@ def _topic_neighbours(pk: int) -> Neighbourhood:
         list(
             Work.objects.filter(topics=topic, is_hidden=False)
             .select_related("venue")
-            .order_by(F("publication_year").desc(nulls_last=True), "-id")[: NEIGHBOUR_WORKS + 1]
+            # Sorting on an expression no index provides: Postgres reads the topic's works
+            # first (its index) and sorts them, instead of walking all works by year.
+            .order_by(Coalesce("publication_year", 0).desc(), "-id")[: NEIGHBOUR_WORKS + 1]
         ),
         NEIGHBOUR_WORKS,
     )

@@ -28,7 +28,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
+from graph.edges import HYPER_AUTHORED
 from graph.models import CoauthorEdge, GraphSlice
+from graph.queries import nearby_work_ids, own_work_ids, works_in_order
 from profiles.models import Researcher, ResearcherTopic
 from works.models import Authorship, Institution, Work
 
@@ -151,9 +153,20 @@ def _suggestions(researcher: Researcher, topic_ids: list[int]) -> list[dict]:
     topic_table = ResearcherTopic._meta.db_table
     researcher_table = Researcher._meta.db_table
     authorship_table = Authorship._meta.db_table
+    edge_table = CoauthorEdge._meta.db_table
+    work_table = Work._meta.db_table
+    # "Worked with" is an edge, or a shared hyper-authored work (those make no edges): the
+    # second set is read once, from the researcher's few hyper-authored works.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
+            WITH giant_teams AS MATERIALIZED (
+                SELECT DISTINCT theirs.researcher_id
+                FROM {authorship_table} mine
+                JOIN {work_table} w ON w.id = mine.work_id AND w.authors_count > %s
+                JOIN {authorship_table} theirs ON theirs.work_id = mine.work_id
+                WHERE mine.researcher_id = %s
+            )
             SELECT r.id, r.display_name, SUM(rt.works_count) AS weight
             FROM unnest(%s::bigint[]) AS t(topic_id)
             CROSS JOIN LATERAL (
@@ -162,17 +175,21 @@ def _suggestions(researcher: Researcher, topic_ids: list[int]) -> list[dict]:
                 ORDER BY works_count DESC LIMIT {SUGGESTION_CANDIDATES_PER_TOPIC}
             ) rt
             JOIN {researcher_table} r ON r.id = rt.researcher_id AND r.merged_into_id IS NULL
-            WHERE r.id <> %s AND NOT EXISTS (
-                SELECT 1 FROM {authorship_table} theirs
-                JOIN {authorship_table} mine
-                  ON mine.work_id = theirs.work_id AND mine.researcher_id = %s
-                WHERE theirs.researcher_id = r.id
-            )
+            WHERE r.id <> %s
+              AND NOT EXISTS (SELECT 1 FROM {edge_table} e
+                              WHERE e.researcher_id = %s AND e.coauthor_id = r.id)
+              AND r.id NOT IN (SELECT researcher_id FROM giant_teams)
             GROUP BY r.id, r.display_name
             ORDER BY weight DESC, r.display_name, r.id
             LIMIT {MAX_SUGGESTIONS}
             """,
-            [topic_ids[:SUGGESTION_TOPICS], researcher.pk, researcher.pk],
+            [
+                HYPER_AUTHORED,
+                researcher.pk,
+                topic_ids[:SUGGESTION_TOPICS],
+                researcher.pk,
+                researcher.pk,
+            ],
         )
         rows = cursor.fetchall()
     suggestions = []
@@ -254,39 +271,21 @@ def compute_slice_payload(researcher: Researcher, inputs: SliceInputs | None = N
             {"source": center, "target": node_id("topic", row.topic_id), "type": "studies"}
         )
 
-    own_works = Work.objects.filter(authorships__researcher=researcher, is_hidden=False)
-    recent = list(
-        own_works.select_related("venue")
-        .prefetch_related("topics")
-        .order_by("-publication_year", "-publication_date", "-id")[:MAX_RECENT_PAPERS]
-    )
-    cited = list(
-        own_works.filter(cited_by_count__gt=0)
-        .exclude(pk__in=[w.pk for w in recent])
-        .select_related("venue")
-        .prefetch_related("topics")
-        .order_by("-cited_by_count", "-id")[:MAX_CITED_PAPERS]
+    recent_ids, cited_ids = own_work_ids(
+        researcher.pk, recent=MAX_RECENT_PAPERS, cited=MAX_CITED_PAPERS
     )
     close_people = [edge.coauthor_id for edge in people_edges if edge.is_close]
-    nearby: list[Work] = []
-    if close_people and topic_ids:
-        nearby = list(
-            Work.objects.filter(
-                is_hidden=False,
-                pk__in=Authorship.objects.filter(researcher_id__in=close_people).values("work_id"),
-            )
-            .filter(
-                pk__in=Work.topics.through.objects.filter(topic_id__in=topic_ids).values("work_id")
-            )
-            .exclude(pk__in=Authorship.objects.filter(researcher=researcher).values("work_id"))
-            .select_related("venue")
-            .prefetch_related("topics")
-            .order_by("-publication_year", "-id")[:MAX_NEARBY_PAPERS]
-        )
+    nearby_ids = nearby_work_ids(
+        researcher_id=researcher.pk,
+        people=close_people,
+        topic_ids=topic_ids,
+        limit=MAX_NEARBY_PAPERS,
+    )
+    papers = works_in_order([*recent_ids, *cited_ids, *nearby_ids], topics=True)
+    nearby = [work for work in papers if work.pk in set(nearby_ids)]
+    authored = [work for work in papers if work.pk not in set(nearby_ids)]
     shown_topics = set(topic_ids)
-    for work, relation in [(w, "authored") for w in recent + cited] + [
-        (w, "nearby") for w in nearby
-    ]:
+    for work, relation in [(w, "authored") for w in authored] + [(w, "nearby") for w in nearby]:
         nodes.append(_work_node(work, relation))
         if relation == "authored":
             edges.append({"source": center, "target": node_id("work", work.pk), "type": "authored"})

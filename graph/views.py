@@ -1,26 +1,67 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from graph import queries, services
 from graph.models import GraphSlice
+from profiles.models import Researcher
 from profiles.queries import get_researcher, merge_survivor
 
 # Neighbourhoods change only with an import; a short shared cache spares repeat expands.
 NEIGHBOURS_MAX_AGE = 60
 
 
-def _slice_response(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+# Rendering the slice (its drawing and lists: some 800 template nodes) costs more than the
+# rest of the request together, so a ready slice's HTML is rendered once per version of the
+# slice and kept in the cache. Bump when graph/_slice.html or its includes change.
+SLICE_HTML_VERSION = 1
+SLICE_HTML_SECONDS = 60 * 60
+
+
+def _slice_response(
+    request: HttpRequest, template: str, context: dict, html: str | None = None
+) -> HttpResponse:
     """HTMX gets the fragment; a plain request (no JavaScript) gets it inside a page."""
     if request.htmx:
-        return render(request, template, context)
-    return render(request, "graph/slice_page.html", {**context, "fragment_template": template})
+        return HttpResponse(html) if html is not None else render(request, template, context)
+    page = {**context, "fragment_template": template, "fragment_html": html}
+    return render(request, "graph/slice_page.html", page)
+
+
+def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
+    """The ready fragment's HTML, from the cache when this version was rendered before
+    (the close-collaborator count comes from the researcher row, so it is in the key)."""
+    key = ":".join(
+        str(part)
+        for part in (
+            "graph-slice-html",
+            SLICE_HTML_VERSION,
+            graph_slice.pk,
+            graph_slice.computed_at.timestamp() if graph_slice.computed_at else "",
+            researcher.close_collaborators_count,
+        )
+    )
+    html = cache.get(key)
+    if html is None:
+        context = {
+            "researcher": researcher,
+            "graph_slice": graph_slice,
+            "groups": queries.slice_groups(graph_slice),
+            "drawing": queries.slice_drawing(graph_slice),
+            "coauthors_count": graph_slice.payload.get("counts", {}).get("coauthors", 0),
+        }
+        html = render_to_string("graph/_slice.html", context)
+        cache.set(key, html, SLICE_HTML_SECONDS)
+    return mark_safe(html)  # the output of our own template
 
 
 @require_GET
@@ -30,10 +71,8 @@ def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     graph_slice = services.request_slice(researcher=researcher)
     context: dict = {"researcher": researcher, "graph_slice": graph_slice}
     if graph_slice.status == GraphSlice.Status.READY:
-        context["groups"] = queries.slice_groups(graph_slice)
-        context["drawing"] = queries.slice_drawing(graph_slice)
-        context["coauthors_count"] = graph_slice.payload.get("counts", {}).get("coauthors", 0)
-        return _slice_response(request, "graph/_slice.html", context)
+        html = _ready_slice_html(researcher, graph_slice)
+        return _slice_response(request, "graph/_slice.html", context, html)
     if graph_slice.status == GraphSlice.Status.FAILED:
         return _slice_response(request, "graph/_slice_unavailable.html", context)
     try:

@@ -158,3 +158,22 @@ def test_stale_ready_slice_is_served_and_rebuilt_once(client, queued):
     )
     client.get(url(lead), headers=HTMX)
     assert queued == [lead.pk, lead.pk]
+
+
+def test_ready_html_is_rendered_once_per_slice_version(client, queued, monkeypatch):
+    from graph import views
+
+    lead = build_researcher()
+    build_slice(researcher_id=lead.pk)
+    renders: list[str] = []
+    original = views.render_to_string
+    monkeypatch.setattr(
+        views, "render_to_string", lambda *a, **k: renders.append(a[0]) or original(*a, **k)
+    )
+    first = client.get(url(lead), headers=HTMX).content
+    assert client.get(url(lead), headers=HTMX).content == first
+    assert renders == ["graph/_slice.html"]
+    # A rebuilt slice (new computed_at) is rendered again.
+    build_slice(researcher_id=lead.pk, force=True)
+    client.get(url(lead), headers=HTMX)
+    assert len(renders) == 2
