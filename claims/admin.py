@@ -1,18 +1,47 @@
-"""Admin for claims and "not me" reports: the curators' review queues."""
+"""Admin for claims and "not me" reports: the curators' review queues.
+
+Curators decide through `claims.services` (approve/reject, accept/reject), never by editing
+a status: a decision also moves ownership, sets the verification level, rebuilds counts,
+emails the claimant and queues trust. So both admins are read-only, and the decisions are
+actions with a page that asks for the reason.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Model, QuerySet, Value, When
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from works.admin import BaseAdmin, pretty_json, related_object_filter
 
+from . import services
 from .models import Claim, NotMeReport
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), required=False)
+
+    def __init__(self, *args: Any, reason_required: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+        self.fields["reason"].help_text = (
+            "Required: the person who filed it reads it."
+            if reason_required
+            else "Optional: the person who filed it reads it."
+        )
 
 
 class ReviewQueueAdmin(BaseAdmin):
     """Pending rows first, then the oldest first: what a curator should decide next."""
+
+    list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The rank is an annotation, so it is added before ordering: ModelAdmin.get_queryset
@@ -28,6 +57,57 @@ class ReviewQueueAdmin(BaseAdmin):
 
     def get_ordering(self, request: HttpRequest) -> tuple:
         return ("review_rank", "created_at")
+
+    # Rows are filed by users through the site's flows and decided through actions: the
+    # change page is a read-only view, while the changelist keeps "change" for the actions.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+    def decide(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        *,
+        verb: str,
+        decide: Callable[..., Any],
+        reason_required: bool,
+    ) -> TemplateResponse | None:
+        """1. First POST (from the changelist): a page listing the rows and asking why.
+        2. Second POST (`apply`): call the service once per row; each refusal (not pending
+           any more, a curator deciding their own claim...) is reported, the rest goes on."""
+        action = request.POST["action"]
+        if "apply" in request.POST:
+            form = DecisionForm(request.POST, reason_required=reason_required)
+            if form.is_valid():
+                done, refused = 0, []
+                for obj in queryset:
+                    try:
+                        decide(obj, request.user, form.cleaned_data["reason"])
+                    except (services.ClaimError, PermissionDenied) as exc:
+                        refused.append(f"{obj}: {exc}")
+                    else:
+                        done += 1
+                if done:
+                    self.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
+                for line in refused:
+                    self.message_user(request, f"Not {verb.lower()}: {line}", messages.ERROR)
+                return None
+        else:
+            form = DecisionForm(reason_required=reason_required)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{verb}: give the reason",
+            "opts": self.model._meta,
+            "rows": list(queryset),
+            "form": form,
+            "action": action,
+            "verb": verb,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/claims/decide.html", context)
 
 
 @admin.register(Claim)
@@ -47,16 +127,37 @@ class ClaimAdmin(ReviewQueueAdmin):
     search_fields = ("researcher__display_name", "=user__username", "=user__email")
     search_help_text = "Researcher name, or the claimant's exact username or email."
     autocomplete_fields = ("user", "researcher", "reviewer")
-    readonly_fields = ("created_at", "evidence_links_pretty")
+    readonly_fields = ("evidence_links_pretty",)
     fieldsets = (
         (None, {"fields": ("researcher", "user", "method", "is_dispute", "created_at")}),
-        ("Evidence", {"fields": ("evidence", "evidence_links", "evidence_links_pretty")}),
+        ("Evidence", {"fields": ("evidence", "evidence_links_pretty")}),
         ("Decision", {"fields": ("status", "reviewer", "decided_at", "reason")}),
     )
+    actions = ("approve", "reject")
 
-    @admin.display(description="evidence links (as stored)")
+    @admin.display(description="evidence links")
     def evidence_links_pretty(self, obj: Claim) -> str:
         return pretty_json(obj.evidence_links)
+
+    @admin.action(description="Approve selected claims", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return self.decide(
+            request,
+            queryset,
+            verb="Approved",
+            decide=lambda c, user, why: services.approve_claim(claim=c, reviewer=user, reason=why),
+            reason_required=False,
+        )
+
+    @admin.action(description="Reject selected claims", permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return self.decide(
+            request,
+            queryset,
+            verb="Rejected",
+            decide=lambda c, user, why: services.reject_claim(claim=c, reviewer=user, reason=why),
+            reason_required=True,
+        )
 
 
 @admin.register(NotMeReport)
@@ -67,4 +168,28 @@ class NotMeReportAdmin(ReviewQueueAdmin):
     search_fields = ("researcher__display_name", "=user__username")
     search_help_text = "Researcher name, or the reporter's exact username."
     autocomplete_fields = ("researcher", "work", "user", "reviewer")
-    readonly_fields = ("created_at",)
+    actions = ("accept", "reject")
+
+    @admin.action(
+        description="Accept selected reports (remove the authorship)", permissions=["change"]
+    )
+    def accept(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return self.decide(
+            request,
+            queryset,
+            verb="Accepted",
+            decide=lambda r, user, why: services.accept_not_me(report=r, reviewer=user, reason=why),
+            reason_required=False,
+        )
+
+    @admin.action(
+        description="Reject selected reports (keep the authorship)", permissions=["change"]
+    )
+    def reject(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return self.decide(
+            request,
+            queryset,
+            verb="Rejected",
+            decide=lambda r, user, why: services.reject_not_me(report=r, reviewer=user, reason=why),
+            reason_required=True,
+        )

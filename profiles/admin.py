@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import F, Func, Model, Q, QuerySet, TextField, Value
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -20,15 +20,18 @@ from works.admin import (
     ReadOnlyAdminMixin,
     YesNoFilter,
     admin_changelist_url,
+    formsets_changed,
     has_at_most,
     is_autocomplete,
     pretty_json,
+    refresh_researchers,
     related_object_filter,
     source_id_search,
 )
 from works.models import Authorship
 
-from .models import Follow, Invitation, Researcher, ResearcherTopic
+from .models import CollaborationKind, Follow, Invitation, Researcher, ResearcherTopic
+from .services import follow_researcher, unfollow_researcher
 
 _ORCID = re.compile(
     r"^(?:https?://)?(?:orcid\.org/)?(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])/?$", re.I
@@ -155,7 +158,8 @@ class ResearcherAdmin(BigTableAdmin):
                     "alternative_names",
                     "summary",
                     "last_known_institution",
-                    "open_to_collaborate",
+                    ("open_to_collaborate", "open_until"),
+                    "collaboration_kinds",
                 )
             },
         ),
@@ -181,6 +185,14 @@ class ResearcherAdmin(BigTableAdmin):
     )
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "collaboration_kinds":
+            # Ticks instead of typing "coauthoring,reviewing" by hand.
+            return forms.TypedMultipleChoiceField(
+                choices=CollaborationKind.choices,
+                widget=forms.CheckboxSelectMultiple,
+                required=False,
+                help_text=db_field.help_text,
+            )
         if db_field.name == "alternative_names":
             return LinesArrayField(
                 forms.CharField(max_length=500),
@@ -205,6 +217,41 @@ class ResearcherAdmin(BigTableAdmin):
             alternative_names_text=ArrayToString(F("alternative_names"), Value(" | "))
         )
         return super().get_search_results(request, queryset, search_term)
+
+    actions = ("recompute",)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if form.has_changed() or formsets_changed(formsets):
+            refresh_researchers([form.instance.pk, form.instance.merged_into_id])
+
+    def delete_model(self, request: HttpRequest, obj: Researcher) -> None:
+        coauthors = self._coauthor_ids([obj.pk])
+        super().delete_model(request, obj)
+        refresh_researchers(coauthors)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        coauthors = self._coauthor_ids(ids) - set(ids)
+        super().delete_queryset(request, queryset)
+        refresh_researchers(coauthors)
+
+    @staticmethod
+    def _coauthor_ids(researcher_ids: list[int]) -> set[int]:
+        # Their edges go with them (cascade): the co-authors' close counts must follow.
+        rows = CoauthorEdge.objects.filter(researcher_id__in=researcher_ids)
+        return set(rows.values_list("coauthor_id", flat=True))
+
+    @admin.action(description="Recompute counts, co-author edges, trust and graph slice")
+    def recompute(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # The way back after a broker outage lost a queued recomputation (profiles.services).
+        ids = list(queryset.values_list("pk", flat=True))
+        refresh_researchers(ids)
+        self.message_user(
+            request,
+            f"Recounted {len(ids)} record(s); trust and graph slices are queued for the worker.",
+            messages.SUCCESS,
+        )
 
     def get_inlines(self, request: HttpRequest, obj: Researcher | None) -> list:
         # A prolific author has thousands of authorships, and an inline renders them all
@@ -278,19 +325,38 @@ class FollowAdmin(BigTableAdmin):
     readonly_fields = ("created_at",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
-        # A follow is a (user, researcher) pair: re-pointing one would skip the
-        # followers_count bookkeeping; delete it and add another instead.
+        # A follow is a (user, researcher) pair: delete it and add another instead.
         if obj is not None:
             return ("user", "researcher", "created_at")
         return self.readonly_fields
 
+    # Through the services, which keep Researcher.followers_count right.
+    def save_model(self, request: HttpRequest, obj: Follow, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing on a follow is editable
+        follow_researcher(user=obj.user, researcher=obj.researcher)
+        saved = Follow.objects.get(user=obj.user, researcher=obj.researcher)
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+
+    def delete_model(self, request: HttpRequest, obj: Follow) -> None:
+        unfollow_researcher(user=obj.user, researcher=obj.researcher)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for follow in queryset.select_related("user", "researcher"):
+            unfollow_researcher(user=follow.user, researcher=follow.researcher)
+
 
 @admin.register(Invitation)
 class InvitationAdmin(BigTableAdmin):
-    list_display = ("subject", "sender", "researcher", "status", "created_at")
-    list_select_related = ("sender", "researcher")
-    list_filter = ("status", related_object_filter("researcher"), related_object_filter("sender"))
+    list_display = ("subject", "sender", "researcher", "recipient", "status", "created_at")
+    list_select_related = ("sender", "researcher", "recipient")
+    list_filter = (
+        "status",
+        related_object_filter("researcher"),
+        related_object_filter("sender"),
+        related_object_filter("recipient"),
+    )
     search_fields = ("subject", "=sender__username", "researcher__display_name")
     search_help_text = "Subject, exact sender username, or researcher name."
-    autocomplete_fields = ("sender", "researcher")
+    autocomplete_fields = ("sender", "researcher", "recipient")
     readonly_fields = ("created_at",)

@@ -9,6 +9,7 @@ over a big column, and autocomplete (never a <select> of every row) for relation
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -23,6 +24,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import urlencode
+
+from profiles.services import after_import
 
 from .importer.normalize import arxiv_from_id, normalize_doi, normalize_ror, parse_entity_id
 from .models import Authorship, Institution, Source, Topic, Work
@@ -93,6 +96,18 @@ def pretty_json(value: Any) -> str:
         text = text[:PRETTY_JSON_MAX_CHARS] + "\n... (truncated)"
     # format_html escapes the text: payloads hold names and titles from outside data.
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+
+
+def refresh_researchers(researcher_ids: Iterable[int | None]) -> None:
+    """After a curator's edit: counts and co-author edges now, trust and graph slices queued
+    for the worker, as an import does for the records it touched."""
+    ids = {pk for pk in researcher_ids if pk}
+    if ids:
+        after_import(researcher_ids=ids)
+
+
+def formsets_changed(formsets: Iterable[Any]) -> bool:
+    return any(formset.has_changed() for formset in formsets)
 
 
 class BaseAdmin(admin.ModelAdmin):
@@ -470,6 +485,32 @@ class WorkAdmin(BigTableAdmin):
             return queryset.filter(arxiv_id=arxiv_id), False
         return super().get_search_results(request, queryset, search_term)
 
+    # Fields that move a researcher's counts, edges or trust (the rest is cosmetic).
+    counted_fields = frozenset(
+        {"is_hidden", "authors_count", "publication_year", "topics", "doi", "arxiv_id"}
+    )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if self.counted_fields.intersection(form.changed_data) or formsets_changed(formsets):
+            removed = [a.researcher_id for fs in formsets for a in fs.deleted_objects]
+            refresh_researchers([*self._author_ids([form.instance.pk]), *removed])
+
+    def delete_model(self, request: HttpRequest, obj: Work) -> None:
+        authors = self._author_ids([obj.pk])
+        super().delete_model(request, obj)
+        refresh_researchers(authors)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        authors = self._author_ids(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        refresh_researchers(authors)
+
+    @staticmethod
+    def _author_ids(work_ids: Iterable[int]) -> set[int]:
+        rows = Authorship.objects.filter(work_id__in=list(work_ids)).values_list("researcher_id")
+        return {researcher_id for (researcher_id,) in rows}
+
     def get_inlines(self, request: HttpRequest, obj: Work | None) -> list:
         # Hyper-authored works list thousands of authors: link to the changelist instead.
         if obj is None or has_at_most(obj.authorships.all(), self.authorship_inline_cap):
@@ -525,6 +566,20 @@ class AuthorshipAdmin(BigTableAdmin):
     search_fields = ("raw_author_name",)
     search_help_text = "Raw author name, or an OpenAlex work (W...) or author (A...) id."
     autocomplete_fields = ("work", "researcher", "institutions")
+
+    def save_model(self, request: HttpRequest, obj: Authorship, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        previous = form.initial.get("researcher") if change else None
+        refresh_researchers([obj.researcher_id, previous])
+
+    def delete_model(self, request: HttpRequest, obj: Authorship) -> None:
+        super().delete_model(request, obj)
+        refresh_researchers([obj.researcher_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        researcher_ids = set(queryset.values_list("researcher_id", flat=True))
+        super().delete_queryset(request, queryset)
+        refresh_researchers(researcher_ids)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

@@ -3,11 +3,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
 from claims.models import Claim, NotMeReport
-from tests.factories import ResearcherFactory, UserFactory, WorkFactory
+from profiles.models import VerificationLevel
+from tests.factories import AuthorshipFactory, ResearcherFactory, UserFactory, WorkFactory
+from works.models import Authorship
 
 pytestmark = pytest.mark.django_db
 
@@ -71,15 +75,70 @@ def test_claim_search_by_researcher_name(admin_client):
     assert listed(admin_client, q="hopper") == [mine]
 
 
-def test_claim_change_and_add_pages_load(admin_client):
+def test_claim_change_page_is_a_read_only_view(admin_client):
     claim = make_claim(age_days=1, evidence_links=["https://example.org/cv"])
-    response = admin_client.get(reverse("admin:claims_claim_change", args=[claim.pk]))
+    url = reverse("admin:claims_claim_change", args=[claim.pk])
+    response = admin_client.get(url)
     assert response.status_code == 200
-    assert "https://example.org/cv" in response.content.decode()
-    assert admin_client.get(reverse("admin:claims_claim_add")).status_code == 200
+    body = response.content.decode()
+    assert "https://example.org/cv" in body
+    assert 'name="_save"' not in body
+    assert admin_client.post(url, {"status": "approved"}).status_code == 403
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.PENDING
+    # Claims are filed through the site's flows, not typed in by curators.
+    assert admin_client.get(reverse("admin:claims_claim_add")).status_code == 403
 
 
-def test_reviewer_autocomplete(admin_client):
+def run_action(admin_client, url: str, action: str, rows, **form) -> object:
+    """Select rows and pick the action (first POST), then answer its page (second POST)."""
+    selected = [row.pk for row in rows]
+    first = admin_client.post(url, {"action": action, ACTION_CHECKBOX_NAME: selected, "index": 0})
+    assert first.status_code == 200
+    assert first.templates[0].name == "admin/claims/decide.html"
+    return admin_client.post(
+        url, {"action": action, ACTION_CHECKBOX_NAME: selected, "apply": "1", **form}
+    )
+
+
+def test_approving_a_claim_goes_through_the_service(admin_client, admin_user):
+    claim = make_claim(age_days=3)
+    response = run_action(admin_client, CHANGELIST, "approve", [claim], reason="Looks right")
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert (claim.status, claim.reviewer, claim.reason) == ("approved", admin_user, "Looks right")
+    record = claim.researcher
+    record.refresh_from_db()
+    assert record.owner_id == claim.user_id  # ownership moved with the decision
+    assert record.verification_level == VerificationLevel.L2
+
+
+def test_rejecting_needs_a_reason(admin_client):
+    claim = make_claim(age_days=3)
+    response = run_action(admin_client, CHANGELIST, "reject", [claim], reason="")
+    assert response.status_code == 200  # the page again, with the form's error
+    assert response.context["form"].errors == {"reason": ["This field is required."]}
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.PENDING
+
+    response = run_action(admin_client, CHANGELIST, "reject", [claim], reason="Another Ada")
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert (claim.status, claim.reason) == ("rejected", "Another Ada")
+
+
+def test_a_refused_decision_is_reported_and_the_rest_goes_on(admin_client):
+    decided = make_claim(age_days=5, status=Claim.Status.REJECTED)
+    pending = make_claim(age_days=4)
+    response = run_action(admin_client, CHANGELIST, "approve", [decided, pending])
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert shown[0] == "Approved: 1."
+    assert shown[1].startswith("Not approved: ") and "Only a pending claim" in shown[1]
+    decided.refresh_from_db()
+    assert decided.status == Claim.Status.REJECTED
+
+
+def test_user_autocomplete_answers(admin_client):
     UserFactory(username="curator-jo")
     response = admin_client.get(
         reverse("admin:autocomplete"),
@@ -106,3 +165,30 @@ def test_not_me_reports_list_pending_first_and_pages_load(admin_client):
     ]
     change = reverse("admin:claims_notmereport_change", args=[pending.pk])
     assert admin_client.get(change).status_code == 200
+
+
+@pytest.fixture
+def reported():
+    owner = UserFactory()
+    researcher = ResearcherFactory(owner=owner, works_count=2)
+    work = WorkFactory()
+    AuthorshipFactory(researcher=researcher, work=work)
+    return NotMeReport.objects.create(researcher=researcher, work=work, user=owner, reason="no")
+
+
+def test_accepting_a_not_me_report_removes_the_authorship(admin_client, reported):
+    url = reverse("admin:claims_notmereport_changelist")
+    response = run_action(admin_client, url, "accept", [reported])
+    assert response.status_code == 302
+    reported.refresh_from_db()
+    assert reported.status == NotMeReport.Status.ACCEPTED
+    assert not Authorship.objects.filter(researcher=reported.researcher).exists()
+
+
+def test_rejecting_a_not_me_report_needs_a_reason(admin_client, reported):
+    url = reverse("admin:claims_notmereport_changelist")
+    assert run_action(admin_client, url, "reject", [reported]).status_code == 200
+    response = run_action(admin_client, url, "reject", [reported], reason="It is yours")
+    assert response.status_code == 302
+    reported.refresh_from_db()
+    assert (reported.status, reported.decision_reason) == ("rejected", "It is yours")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -9,6 +10,7 @@ from profiles.admin import ResearcherAdmin, parse_orcid
 from profiles.models import (
     Follow,
     Invitation,
+    Researcher,
     ResearcherTopic,
     TrustBand,
     VerificationLevel,
@@ -19,7 +21,9 @@ from tests.factories import (
     ResearcherFactory,
     TopicFactory,
     UserFactory,
+    WorkFactory,
 )
+from tests.works.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -96,61 +100,37 @@ def test_researcher_with_few_authorships_inlines_them(admin_client, ada, monkeyp
 def test_saving_keeps_alternative_names_with_commas_and_a_bare_orcid(admin_client, ada):
     url = reverse("admin:profiles_researcher_change", args=[ada.pk])
     data = {
-        "display_name": "Ada Lovelace",
+        **form_data(admin_client.get(url)),
         "alternative_names": "Lovelace, Augusta Ada\r\nA. King\r\n\r\n",
-        "summary": "",
-        "last_known_institution": ada.last_known_institution_id,
-        "open_to_collaborate": "on",
-        "source_id": ada.source_id,
         "orcid": "https://orcid.org/0000-0002-1825-0097",
-        "owner": ada.owner_id,
-        "verification_level": VerificationLevel.L3,
-        "merged_into": "",
-        "authorships-TOTAL_FORMS": "0",
-        "authorships-INITIAL_FORMS": "0",
-        "authorships-MIN_NUM_FORMS": "0",
-        "authorships-MAX_NUM_FORMS": "1000",
+        "collaboration_kinds": ["coauthoring", "reviewing"],
     }
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     ada.refresh_from_db()
     assert ada.alternative_names == ["Lovelace, Augusta Ada", "A. King"]
     assert ada.orcid == "0000-0002-1825-0097"  # stored bare, as the importer does
+    assert ada.collaboration_kinds == ["coauthoring", "reviewing"]
+
+
+def test_a_malformed_orcid_is_a_form_error(admin_client, ada):
+    url = reverse("admin:profiles_researcher_change", args=[ada.pk])
+    response = admin_client.post(url, {**form_data(admin_client.get(url)), "orcid": "12-34"})
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["orcid"]
 
 
 def test_merging_a_record_into_itself_is_a_form_error(admin_client, bob):
     survivor = bob.merged_into
     url = reverse("admin:profiles_researcher_change", args=[survivor.pk])
     response = admin_client.get(url)
-    data = {**_form_data(response), "merged_into": survivor.pk}
+    data = {**form_data(response), "merged_into": survivor.pk}
     response = admin_client.post(url, data)
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert list(errors) == ["__all__"], errors  # the check constraint, nothing else
     survivor.refresh_from_db()
     assert survivor.merged_into_id is None
-
-
-def _form_data(response) -> dict:
-    """The change form's current values, as the browser would post them back."""
-    data: dict = {}
-    form = response.context["adminform"].form
-    for name, field in form.fields.items():
-        value = form[name].value()
-        if value is None:
-            continue
-        if isinstance(value, list):
-            value = field.prepare_value(value) if hasattr(field, "delimiter") else value
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-            continue
-        data[name] = value
-    for formset in response.context["inline_admin_formsets"]:
-        management = formset.formset.management_form
-        for name in management.fields:
-            data[f"{management.prefix}-{name}"] = management[name].value()
-    return data
 
 
 # --- search -------------------------------------------------------------------------
@@ -357,3 +337,57 @@ def test_researcher_filter_with_bad_value_shows_nothing(admin_client, ada, user)
     response = admin_client.get(reverse("admin:profiles_follow_changelist"), {"researcher": "x"})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == []
+
+
+# --- writes go through the services -------------------------------------------------
+
+
+def test_adding_and_deleting_a_follow_keeps_the_count(admin_client, ada, user):
+    response = admin_client.post(
+        reverse("admin:profiles_follow_add"), {"user": user.pk, "researcher": ada.pk}
+    )
+    assert response.status_code == 302
+    ada.refresh_from_db()
+    assert ada.followers_count == 1
+    follow = Follow.objects.get()
+    delete = reverse("admin:profiles_follow_delete", args=[follow.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    ada.refresh_from_db()
+    assert ada.followers_count == 0
+
+
+def test_following_twice_is_a_form_error(admin_client, ada, user):
+    Follow.objects.create(user=user, researcher=ada)
+    response = admin_client.post(
+        reverse("admin:profiles_follow_add"), {"user": user.pk, "researcher": ada.pk}
+    )
+    assert response.status_code == 200
+    assert Follow.objects.count() == 1
+
+
+def test_recompute_action_recounts_the_selected_records(admin_client, ada):
+    AuthorshipFactory(researcher=ada)
+    Researcher.objects.filter(pk=ada.pk).update(works_count=99)
+    response = admin_client.post(
+        CHANGELIST, {"action": "recompute", ACTION_CHECKBOX_NAME: [ada.pk], "index": 0}
+    )
+    assert response.status_code == 302
+    ada.refresh_from_db()
+    assert ada.works_count == 1
+
+
+def test_deleting_a_researcher_recounts_the_coauthors(admin_client, ada):
+    from profiles.services import after_import
+
+    coauthor = ResearcherFactory()
+    work = WorkFactory(authors_count=2)
+    AuthorshipFactory(researcher=ada, work=work)
+    AuthorshipFactory(researcher=coauthor, work=work)
+    after_import(researcher_ids=[ada.pk, coauthor.pk])
+    coauthor.refresh_from_db()
+    assert coauthor.close_collaborators_count == 1
+
+    delete = reverse("admin:profiles_researcher_delete", args=[ada.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    coauthor.refresh_from_db()
+    assert coauthor.close_collaborators_count == 0

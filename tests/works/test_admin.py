@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 import works.admin as works_admin
+from profiles.models import Researcher
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,
@@ -103,6 +104,27 @@ def test_other_changelists_and_change_pages_load(admin_client, name, factory):
     assert admin_client.get(reverse(f"admin:works_{name}_changelist")).status_code == 200
     assert admin_client.get(reverse(f"admin:works_{name}_change", args=[obj.pk])).status_code == 200
     assert admin_client.get(reverse(f"admin:works_{name}_add")).status_code == 200
+
+
+def form_data(response) -> dict:
+    """A change form's current values and its inlines', as the browser would post them."""
+    forms = [response.context["adminform"].form]
+    data: dict = {}
+    for inline in response.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({management.add_prefix(n): management[n].value() for n in management.fields})
+        forms.extend(inline.formset.forms)
+    for form in forms:
+        for name, field in form.fields.items():
+            value = form[name].value()
+            if value is None or value is False:
+                continue
+            if value is True:
+                value = "on"
+            elif isinstance(value, list) and hasattr(field, "delimiter"):
+                value = field.prepare_value(value)  # an array edited as text
+            data[form.add_prefix(name)] = value
+    return data
 
 
 # --- search -------------------------------------------------------------------------
@@ -372,3 +394,33 @@ def test_every_changelist_and_add_page_answers(admin_client):
         assert admin_client.get(changelist).status_code == 200, changelist
         add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
         assert admin_client.get(add).status_code in (200, 403), add
+
+
+# --- a curator's edit recounts the researchers it touches ----------------------------
+
+
+def test_hiding_a_work_recounts_its_authors(admin_client):
+    from profiles.services import refresh_researcher_counts
+
+    authorship = AuthorshipFactory()
+    researcher = authorship.researcher
+    refresh_researcher_counts(researcher_ids=[researcher.pk])
+    researcher.refresh_from_db()
+    assert researcher.works_count == 1
+
+    url = reverse("admin:works_work_change", args=[authorship.work_id])
+    data = {**form_data(admin_client.get(url)), "is_hidden": "on"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    researcher.refresh_from_db()
+    assert researcher.works_count == 0
+
+
+def test_deleting_an_authorship_recounts_its_researcher(admin_client):
+    authorship = AuthorshipFactory()
+    researcher = authorship.researcher
+    Researcher.objects.filter(pk=researcher.pk).update(works_count=1)
+    url = reverse("admin:works_authorship_delete", args=[authorship.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    researcher.refresh_from_db()
+    assert researcher.works_count == 0
