@@ -90,7 +90,8 @@ REDIS_URL = env("REDIS_URL")
 
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        # django-redis, failing open when Redis is down (see bzpeer/cache.py).
+        "BACKEND": "bzpeer.cache.FailOpenRedisCache",
         "LOCATION": env("CACHE_URL", default=REDIS_URL),
         "OPTIONS": {
             # A Redis outage degrades to cache misses instead of failing requests.

@@ -253,3 +253,16 @@ def test_the_orcid_provider_follows_the_sandbox_setting(settings):
     expected = "sandbox.orcid.org" if settings.ORCID_SANDBOX else "orcid.org"
     assert settings.SOCIALACCOUNT_PROVIDERS["orcid"]["BASE_DOMAIN"] == expected
     assert OrcidOAuth2Adapter.authorize_url == f"https://{expected}/oauth/authorize"
+
+
+def test_sign_in_still_works_when_redis_is_down(client, settings):
+    # allauth's rate limits lock through the cache; an outage must not lock everyone out.
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    make_user("ada@home.test", password=PASSWORD)
+    response = client.post(
+        reverse("account_login"), {"login": "ada@home.test", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert logged_in_user(client).email == "ada@home.test"
