@@ -62,6 +62,11 @@ def broker_client():
     return connection, connection.default_channel.client
 
 
+def broker_keys(queue: str) -> list[str]:
+    """The Redis keys kombu keeps for a queue: the list and its binding tables."""
+    return [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
+
+
 def require_broker() -> None:
     """Skip (locally) or fail (CI) when the broker cannot be reached."""
     try:
@@ -209,7 +214,7 @@ class WorkerProcess:
         """Drop the queue and its bindings from the broker: they were for this session only."""
         connection, client = broker_client()
         try:
-            client.delete(self.queue, f"_kombu.binding.{self.queue}")
+            client.delete(*broker_keys(self.queue))
         finally:
             connection.release()
 
@@ -307,7 +312,7 @@ def idle_queue() -> Iterator[str]:
         celery_app.conf.task_default_queue = previous
         connection, client = broker_client()
         try:
-            client.delete(queue, f"_kombu.binding.{queue}")
+            client.delete(*broker_keys(queue))
         finally:
             connection.release()
 
