@@ -24,7 +24,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -390,9 +389,7 @@ def report_not_me(*, user, researcher: Researcher, work: Work, reason: str) -> N
                 )
         except IntegrityError as exc:
             raise ClaimError("You already reported this work.") from exc
-        Researcher.objects.filter(pk=record.pk, works_count__gt=0).update(
-            works_count=F("works_count") - 1
-        )
+        _sync_works_count(record.pk)
         queue_recompute(researcher_ids=[record.pk])
     return report
 
@@ -404,6 +401,7 @@ def accept_not_me(*, report: NotMeReport, reviewer, reason: str = "") -> NotMeRe
         report = _decide_not_me(report, reviewer, NotMeReport.Status.ACCEPTED, reason)
         Authorship.objects.filter(researcher_id=report.researcher_id, work=report.work_id).delete()
         after_import(researcher_ids=[report.researcher_id])
+        _sync_works_count(report.researcher_id)  # the refresh counts works still reported
     return report
 
 
@@ -412,9 +410,17 @@ def reject_not_me(*, report: NotMeReport, reviewer, reason: str) -> NotMeReport:
         raise ClaimError("A rejection needs a reason: the owner reads it.")
     with transaction.atomic():
         report = _decide_not_me(report, reviewer, NotMeReport.Status.REJECTED, reason)
-        Researcher.objects.filter(pk=report.researcher_id).update(works_count=F("works_count") + 1)
+        _sync_works_count(report.researcher_id)
         queue_recompute(researcher_ids=[report.researcher_id])
     return report
+
+
+def _sync_works_count(researcher_id: int) -> None:
+    """works_count = the works the profile lists (not hidden, not reported "not me")."""
+    from profiles.queries import researcher_works
+
+    listed = researcher_works(Researcher(pk=researcher_id)).count()
+    Researcher.objects.filter(pk=researcher_id).update(works_count=listed)
 
 
 def _decide_not_me(report: NotMeReport, reviewer, status: str, reason: str) -> NotMeReport:

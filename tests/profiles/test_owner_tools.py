@@ -205,8 +205,16 @@ def test_a_rejected_report_brings_the_work_back_and_an_accepted_one_keeps_it_off
 
     first = report_not_me(user=record.owner, researcher=record, work=works[0], reason="no")
     second = report_not_me(user=record.owner, researcher=record, work=works[1], reason="no")
-    reject_not_me(report=first, reviewer=curator, reason="Your ORCID lists it.")
+    third = report_not_me(user=record.owner, researcher=record, work=works[2], reason="no")
+    record.refresh_from_db()
+    assert record.works_count == 0
     accept_not_me(report=second, reviewer=curator)
+    record.refresh_from_db()
+    assert record.works_count == 0  # the other reports still hold their works back
+    reject_not_me(report=first, reviewer=curator, reason="Your ORCID lists it.")
+    reject_not_me(report=third, reviewer=curator, reason="It is yours.")
+    record.refresh_from_db()
+    assert record.works_count == 2
     client = Client()
     html = client.get(record.get_absolute_url()).content.decode()
     assert "Paper 0" in html and "Paper 1" not in html
