@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.decorators import login_required
 from bzpeer.ratelimit import allow
 from claims import queries, services
 from claims.forms import EvidenceClaimForm

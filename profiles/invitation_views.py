@@ -4,13 +4,13 @@ the inbox, reading one invitation, accepting or declining it."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.decorators import login_required
 from claims import queries as claim_queries
 from profiles import invitations, queries
 from profiles.forms import InvitationForm

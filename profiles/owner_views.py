@@ -7,12 +7,12 @@ the page it changed, out of band); a plain form post is redirected to the profil
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from bzpeer.decorators import login_required
 from bzpeer.ratelimit import allow
 from claims import queries as claim_queries
 from claims import services as claim_services

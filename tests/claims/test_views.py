@@ -216,3 +216,17 @@ def test_posts_without_csrf_token_are_refused(claimant, record, headers):
     for url in [*claim_urls(record), reverse("claim_withdraw", args=[claim.pk])]:
         assert csrf_client.post(url, evidence(), headers=headers).status_code == 403
     assert Claim.objects.count() == 1
+
+
+def test_anonymous_htmx_requests_get_a_client_redirect_to_log_in(client, record):
+    page = f"http://testserver{record.get_absolute_url()}"
+    response = client.post(
+        reverse("claim_evidence", args=[record.pk]),
+        evidence(),
+        headers={**HX, "HX-Current-URL": page},
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == (
+        f"{reverse('account_login')}?next={record.get_absolute_url().replace('/', '%2F')}"
+    )
+    assert not Claim.objects.exists()
