@@ -92,3 +92,13 @@ def featured_researchers(limit: int = 12) -> list[Researcher]:
         .select_related("last_known_institution")
         .order_by("-works_count", "display_name")[:limit]
     )
+
+
+def get_researcher_by_source(source_id: str) -> Researcher:
+    source_id = source_id.strip()
+    candidates = [source_id]
+    if source_id[:1].upper() == "A" and source_id[1:].isdigit():
+        candidates.append(f"https://openalex.org/{source_id.upper()}")
+    elif source_id.startswith("openalex.org/"):
+        candidates.append(f"https://{source_id}")
+    return get_object_or_404(Researcher, source_id__in=candidates)

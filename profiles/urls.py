@@ -9,6 +9,11 @@ urlpatterns = [
     path("researchers/<int:pk>/follow/", views.follow, name="researcher_follow"),
     path("researchers/<int:pk>/unfollow/", views.unfollow, name="researcher_unfollow"),
     path("researchers/<int:pk>/", views.researcher_detail, name="researcher_detail_short"),
+    path(
+        "researchers/source/<path:source_id>/",
+        views.researcher_by_source,
+        name="researcher_by_source",
+    ),
     re_path(
         r"^researchers/(?P<pk>\d+)-(?P<slug>[-a-zA-Z0-9_]+)/$",
         views.researcher_detail,

@@ -122,3 +122,11 @@ def follow(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def unfollow(request: HttpRequest, pk: int) -> HttpResponse:
     return _toggle_follow(request, pk, follow=False)
+
+
+@require_GET
+def researcher_by_source(request: HttpRequest, source_id: str) -> HttpResponse:
+    """Resolve a record by where it came from (`A5017898742`, the OpenAlex URL, or a local
+    urn:bzpeer id), so other sites and the README can link a profile without our pk."""
+    researcher = queries.get_researcher_by_source(source_id)
+    return redirect(researcher.get_absolute_url())

@@ -176,3 +176,25 @@ def test_profile_page_two_shows_later_works_without_js(client):
     researcher = make_researcher_with_works(12)
     html = client.get(f"{researcher.get_absolute_url()}?sort=oldest&page=2").content.decode()
     assert "Page 2 of 2" in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "A5017898742",
+        "https://openalex.org/A5017898742",
+        "openalex.org/A5017898742",
+    ],
+)
+def test_profile_by_openalex_id_redirects_to_profile(client, path):
+    researcher = ResearcherFactory(source_id="https://openalex.org/A5017898742")
+    response = client.get(f"/researchers/source/{path}/")
+    assert response.status_code == 302
+    assert response["Location"] == researcher.get_absolute_url()
+
+
+def test_profile_by_local_source_id(client):
+    researcher = ResearcherFactory(source_id="urn:bzpeer:seed:A1")
+    response = client.get("/researchers/source/urn:bzpeer:seed:A1/")
+    assert response["Location"] == researcher.get_absolute_url()
+    assert client.get("/researchers/source/urn:bzpeer:seed:A404/").status_code == 404
