@@ -6,10 +6,12 @@ import logging
 from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q
 from django.utils import timezone
 
 from bzpeer.utils import chunked
+from claims.models import NotMeReport
+from claims.queries import not_me_reported
 from graph.edges import rebuild_coauthor_edges
 from graph.models import CoauthorEdge
 from profiles.models import Follow, Researcher, ResearcherTopic
@@ -57,6 +59,12 @@ def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
     work_topics_table = Work.topics.through._meta.db_table
     topic_table = ResearcherTopic._meta.db_table
     follow_table = Follow._meta.db_table
+    # A work its owner marked "not me" (pending or accepted) is off their record.
+    not_me = (
+        f"NOT EXISTS (SELECT 1 FROM {NotMeReport._meta.db_table} nm "
+        "WHERE nm.researcher_id = a.researcher_id AND nm.work_id = a.work_id "
+        "AND nm.status IN ('pending', 'accepted'))"
+    )
     for chunk in chunked(sorted(set(researcher_ids))):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {topic_table} WHERE researcher_id = ANY(%s)", [chunk])
@@ -67,7 +75,7 @@ def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
                 FROM {authorship_table} a
                 JOIN {work_table} w ON w.id = a.work_id AND NOT w.is_hidden
                 JOIN {work_topics_table} wt ON wt.work_id = a.work_id
-                WHERE a.researcher_id = ANY(%s)
+                WHERE a.researcher_id = ANY(%s) AND {not_me}
                 GROUP BY a.researcher_id, wt.topic_id
                 """,
                 [chunk],
@@ -77,7 +85,7 @@ def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
                 UPDATE {researcher_table} r SET
                   works_count = (SELECT COUNT(*) FROM {authorship_table} a
                                  JOIN {work_table} w ON w.id = a.work_id AND NOT w.is_hidden
-                                 WHERE a.researcher_id = r.id),
+                                 WHERE a.researcher_id = r.id AND {not_me}),
                   topics_count = (SELECT COUNT(*) FROM {topic_table} t
                                   WHERE t.researcher_id = r.id),
                   followers_count = (SELECT COUNT(*) FROM {follow_table} f
@@ -99,6 +107,7 @@ def recompute_trust(*, researcher_ids: Iterable[int]) -> int:
         identified = dict(
             Authorship.objects.filter(researcher_id__in=chunk, work__is_hidden=False)
             .filter(~Q(work__doi=None) | ~Q(work__arxiv_id=""))
+            .exclude(not_me_reported(OuterRef("researcher_id"), OuterRef("work_id")))
             .values_list("researcher_id")
             .annotate(n=Count("work_id", distinct=True))
         )

@@ -104,3 +104,21 @@ def test_claimed_coauthor_counts_as_verified_in_trust():
     recompute_trust(researcher_ids=[a.pk])
     a.refresh_from_db()
     assert a.trust_components["network"]["why"] == "1 close collaborator(s), 1 verified"
+
+
+def test_not_me_work_leaves_counts_and_trust():
+    from claims.models import NotMeReport
+
+    owner = UserFactory()
+    researcher = ResearcherFactory(owner=owner)
+    topic = TopicFactory()
+    kept, reported = WorkFactory(doi="10.1/kept"), WorkFactory(doi="10.1/reported")
+    reported.topics.add(topic)
+    for work in (kept, reported):
+        AuthorshipFactory(work=work, researcher=researcher)
+    NotMeReport.objects.create(researcher=researcher, work=reported, user=owner, reason="Not me")
+    refresh_researcher_counts(researcher_ids=[researcher.pk])
+    recompute_trust(researcher_ids=[researcher.pk])
+    researcher.refresh_from_db()
+    assert (researcher.works_count, researcher.topics_count) == (1, 0)
+    assert researcher.trust_components["record"]["why"] == "1 work(s) with a DOI or arXiv id"
