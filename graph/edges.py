@@ -22,6 +22,7 @@ from works.models import Authorship, Work
 HYPER_AUTHORED = 100
 CLOSE_MIN_SHARED_WORKS = 2
 CLOSE_MAX_TEAM = 5
+FULL_REBUILD_WORK_MEM = "256MB"
 
 
 def _pairs_sql(where: str) -> str:
@@ -56,6 +57,8 @@ def rebuild_all_coauthor_edges() -> RebuildStats:
     """
     edge_table = CoauthorEdge._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
+        # One big GROUP BY over every co-author pair: give it room to hash in memory.
+        cursor.execute(f"SET LOCAL work_mem = '{FULL_REBUILD_WORK_MEM}'")
         cursor.execute(f"DELETE FROM {edge_table}")
         cursor.execute(
             f"INSERT INTO {edge_table} ({_EDGE_COLUMNS}) "

@@ -151,13 +151,13 @@ def derive_counts() -> None:
             f"""
             UPDATE {researcher} r SET works_count = c.works, topics_count = c.topics
             FROM (
-                SELECT r2.id,
-                       (SELECT COUNT(*) FROM {authorship} a WHERE a.researcher_id = r2.id) AS works,
-                       (SELECT COUNT(*) FROM {researcher_topic} t WHERE t.researcher_id = r2.id)
-                         AS topics
-                FROM {researcher} r2
+                SELECT w.researcher_id, w.works, COALESCE(t.topics, 0) AS topics
+                FROM (SELECT researcher_id, COUNT(*) AS works FROM {authorship}
+                      GROUP BY researcher_id) w
+                LEFT JOIN (SELECT researcher_id, COUNT(*) AS topics FROM {researcher_topic}
+                           GROUP BY researcher_id) t ON t.researcher_id = w.researcher_id
             ) c
-            WHERE c.id = r.id
+            WHERE c.researcher_id = r.id
             """
         )
         cursor.execute(f"UPDATE {researcher} SET is_stub = false, verification_level = 1")
