@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "profiles",
     "claims",
     "graph",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -57,9 +61,18 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Who changed what: write requests run in a django-pghistory context (audit/).
+    "audit.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "bzpeer.urls"
+
+# Audit trail (audit/models.py): triggers are installed after each migrate rather than by
+# migrations in the tracked apps; reads (GET) open no context.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
 
 TEMPLATES = [
     {

@@ -1,0 +1,345 @@
+"""Curators' writes: merge duplicate records, split or reassign authorships, hide works.
+
+Each is one transaction that locks the researcher rows it changes (in primary key order,
+so two curators working on overlapping records wait instead of deadlocking), runs in an
+audit context (audit/context.py: who, what, which profiles, a public note), and ends
+with `after_import`, which recounts, rebuilds co-author edges and queues trust and graph
+slices for the worker, as an import does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from audit.context import curation_context
+from claims.models import Claim, NotMeReport
+from graph.models import GraphSlice
+from profiles.models import Follow, Invitation, Researcher, VerificationLevel
+from profiles.services import after_import
+from works.models import Authorship, Work
+
+MERGE_PERMISSION = "profiles.merge_researcher"
+MOVE_PERMISSION = "works.move_authorship"
+HIDE_PERMISSION = "works.change_work"
+RECOMPUTE_PERMISSION = "profiles.change_researcher"
+
+
+class CurationError(Exception):
+    """The rules refuse this change; the message is written for the curator."""
+
+
+def require_permission(curator, permission: str) -> None:
+    if curator is None or not curator.is_active or not curator.is_staff:
+        raise PermissionDenied("Only curators change records.")
+    if not curator.has_perm(permission):
+        raise PermissionDenied(f"You lack the permission {permission}.")
+
+
+def _lock_researchers(ids: Iterable[int]) -> dict[int, Researcher]:
+    rows = Researcher.objects.select_for_update(of=("self",)).filter(pk__in=set(ids)).order_by("pk")
+    return {row.pk: row for row in rows}
+
+
+# --- merge -----------------------------------------------------------------------------
+
+
+def merge_researchers(
+    *, survivor: Researcher, duplicates: Iterable[Researcher], curator
+) -> Researcher:
+    """Merge duplicate records of one person into `survivor`.
+
+    1. Lock the survivor and the duplicates; refuse a survivor that is itself merged, a
+       duplicate already merged, or owners that differ (a claimed record never goes into
+       another owner's record, and two owners never become one).
+    2. Authorships move to the survivor; one on a work the survivor (or an earlier
+       duplicate) already has is deleted instead, so each (work, researcher) pair stays
+       unique. "Not me" reports follow their authorship the same way.
+    3. Follows move the same way, keyed by user; claims move (a second pending claim by
+       the same user is withdrawn; pending claims become disputes when the survivor has an
+       owner); invitations move (a second open one from the same sender is declined).
+    4. An owned duplicate hands its owner and verification level to the survivor; the
+       survivor takes the duplicates' names as alternative names and fills its empty ORCID,
+       institution and summary from them.
+    5. Each duplicate gets merged_into = survivor, and so does every record merged into a
+       duplicate earlier (chains collapse to one hop). Their graph slices are dropped.
+    6. Counts, co-author edges (after_import) and, in the worker, trust and graph slices
+       are recomputed for the survivor, the duplicates and their co-authors.
+    """
+    require_permission(curator, MERGE_PERMISSION)
+    duplicate_ids = {d.pk for d in duplicates} - {None}
+    if not duplicate_ids:
+        raise CurationError("Select at least one duplicate besides the survivor.")
+    if survivor.pk in duplicate_ids:
+        raise CurationError("The survivor cannot be merged into itself.")
+    with transaction.atomic():
+        rows = _lock_researchers({survivor.pk, *duplicate_ids})
+        survivor = rows[survivor.pk]
+        dups = [rows[pk] for pk in sorted(duplicate_ids) if pk in rows]
+        _check_merge(survivor, dups)
+        names = ", ".join(d.display_name for d in dups)
+        note = f"Merged duplicate record(s) into this profile: {names}."
+        with curation_context(
+            action="merge",
+            curator=curator,
+            researcher_ids=[survivor.pk, *duplicate_ids],
+            note=note,
+        ):
+            _move_rows(survivor, dups)
+            _take_identity(survivor, dups)
+            Researcher.objects.filter(merged_into_id__in=duplicate_ids).update(merged_into=survivor)
+            for dup in dups:
+                dup.merged_into = survivor
+                dup.save(update_fields=["merged_into", "updated_at"])
+            GraphSlice.objects.filter(researcher_id__in=duplicate_ids).delete()
+            after_import(researcher_ids=[survivor.pk, *duplicate_ids])
+    survivor.refresh_from_db()
+    return survivor
+
+
+def _check_merge(survivor: Researcher, dups: list[Researcher]) -> None:
+    if survivor.merged_into_id:
+        raise CurationError(
+            f"{survivor.display_name} is itself merged into another record; "
+            "merge into that record instead."
+        )
+    for dup in dups:
+        if dup.merged_into_id:
+            raise CurationError(f"{dup.display_name} is already merged into another record.")
+    owners = {r.owner_id for r in [survivor, *dups] if r.owner_id}
+    if len(owners) > 1:
+        raise CurationError(
+            "These records belong to different owners: a claimed record cannot be merged "
+            "into another owner's record. Resolve the claims first."
+        )
+
+
+def _move_rows(survivor: Researcher, dups: list[Researcher]) -> None:
+    """Steps 2 and 3: re-point the rows, deleting the ones that would repeat a pair."""
+    dup_list = [d.pk for d in dups]
+
+    def repeats(model, key: str):
+        # A row repeats when the survivor, or a duplicate row with a smaller id, already
+        # holds the same key (work for authorships, user for follows).
+        earlier = model.objects.filter(**{key: OuterRef(key)}).filter(
+            Q(researcher_id=survivor.pk) | Q(researcher_id__in=dup_list, pk__lt=OuterRef("pk"))
+        )
+        return model.objects.filter(researcher_id__in=dup_list).filter(Exists(earlier))
+
+    repeats(Authorship, "work_id").delete()
+    Authorship.objects.filter(researcher_id__in=dup_list).update(researcher=survivor)
+
+    open_reports = NotMeReport.objects.filter(status__in=["pending", "accepted"])
+    earlier_report = open_reports.filter(work_id=OuterRef("work_id")).filter(
+        Q(researcher_id=survivor.pk) | Q(researcher_id__in=dup_list, pk__lt=OuterRef("pk"))
+    )
+    open_reports.filter(researcher_id__in=dup_list).filter(Exists(earlier_report)).delete()
+    NotMeReport.objects.filter(researcher_id__in=dup_list).update(researcher=survivor)
+
+    repeats(Follow, "user_id").delete()
+    Follow.objects.filter(researcher_id__in=dup_list).update(researcher=survivor)
+
+    now = timezone.now()
+    pending = Claim.objects.filter(status=Claim.Status.PENDING)
+    earlier_claim = pending.filter(user_id=OuterRef("user_id")).filter(
+        Q(researcher_id=survivor.pk) | Q(researcher_id__in=dup_list, pk__lt=OuterRef("pk"))
+    )
+    pending.filter(researcher_id__in=dup_list).filter(Exists(earlier_claim)).update(
+        status=Claim.Status.WITHDRAWN,
+        decided_at=now,
+        reason="Closed when this record was merged into another: a claim on it remains.",
+    )
+    _close_other_approvals(survivor, dups)
+    Claim.objects.filter(researcher_id__in=dup_list).update(researcher=survivor)
+
+    sent = Invitation.objects.filter(status=Invitation.Status.SENT)
+    earlier_invitation = sent.filter(sender_id=OuterRef("sender_id")).filter(
+        Q(researcher_id=survivor.pk) | Q(researcher_id__in=dup_list, pk__lt=OuterRef("pk"))
+    )
+    sent.filter(researcher_id__in=dup_list).filter(Exists(earlier_invitation)).update(
+        status=Invitation.Status.DECLINED, decided_at=now
+    )
+    Invitation.objects.filter(researcher_id__in=dup_list).update(researcher=survivor)
+
+
+def _close_other_approvals(survivor: Researcher, dups: list[Researcher]) -> None:
+    """One approved claim per record: after the merge only the owner's may stay approved
+    (an approval left behind when a curator removed an owner by hand is closed)."""
+    owner_id = survivor.owner_id or next((d.owner_id for d in dups if d.owner_id), None)
+    Claim.objects.filter(
+        researcher_id__in=[survivor.pk, *(d.pk for d in dups)], status=Claim.Status.APPROVED
+    ).exclude(user_id=owner_id).update(
+        status=Claim.Status.WITHDRAWN,
+        decided_at=timezone.now(),
+        reason="Ownership ended by a curator.",
+    )
+
+
+def _take_identity(survivor: Researcher, dups: list[Researcher]) -> None:
+    """Step 4. The duplicates give up their owner and ORCID first: both are unique."""
+    owned = next((d for d in dups if d.owner_id), None)
+    new_owner_id = owned.owner_id if owned is not None and survivor.owner_id is None else None
+    orcid = None if survivor.orcid else next((d.orcid for d in dups if d.orcid), None)
+    for dup in dups:
+        if dup.owner_id or (orcid and dup.orcid):
+            dup.owner = None
+            dup.orcid = None if orcid else dup.orcid
+            dup.save(update_fields=["owner", "orcid", "updated_at"])
+    fields = ["alternative_names", "updated_at"]
+    if new_owner_id is not None:
+        survivor.owner_id = new_owner_id
+        survivor.verification_level = max(survivor.verification_level, owned.verification_level)
+        fields += ["owner", "verification_level"]
+    names = list(survivor.alternative_names)
+    for dup in dups:
+        for name in [dup.display_name, *dup.alternative_names]:
+            if name and name != survivor.display_name and name not in names:
+                names.append(name)
+    survivor.alternative_names = names
+    if orcid:
+        survivor.orcid = orcid
+        fields.append("orcid")
+    if survivor.last_known_institution_id is None:
+        institution = next(
+            (d.last_known_institution_id for d in dups if d.last_known_institution_id), None
+        )
+        if institution:
+            survivor.last_known_institution_id = institution
+            fields.append("last_known_institution")
+    if not survivor.summary.strip():
+        summary = next((d.summary for d in dups if d.summary.strip()), "")
+        if summary:
+            survivor.summary = summary
+            fields.append("summary")
+    survivor.save(update_fields=fields)
+    if survivor.owner_id:
+        # Pending claims by others on an owned record are disputes.
+        Claim.objects.filter(researcher=survivor, status=Claim.Status.PENDING).exclude(
+            user_id=survivor.owner_id
+        ).update(is_dispute=True)
+
+
+# --- split and reassign ----------------------------------------------------------------
+
+
+def split_authorships(
+    *,
+    authorships: Iterable[Authorship],
+    curator,
+    target: Researcher | None = None,
+    new_display_name: str = "",
+) -> Researcher:
+    """Move these authorships to `target`, or to a new record named `new_display_name`
+    (by default the first authorship's raw author name). An authorship on a work the
+    target already has is deleted instead of moved (one authorship per work and person)."""
+    require_permission(curator, MOVE_PERMISSION)
+    authorship_ids = {a.pk for a in authorships}
+    if not authorship_ids:
+        raise CurationError("Select at least one authorship to move.")
+    with transaction.atomic():
+        rows = list(
+            Authorship.objects.select_for_update(of=("self",))
+            .select_related("work")
+            .filter(pk__in=authorship_ids)
+            .order_by("pk")
+        )
+        source_ids = {a.researcher_id for a in rows}
+        if target is None:
+            name = (new_display_name or rows[0].raw_author_name).strip()
+            if not name:
+                raise CurationError("Give the new record a name.")
+            target = Researcher.objects.create(
+                source_id=f"urn:bzpeer:split:{uuid.uuid4().hex}",
+                display_name=name,
+                verification_level=VerificationLevel.L1,
+                is_stub=False,
+            )
+        locked = _lock_researchers({target.pk, *source_ids})
+        target = locked[target.pk]
+        if target.merged_into_id:
+            raise CurationError(f"{target.display_name} is merged into another record.")
+        moving = [a for a in rows if a.researcher_id != target.pk]
+        if not moving:
+            raise CurationError(f"These authorships are already on {target.display_name}.")
+        sources = ", ".join(sorted({locked[a.researcher_id].display_name for a in moving}))
+        note = f"Moved {len(moving)} work(s) from {sources} to {target.display_name}."
+        with curation_context(
+            action="split",
+            curator=curator,
+            researcher_ids=[target.pk, *source_ids],
+            note=note,
+        ):
+            held = set(
+                Authorship.objects.filter(
+                    researcher=target, work_id__in=[a.work_id for a in moving]
+                ).values_list("work_id", flat=True)
+            )
+            Authorship.objects.filter(pk__in=[a.pk for a in moving if a.work_id in held]).delete()
+            Authorship.objects.filter(
+                pk__in=[a.pk for a in moving if a.work_id not in held]
+            ).update(researcher=target)
+            after_import(researcher_ids=[target.pk, *source_ids])
+    target.refresh_from_db()
+    return target
+
+
+def reassign_authorship(*, authorship: Authorship, researcher: Researcher, curator) -> Researcher:
+    """One authorship to another record (the wrong person was matched on a work)."""
+    return split_authorships(authorships=[authorship], target=researcher, curator=curator)
+
+
+# --- works -----------------------------------------------------------------------------
+
+
+def hide_works(*, works: Iterable[Work], curator, hidden: bool = True) -> int:
+    """Take works off every public page (or put them back); their authors' counts, edges
+    and trust follow. Returns how many works changed."""
+    require_permission(curator, HIDE_PERMISSION)
+    work_ids = {w.pk for w in works}
+    with transaction.atomic():
+        changing = list(
+            Work.objects.select_for_update()
+            .filter(pk__in=work_ids)
+            .exclude(is_hidden=hidden)
+            .order_by("pk")
+        )
+        if not changing:
+            return 0
+        authors = set(
+            Authorship.objects.filter(work__in=changing).values_list("researcher_id", flat=True)
+        )
+        verb = "Hid" if hidden else "Showed again"
+        titles = "; ".join((w.title or w.source_id)[:120] for w in changing[:5])
+        more = f" and {len(changing) - 5} more" if len(changing) > 5 else ""
+        with curation_context(
+            action="hide" if hidden else "unhide",
+            curator=curator,
+            researcher_ids=authors,
+            note=f"{verb} {len(changing)} work(s): {titles}{more}.",
+        ):
+            Work.objects.filter(pk__in=[w.pk for w in changing]).update(
+                is_hidden=hidden, updated_at=timezone.now()
+            )
+            after_import(researcher_ids=authors)
+    return len(changing)
+
+
+def hide_work(*, work: Work, curator) -> bool:
+    return hide_works(works=[work], curator=curator) == 1
+
+
+# --- recompute -------------------------------------------------------------------------
+
+
+def recompute(*, researchers: Iterable[Researcher], curator) -> int:
+    """Recount and rebuild edges now, queue trust and graph slices: the way back after a
+    broker outage lost a queued recomputation. Changes no curated field."""
+    require_permission(curator, RECOMPUTE_PERMISSION)
+    ids = {r.pk for r in researchers}
+    with transaction.atomic():
+        return len(after_import(researcher_ids=ids))
