@@ -9,8 +9,12 @@ from django.db.models import Q
 class CoauthorEdge(models.Model):
     """One direction of a co-author pair (both directions are stored for simple reads)."""
 
+    # No index of its own: the unique (researcher, coauthor) pair leads with it.
     researcher = models.ForeignKey(
-        "profiles.Researcher", on_delete=models.CASCADE, related_name="coauthor_edges"
+        "profiles.Researcher",
+        on_delete=models.CASCADE,
+        related_name="coauthor_edges",
+        db_index=False,
     )
     coauthor = models.ForeignKey("profiles.Researcher", on_delete=models.CASCADE, related_name="+")
     shared_works = models.PositiveIntegerField()
