@@ -40,7 +40,7 @@ def trackers() -> tuple:
 
 
 def _track(model, *, fields: list[str], name: str):
-    return pghistory.track(*trackers(), fields=fields, app_label="audit", model_name=name)(model)
+    pghistory.track(*trackers(), fields=fields, app_label="audit", model_name=name)(model)
 
 
 RESEARCHER_FIELDS = [
@@ -108,3 +108,4 @@ _track(
     name="NotMeReportEvent",
 )
 _track(Follow, fields=["user", "researcher"], name="FollowEvent")
+

@@ -18,11 +18,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Model, QuerySet, Value, When
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from works.admin import BaseAdmin, pretty_json, related_object_filter
 
 from . import services
 from .models import Claim, NotMeReport
+
+DECIDE_PERMISSION = "claims.decide_claim"
 
 
 class DecisionForm(forms.Form):
@@ -65,6 +69,10 @@ class ReviewQueueAdmin(BaseAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return obj is None and super().has_change_permission(request)
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        # Curators (and superusers) decide; other staff may at most read the queue.
+        return request.user.has_perm(DECIDE_PERMISSION)
 
     def decide(
         self,
@@ -121,16 +129,20 @@ class ClaimAdmin(ReviewQueueAdmin):
         "created_at",
         "reviewer",
         "decided_at",
+        "evidence_excerpt",
     )
     list_select_related = ("researcher", "user", "reviewer")
+    change_list_template = "admin/claims/claim/change_list.html"
     list_filter = ("status", "method", "is_dispute", related_object_filter("researcher"))
     search_fields = ("researcher__display_name", "=user__username", "=user__email")
     search_help_text = "Researcher name, or the claimant's exact username or email."
     autocomplete_fields = ("user", "researcher", "reviewer")
-    readonly_fields = ("evidence_links_pretty",)
+    readonly_fields = ("evidence_links_pretty", "record_summary", "other_claims")
     fieldsets = (
         (None, {"fields": ("researcher", "user", "method", "is_dispute", "created_at")}),
         ("Evidence", {"fields": ("evidence", "evidence_links_pretty")}),
+        # The claimed record and whoever else claims or owns it, beside the evidence.
+        ("The record and any dispute", {"fields": ("record_summary", "other_claims")}),
         ("Decision", {"fields": ("status", "reviewer", "decided_at", "reason")}),
     )
     actions = ("approve", "reject")
@@ -139,7 +151,69 @@ class ClaimAdmin(ReviewQueueAdmin):
     def evidence_links_pretty(self, obj: Claim) -> str:
         return pretty_json(obj.evidence_links)
 
-    @admin.action(description="Approve selected claims", permissions=["change"])
+    @admin.display(description="evidence")
+    def evidence_excerpt(self, obj: Claim) -> str:
+        text = " ".join(obj.evidence.split())
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="claimed record")
+    def record_summary(self, obj: Claim) -> str:
+        record = obj.researcher
+        return format_html(
+            '<a href="{}">{}</a> (<a href="{}">public profile</a>)<br>'
+            "Source: {} &middot; ORCID: {} &middot; institution: {}<br>"
+            "Owner: {} &middot; {} &middot; {} works &middot; alternative names: {}",
+            reverse("admin:profiles_researcher_change", args=[record.pk]),
+            record.display_name,
+            record.get_absolute_url(),
+            record.source_id,
+            record.orcid or "-",
+            record.last_known_institution or "-",
+            record.owner or "unclaimed",
+            record.get_verification_level_display(),
+            record.works_count,
+            "; ".join(record.alternative_names) or "-",
+        )
+
+    @admin.display(description="other claims on this record")
+    def other_claims(self, obj: Claim) -> str:
+        others = (
+            Claim.objects.filter(researcher_id=obj.researcher_id)
+            .exclude(pk=obj.pk)
+            .select_related("user")
+            .order_by("-created_at")[:20]
+        )
+        rows = [
+            (
+                reverse("admin:claims_claim_change", args=[c.pk]),
+                c.user,
+                c.get_method_display(),
+                c.get_status_display(),
+                c.created_at.date(),
+                " ".join(c.evidence.split())[:200],
+            )
+            for c in others
+        ]
+        if not rows:
+            return "None: no one else claims or owns this record."
+        return format_html(
+            '<ul style="margin: 0; padding: 0">{}</ul>',
+            format_html_join(
+                "", '<li><a href="{}">{}</a> &middot; {} &middot; {} &middot; {}<br>{}</li>', rows
+            ),
+        )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        return queryset.select_related("researcher__last_known_institution", "researcher__owner")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        # "Not me" reports wait in their own queue; the claims queue says how many.
+        pending = NotMeReport.objects.filter(status=NotMeReport.Status.PENDING).count()
+        extra_context = {**(extra_context or {}), "pending_not_me": pending}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    @admin.action(description="Approve selected claims", permissions=["decide"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         return self.decide(
             request,
@@ -149,7 +223,7 @@ class ClaimAdmin(ReviewQueueAdmin):
             reason_required=False,
         )
 
-    @admin.action(description="Reject selected claims", permissions=["change"])
+    @admin.action(description="Reject selected claims", permissions=["decide"])
     def reject(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         return self.decide(
             request,
@@ -171,7 +245,7 @@ class NotMeReportAdmin(ReviewQueueAdmin):
     actions = ("accept", "reject")
 
     @admin.action(
-        description="Accept selected reports (remove the authorship)", permissions=["change"]
+        description="Accept selected reports (remove the authorship)", permissions=["decide"]
     )
     def accept(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         return self.decide(
@@ -183,7 +257,7 @@ class NotMeReportAdmin(ReviewQueueAdmin):
         )
 
     @admin.action(
-        description="Reject selected reports (keep the authorship)", permissions=["change"]
+        description="Reject selected reports (keep the authorship)", permissions=["decide"]
     )
     def reject(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         return self.decide(

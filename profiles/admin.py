@@ -7,10 +7,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import F, Func, Model, Q, QuerySet, TextField, Value
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from audit.context import curation_context
 from claims.models import Claim
 from graph.models import CoauthorEdge, GraphSlice
 from works.admin import (
@@ -30,6 +35,7 @@ from works.admin import (
 )
 from works.models import Authorship
 
+from . import curation
 from .models import CollaborationKind, Follow, Invitation, Researcher, ResearcherTopic
 from .services import follow_researcher, unfollow_researcher
 
@@ -218,7 +224,23 @@ class ResearcherAdmin(BigTableAdmin):
         )
         return super().get_search_results(request, queryset, search_term)
 
-    actions = ("recompute",)
+    actions = ("merge_duplicates", "recompute")
+
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(curation.MERGE_PERMISSION)
+
+    def save_model(self, request: HttpRequest, obj: Researcher, form: Any, change: bool) -> None:
+        # The audit context of this request names the profile and what was corrected
+        # (the public corrections list shows it; never who).
+        if change and form.changed_data:
+            labels = ", ".join(str(form.fields[name].label or name) for name in form.changed_data)
+            curation_context(
+                action="edit",
+                curator=request.user,
+                researcher_ids=[obj.pk, obj.merged_into_id, form.initial.get("merged_into")],
+                note=f"Corrected the record: {labels.lower()}.",
+            )
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -242,16 +264,71 @@ class ResearcherAdmin(BigTableAdmin):
         rows = CoauthorEdge.objects.filter(researcher_id__in=researcher_ids)
         return set(rows.values_list("coauthor_id", flat=True))
 
-    @admin.action(description="Recompute counts, co-author edges, trust and graph slice")
+    @admin.action(
+        description="Recompute counts, co-author edges, trust and graph slice",
+        permissions=["change"],
+    )
     def recompute(self, request: HttpRequest, queryset: QuerySet) -> None:
         # The way back after a broker outage lost a queued recomputation (profiles.services).
-        ids = list(queryset.values_list("pk", flat=True))
-        refresh_researchers(ids)
+        researchers = [Researcher(pk=pk) for pk in queryset.values_list("pk", flat=True)]
+        curation.recompute(researchers=researchers, curator=request.user)
         self.message_user(
             request,
-            f"Recounted {len(ids)} record(s); trust and graph slices are queued for the worker.",
+            f"Recounted {len(researchers)} record(s); trust and graph slices are queued for "
+            "the worker.",
             messages.SUCCESS,
         )
+
+    @admin.action(
+        description="Merge selected duplicates (pick the survivor)", permissions=["merge"]
+    )
+    def merge_duplicates(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """1. First POST (from the changelist): the selected records side by side, with a
+           choice of the survivor.
+        2. Second POST (`apply`): merge the others into it (profiles.curation)."""
+        records = list(
+            queryset.select_related("owner", "last_known_institution", "merged_into").order_by(
+                "-works_count", "pk"
+            )
+        )
+        if len(records) < 2:
+            self.message_user(request, "Select at least two records to merge.", messages.ERROR)
+            return None
+        if "apply" in request.POST:
+            chosen = request.POST.get("survivor", "")
+            survivor = next((r for r in records if str(r.pk) == chosen), None)
+            if survivor is None:
+                self.message_user(request, "Pick the record that survives.", messages.ERROR)
+            else:
+                duplicates = [r for r in records if r.pk != survivor.pk]
+                try:
+                    merged = curation.merge_researchers(
+                        survivor=survivor, duplicates=duplicates, curator=request.user
+                    )
+                except (curation.CurationError, PermissionDenied) as exc:
+                    self.message_user(request, f"Not merged: {exc}", messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        format_html(
+                            'Merged {} record(s) into <a href="{}">{}</a>.',
+                            len(duplicates),
+                            reverse("admin:profiles_researcher_change", args=[merged.pk]),
+                            merged,
+                        ),
+                        messages.SUCCESS,
+                    )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge duplicate records",
+            "opts": self.model._meta,
+            "records": records,
+            "suggested": next((r for r in records if r.owner_id), records[0]),
+            "action": request.POST["action"],
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/profiles/researcher/merge.html", context)
 
     def get_inlines(self, request: HttpRequest, obj: Researcher | None) -> list:
         # A prolific author has thousands of authorships, and an inline renders them all
@@ -294,6 +371,10 @@ class ResearcherAdmin(BigTableAdmin):
                 f"Co-author edges ({obj.close_collaborators_count} close)",
             ),
             (admin_changelist_url(GraphSlice, researcher=obj.pk), "Graph slice"),
+            (
+                admin_changelist_url(Authorship, researcher=obj.pk),
+                "Split: select authorships there and move them to another or a new record",
+            ),
             (
                 admin_changelist_url(Researcher, merged_into__id__exact=obj.pk),
                 "Duplicates merged into this record",

@@ -13,18 +13,25 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.postgres.forms import SimpleArrayField
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Max, Min, Model, Q, QuerySet, URLField
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from audit.context import curation_context
+from profiles import curation
+from profiles.models import Researcher
 from profiles.services import after_import
 
 from .importer.normalize import arxiv_from_id, normalize_doi, normalize_ror, parse_entity_id
@@ -485,6 +492,46 @@ class WorkAdmin(BigTableAdmin):
             return queryset.filter(arxiv_id=arxiv_id), False
         return super().get_search_results(request, queryset, search_term)
 
+    actions = ("hide_works", "show_works")
+
+    @admin.action(description="Hide selected works from every public page", permissions=["change"])
+    def hide_works(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_hidden(request, queryset, hidden=True)
+
+    @admin.action(description="Show selected hidden works again", permissions=["change"])
+    def show_works(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_hidden(request, queryset, hidden=False)
+
+    def _set_hidden(self, request: HttpRequest, queryset: QuerySet, *, hidden: bool) -> None:
+        try:
+            changed = curation.hide_works(
+                works=[Work(pk=pk) for pk in queryset.values_list("pk", flat=True)],
+                curator=request.user,
+                hidden=hidden,
+            )
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        verb = "Hid" if hidden else "Showed"
+        self.message_user(request, f"{verb} {changed} work(s); their authors are recounted.")
+
+    def save_model(self, request: HttpRequest, obj: Work, form: Any, change: bool) -> None:
+        if change and form.changed_data:
+            labels = ", ".join(str(form.fields[name].label or name) for name in form.changed_data)
+            verb = {True: "Hid", False: "Showed again"}.get(obj.is_hidden)
+            note = (
+                f"{verb} the work {obj.title[:120]!r}."
+                if form.changed_data == ["is_hidden"]
+                else f"Corrected the work {obj.title[:120]!r}: {labels.lower()}."
+            )
+            curation_context(
+                action="edit work",
+                curator=request.user,
+                researcher_ids=self._author_ids([obj.pk]),
+                note=note,
+            )
+        super().save_model(request, obj, form, change)
+
     # Fields that move a researcher's counts, edges or trust (the rest is cosmetic).
     counted_fields = frozenset(
         {"is_hidden", "authors_count", "publication_year", "topics", "doi", "arxiv_id"}
@@ -554,6 +601,32 @@ class AuthorPositionFilter(admin.SimpleListFilter):
         return queryset if value is None else queryset.filter(author_position=value)
 
 
+class MoveAuthorshipsForm(forms.Form):
+    target = forms.ModelChoiceField(
+        queryset=Researcher.objects.filter(merged_into__isnull=True),
+        required=False,
+        label="Move to this researcher",
+    )
+    new_display_name = forms.CharField(
+        max_length=500,
+        required=False,
+        label="...or to a new researcher named",
+        help_text="Leave both empty to create a new record named as the first authorship.",
+    )
+
+    def __init__(self, *args: Any, admin_site: admin.AdminSite, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].widget = AutocompleteSelect(
+            Authorship._meta.get_field("researcher"), admin_site
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("target") and data.get("new_display_name", "").strip():
+            raise forms.ValidationError("Pick an existing researcher or name a new one, not both.")
+        return data
+
+
 @admin.register(Authorship)
 class AuthorshipAdmin(BigTableAdmin):
     list_display = ("work", "researcher", "author_position", "order", "raw_author_name")
@@ -566,11 +639,70 @@ class AuthorshipAdmin(BigTableAdmin):
     search_fields = ("raw_author_name",)
     search_help_text = "Raw author name, or an OpenAlex work (W...) or author (A...) id."
     autocomplete_fields = ("work", "researcher", "institutions")
+    actions = ("move_authorships",)
+
+    def has_move_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(curation.MOVE_PERMISSION)
 
     def save_model(self, request: HttpRequest, obj: Authorship, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
         previous = form.initial.get("researcher") if change else None
+        if change and "researcher" in form.changed_data:
+            # Reassigning through the form: the same audit note as the move action.
+            if not self.has_move_permission(request):
+                raise PermissionDenied("Moving authorships needs works.move_authorship.")
+            curation_context(
+                action="split",
+                curator=request.user,
+                researcher_ids=[obj.researcher_id, previous],
+                note=f"Moved 1 work(s) to {obj.researcher.display_name}.",
+            )
+        super().save_model(request, obj, form, change)
         refresh_researchers([obj.researcher_id, previous])
+
+    @admin.action(
+        description="Move selected authorships to another or a new researcher (split)",
+        permissions=["move"],
+    )
+    def move_authorships(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """1. First POST: the selected authorships and a form for the target.
+        2. Second POST (`apply`): profiles.curation.split_authorships."""
+        rows = list(queryset.select_related("work", "researcher").order_by("pk"))
+        if "apply" in request.POST:
+            form = MoveAuthorshipsForm(request.POST, admin_site=self.admin_site)
+            if form.is_valid():
+                try:
+                    target = curation.split_authorships(
+                        authorships=rows,
+                        target=form.cleaned_data["target"],
+                        new_display_name=form.cleaned_data["new_display_name"],
+                        curator=request.user,
+                    )
+                except (curation.CurationError, PermissionDenied) as exc:
+                    self.message_user(request, f"Not moved: {exc}", messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        format_html(
+                            'Moved {} authorship(s) to <a href="{}">{}</a>.',
+                            len(rows),
+                            reverse("admin:profiles_researcher_change", args=[target.pk]),
+                            target,
+                        ),
+                        messages.SUCCESS,
+                    )
+                return None
+        else:
+            form = MoveAuthorshipsForm(admin_site=self.admin_site)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Move authorships",
+            "opts": self.model._meta,
+            "rows": rows,
+            "form": form,
+            "action": request.POST["action"],
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/works/authorship/move.html", context)
 
     def delete_model(self, request: HttpRequest, obj: Authorship) -> None:
         super().delete_model(request, obj)
