@@ -108,4 +108,3 @@ _track(
     name="NotMeReportEvent",
 )
 _track(Follow, fields=["user", "researcher"], name="FollowEvent")
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
@@ -102,3 +103,34 @@ def get_researcher_by_source(source_id: str) -> Researcher:
     elif source_id.startswith("openalex.org/"):
         candidates.append(f"https://{source_id}")
     return get_object_or_404(Researcher, source_id__in=candidates)
+
+
+# --- corrections (the audit trail's public side) -----------------------------------------
+
+MAX_CORRECTIONS = 20
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What curators changed on a profile and when; never who (audit/context.py)."""
+
+    when: datetime
+    notes: list[str]
+
+
+def corrections(researcher: Researcher, limit: int = MAX_CORRECTIONS) -> list[Correction]:
+    """The audit contexts of curation changes (merges, splits, hidden works, edits) that
+    name this record, newest first: one query on an indexed JSON path. A context row
+    exists only once a change wrote an audit event in it."""
+    from pghistory.models import Context
+
+    rows = (
+        Context.objects.filter(metadata__researchers__contains=[researcher.pk])
+        .filter(metadata__has_key="curation")
+        .order_by("-created_at")
+        .values_list("created_at", "metadata")[:limit]
+    )
+    return [
+        Correction(when=when, notes=list(metadata.get("notes") or ["Corrected by a curator."]))
+        for when, metadata in rows
+    ]

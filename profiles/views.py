@@ -59,6 +59,7 @@ def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) ->
         "chart": works_per_year_chart(queries.works_per_year(researcher)),
         # The viewer's claim/owner/invitation state: one query, none for anonymous users.
         "identity": viewer_state(request.user, researcher),
+        "corrections": queries.corrections(researcher),
     }
     return render(request, "profiles/researcher_detail.html", context)
 

@@ -602,11 +602,6 @@ class AuthorPositionFilter(admin.SimpleListFilter):
 
 
 class MoveAuthorshipsForm(forms.Form):
-    target = forms.ModelChoiceField(
-        queryset=Researcher.objects.filter(merged_into__isnull=True),
-        required=False,
-        label="Move to this researcher",
-    )
     new_display_name = forms.CharField(
         max_length=500,
         required=False,
@@ -616,9 +611,13 @@ class MoveAuthorshipsForm(forms.Form):
 
     def __init__(self, *args: Any, admin_site: admin.AdminSite, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].widget = AutocompleteSelect(
-            Authorship._meta.get_field("researcher"), admin_site
+        target = forms.ModelChoiceField(
+            queryset=Researcher.objects.filter(merged_into__isnull=True),
+            required=False,
+            label="Move to this researcher",
+            widget=AutocompleteSelect(Authorship._meta.get_field("researcher"), admin_site),
         )
+        self.fields = {"target": target, **self.fields}
 
     def clean(self) -> dict:
         data = super().clean()
