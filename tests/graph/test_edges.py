@@ -203,3 +203,36 @@ def test_management_command_for_one_researcher(teven):
     call_command("rebuild_coauthor_edges", "--researcher", str(teven.pk), stdout=out)
     assert snapshot() == before
     assert "Rebuilt the edges of 89 researcher(s)" in out.getvalue()
+
+
+def test_close_collaborators_are_the_same_number_everywhere(client, teven, queued):
+    """The profile's stat, the trust score's reason and the slice all say 8."""
+    import json
+
+    from graph.services import build_slice
+    from profiles.services import recompute_trust
+
+    recompute_trust(researcher_ids=[teven.pk])
+    teven.refresh_from_db()
+    assert "8 close collaborator(s)" in json.dumps(teven.trust_components)
+    profile = client.get(teven.get_absolute_url()).content.decode()
+    assert "<dt>close collaborators</dt><dd>8</dd>" in profile
+    graph_slice = build_slice(researcher_id=teven.pk)
+    assert graph_slice.payload["counts"]["close_collaborators"] == 8
+    fragment = client.get(
+        f"/researchers/{teven.pk}/graph/slice/", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "8 close collaborators" in fragment
+
+
+def test_management_command_can_queue_recomputation(teven, monkeypatch):
+    from profiles import services as profile_services
+
+    queued: list[set[int]] = []
+    monkeypatch.setattr(
+        profile_services, "queue_recompute", lambda *, researcher_ids: queued.append(researcher_ids)
+    )
+    out = io.StringIO()
+    call_command("rebuild_coauthor_edges", "--recompute", stdout=out)
+    assert len(queued) == 1 and teven.pk in queued[0]
+    assert len(queued[0]) == 89  # Teven and his 88 co-authors have edges
