@@ -8,7 +8,10 @@ from django.contrib.auth.models import Group
 def curator(django_user_model):
     """Staff in the Curators group (made by the audit app's migration), not a superuser."""
     user = django_user_model.objects.create_user(
-        username="curator", email="curator@example.org", password="pw-curator-123", is_staff=True
+        username="ellen.ripley",
+        email="ellen.ripley@example.org",
+        password="pw-curator-123",
+        is_staff=True,
     )
     user.groups.add(Group.objects.get(name="Curators"))
     return user
