@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from audit.context import curation_context
 from works.admin import BaseAdmin, pretty_json, related_object_filter
 
 from . import services
@@ -252,9 +253,21 @@ class NotMeReportAdmin(ReviewQueueAdmin):
             request,
             queryset,
             verb="Accepted",
-            decide=lambda r, user, why: services.accept_not_me(report=r, reviewer=user, reason=why),
+            decide=self._accept,
             reason_required=False,
         )
+
+    @staticmethod
+    def _accept(report: NotMeReport, user: Any, why: str) -> NotMeReport:
+        # Removing a work from a record is a correction the profile lists (never who).
+        if report.status == NotMeReport.Status.PENDING:
+            curation_context(
+                action="not me",
+                curator=user,
+                researcher_ids=[report.researcher_id],
+                note=f"Removed a work its owner reported as not theirs: {str(report.work)[:120]}.",
+            )
+        return services.accept_not_me(report=report, reviewer=user, reason=why)
 
     @admin.action(
         description="Reject selected reports (keep the authorship)", permissions=["decide"]

@@ -130,6 +130,8 @@ class ResearcherAdmin(BigTableAdmin):
         HasOrcidFilter,
         MergedFilter,
         "is_stub",
+        # The chosen institution only (linked from its page), never a list of them all.
+        related_object_filter("last_known_institution"),
     )
     # `alternative_names_text` is an alias that get_search_results adds: an ArrayField
     # has no icontains, so the names are joined into one string and searched as text.

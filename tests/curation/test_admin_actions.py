@@ -253,3 +253,29 @@ def test_curator_approves_a_claim_and_the_claimant_is_emailed(curator_client, ma
     claim.refresh_from_db()
     assert claim.status == "approved"
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [claim.user.email]
+
+
+def test_researchers_filter_by_institution(curator_client):
+    from tests.factories import InstitutionFactory
+
+    place = InstitutionFactory()
+    there = ResearcherFactory(last_known_institution=place)
+    ResearcherFactory()
+    response = curator_client.get(RESEARCHERS, {"last_known_institution": place.pk})
+    assert list(response.context["cl"].result_list) == [there]
+
+
+def test_accepted_not_me_report_is_a_public_correction(client, curator_client):
+    from claims.models import NotMeReport
+
+    owner = UserFactory()
+    record = ResearcherFactory(owner=owner)
+    authorship = AuthorshipFactory(researcher=record, work=WorkFactory(title="Not my paper"))
+    report = NotMeReport.objects.create(
+        researcher=record, work=authorship.work, user=owner, reason="Another person"
+    )
+    url = reverse("admin:claims_notmereport_changelist")
+    post_action(curator_client, url, "accept", [report], apply="1")
+    assert not Authorship.objects.filter(pk=authorship.pk).exists()
+    html = client.get(record.get_absolute_url()).content.decode()
+    assert "Removed a work its owner reported as not theirs: Not my paper." in html
