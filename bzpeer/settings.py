@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
-    "audit",
+    "bzpeer.audit",
 ]
 
 MIDDLEWARE = [
@@ -61,13 +61,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # Who changed what: write requests run in a django-pghistory context (audit/).
-    "audit.middleware.AuditMiddleware",
+    # Who changed what: write requests run in a django-pghistory context (bzpeer/audit/).
+    "bzpeer.audit.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "bzpeer.urls"
 
-# Audit trail (audit/models.py): triggers are installed after each migrate rather than by
+# Audit trail (bzpeer/audit/models.py): triggers are installed after each migrate rather than by
 # migrations in the tracked apps; reads (GET) open no context.
 PGTRIGGER_MIGRATIONS = False
 PGTRIGGER_INSTALL_ON_MIGRATE = True

@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from audit.context import curation_context
+from bzpeer.audit.context import curation_context
 from works.admin import BaseAdmin, pretty_json, related_object_filter
 
 from . import services

@@ -33,6 +33,9 @@ from profiles.models import Researcher, VerificationLevel
 from profiles.services import after_import, queue_recompute
 from works.models import Authorship, Work
 
+# Held by the Curators group (bzpeer/audit/migrations/0002_curators_group.py) and superusers.
+DECIDE_PERMISSION = "claims.decide_claim"
+
 logger = logging.getLogger(__name__)
 
 MAX_EVIDENCE_LINKS = 5
@@ -303,7 +306,7 @@ def reject_claim(*, claim: Claim, reviewer, reason: str) -> Claim:
 
 
 def _check_reviewer(claim: Claim, reviewer) -> None:
-    if reviewer is None or not reviewer.is_staff:
+    if reviewer is None or not reviewer.has_perm(DECIDE_PERMISSION):
         raise PermissionDenied("Only curators decide claims.")
     if reviewer.pk == claim.user_id:
         raise PermissionDenied("You cannot decide your own claim.")
@@ -425,7 +428,7 @@ def _sync_works_count(researcher_id: int) -> None:
 
 def _decide_not_me(report: NotMeReport, reviewer, status: str, reason: str) -> NotMeReport:
     report = NotMeReport.objects.select_for_update().get(pk=report.pk)
-    if reviewer is None or not reviewer.is_staff:
+    if reviewer is None or not reviewer.has_perm(DECIDE_PERMISSION):
         raise PermissionDenied("Only curators decide reports.")
     if reviewer.pk == report.user_id:
         raise PermissionDenied("You cannot decide your own report.")

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from audit.context import curation_context
+from bzpeer.audit.context import curation_context
 from claims.models import Claim
 from graph.models import CoauthorEdge, GraphSlice
 from works.admin import (

@@ -2,7 +2,7 @@
 
 Each is one transaction that locks the researcher rows it changes (in primary key order,
 so two curators working on overlapping records wait instead of deadlocking), runs in an
-audit context (audit/context.py: who, what, which profiles, a public note), and ends
+audit context (bzpeer/audit/context.py: who, what, which profiles, a public note), and ends
 with `after_import`, which recounts, rebuilds co-author edges and queues trust and graph
 slices for the worker, as an import does.
 """
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from audit.context import curation_context
+from bzpeer.audit.context import curation_context
 from claims.models import Claim, NotMeReport
 from graph.models import GraphSlice
 from profiles.models import Follow, Invitation, Researcher, VerificationLevel

@@ -112,7 +112,7 @@ MAX_CORRECTIONS = 20
 
 @dataclass(frozen=True)
 class Correction:
-    """What curators changed on a profile and when; never who (audit/context.py)."""
+    """What curators changed on a profile and when; never who (bzpeer/audit/context.py)."""
 
     when: datetime
     notes: list[str]

@@ -29,7 +29,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from audit.context import curation_context
+from bzpeer.audit.context import curation_context
 from profiles import curation
 from profiles.models import Researcher
 from profiles.services import after_import

@@ -5,14 +5,18 @@ from __future__ import annotations
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 
 from tests.factories import UserFactory
 
 
 def make_user(email: str, *, verified: bool = True, staff: bool = False, password: str = ""):
-    """A user who signed up with `email` (confirmed unless verified=False)."""
+    """A user who signed up with `email` (confirmed unless verified=False); `staff` makes
+    them a curator: staff in the Curators group, the only staff who decide claims."""
     user = UserFactory(username=email.split("@")[0], email=email, is_staff=staff)
+    if staff:
+        user.groups.add(Group.objects.get(name="Curators"))
     if password:
         user.set_password(password)
         user.save()

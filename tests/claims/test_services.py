@@ -326,3 +326,18 @@ def test_release_gives_the_record_back(record, queued, django_capture_on_commit_
     assert queued[-1] == [record.pk]
     # and the user may claim again
     assert services.claim_with_email(user=user, researcher=record).status == "approved"
+
+
+def test_staff_outside_the_curators_group_cannot_decide(record):
+    claim = services.claim_with_evidence(
+        user=make_user("ada@home.test"), researcher=record, statement=STATEMENT
+    )
+    plain_staff = make_user("staff@bzpeer.test")
+    plain_staff.is_staff = True
+    plain_staff.save()
+    with pytest.raises(PermissionDenied, match="Only curators"):
+        services.approve_claim(claim=claim, reviewer=plain_staff)
+    with pytest.raises(PermissionDenied, match="Only curators"):
+        services.reject_claim(claim=claim, reviewer=plain_staff, reason="No.")
+    assert refreshed(claim).status == Claim.Status.PENDING
+    assert refreshed(record).owner is None

@@ -7,7 +7,7 @@ import pghistory
 import pytest
 from django.urls import reverse
 
-from audit.models import ResearcherEvent, WorkEvent
+from bzpeer.audit.models import ResearcherEvent, WorkEvent
 from profiles.curation import hide_works, merge_researchers, split_authorships
 from profiles.models import Researcher
 from tests.factories import AuthorshipFactory, ResearcherFactory, UserFactory, WorkFactory

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from audit.models import AuthorshipEvent, FollowEvent, ResearcherEvent
+from bzpeer.audit.models import AuthorshipEvent, FollowEvent, ResearcherEvent
 from claims.models import Claim
 from profiles.curation import CurationError, merge_researchers
 from profiles.models import Follow, Invitation, Researcher, VerificationLevel

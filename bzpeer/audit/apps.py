@@ -4,5 +4,6 @@ from django.apps import AppConfig
 
 
 class AuditConfig(AppConfig):
-    name = "audit"
+    name = "bzpeer.audit"
+    label = "audit"
     verbose_name = "Audit trail"
