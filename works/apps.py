@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class WorksConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'works'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "works"

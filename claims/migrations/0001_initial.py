@@ -4,28 +4,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Claim',
+            name="Claim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('method', models.CharField(choices=[('orcid', 'Authenticated ORCID iD'), ('email_domain', 'Institutional email'), ('evidence', 'Evidence reviewed by a curator')], max_length=16)),
-                ('evidence', models.TextField(blank=True, default='')),
-                ('evidence_links', models.JSONField(blank=True, default=list)),
-                ('is_dispute', models.BooleanField(default=False, help_text='Filed against a record that already had an owner.')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='pending', max_length=16)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('reason', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("orcid", "Authenticated ORCID iD"),
+                            ("email_domain", "Institutional email"),
+                            ("evidence", "Evidence reviewed by a curator"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("evidence", models.TextField(blank=True, default="")),
+                ("evidence_links", models.JSONField(blank=True, default=list)),
+                (
+                    "is_dispute",
+                    models.BooleanField(
+                        default=False, help_text="Filed against a record that already had an owner."
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("reason", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -6,41 +6,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('claims', '0001_initial'),
-        ('profiles', '0001_initial'),
+        ("claims", "0001_initial"),
+        ("profiles", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='claim',
-            name='researcher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='claims', to='profiles.researcher'),
+            model_name="claim",
+            name="researcher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="claims",
+                to="profiles.researcher",
+            ),
         ),
         migrations.AddField(
-            model_name='claim',
-            name='reviewer',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='claims_reviewed', to=settings.AUTH_USER_MODEL),
+            model_name="claim",
+            name="reviewer",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="claims_reviewed",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='claim',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='claims', to=settings.AUTH_USER_MODEL),
+            model_name="claim",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="claims",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['status', 'created_at'], name='claims_clai_status_58edc3_idx'),
+            model_name="claim",
+            index=models.Index(
+                fields=["status", "created_at"], name="claims_clai_status_58edc3_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('user', 'researcher'), name='claim_one_pending_per_user_and_record'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")),
+                fields=("user", "researcher"),
+                name="claim_one_pending_per_user_and_record",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'approved')), fields=('researcher',), name='claim_one_approved_per_record'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "approved")),
+                fields=("researcher",),
+                name="claim_one_approved_per_record",
+            ),
         ),
     ]

@@ -7,30 +7,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('profiles', '0003_page_indexes'),
+        ("profiles", "0003_page_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invitation',
-            name='recipient',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='invitations_received', to=settings.AUTH_USER_MODEL),
+            model_name="invitation",
+            name="recipient",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="invitations_received",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='researcher',
-            name='collaboration_kinds',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('coauthoring', 'Co-authoring'), ('reviewing', 'Reviewing'), ('data_code', 'Data and code')], max_length=16), blank=True, default=list, help_text='What the owner is open to; empty means any kind.', size=None),
+            model_name="researcher",
+            name="collaboration_kinds",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(
+                    choices=[
+                        ("coauthoring", "Co-authoring"),
+                        ("reviewing", "Reviewing"),
+                        ("data_code", "Data and code"),
+                    ],
+                    max_length=16,
+                ),
+                blank=True,
+                default=list,
+                help_text="What the owner is open to; empty means any kind.",
+                size=None,
+            ),
         ),
         migrations.AddField(
-            model_name='researcher',
-            name='open_until',
-            field=models.DateField(blank=True, help_text='Open to collaborate until this day (inclusive).', null=True),
+            model_name="researcher",
+            name="open_until",
+            field=models.DateField(
+                blank=True, help_text="Open to collaborate until this day (inclusive).", null=True
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['recipient', '-created_at'], name='profiles_in_recipie_cc3dd5_idx'),
+            model_name="invitation",
+            index=models.Index(
+                fields=["recipient", "-created_at"], name="profiles_in_recipie_cc3dd5_idx"
+            ),
         ),
     ]

@@ -7,126 +7,223 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('profiles', '0001_initial'),
+        ("profiles", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_id', models.CharField(max_length=255, unique=True)),
-                ('display_name', models.CharField(max_length=500)),
-                ('type', models.CharField(blank=True, default='', max_length=64)),
-                ('issn_l', models.CharField(blank=True, default='', max_length=32)),
-                ('homepage_url', models.URLField(blank=True, default='', max_length=1000)),
-                ('is_stub', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source_id", models.CharField(max_length=255, unique=True)),
+                ("display_name", models.CharField(max_length=500)),
+                ("type", models.CharField(blank=True, default="", max_length=64)),
+                ("issn_l", models.CharField(blank=True, default="", max_length=32)),
+                ("homepage_url", models.URLField(blank=True, default="", max_length=1000)),
+                ("is_stub", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['display_name'],
+                "ordering": ["display_name"],
             },
         ),
         migrations.CreateModel(
-            name='Topic',
+            name="Topic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_id', models.CharField(max_length=255, unique=True)),
-                ('display_name', models.CharField(max_length=500)),
-                ('kind', models.CharField(choices=[('topic', 'Topic'), ('concept', 'Concept')], default='topic', max_length=16)),
-                ('field_name', models.CharField(blank=True, default='', max_length=255)),
-                ('is_stub', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source_id", models.CharField(max_length=255, unique=True)),
+                ("display_name", models.CharField(max_length=500)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("topic", "Topic"), ("concept", "Concept")],
+                        default="topic",
+                        max_length=16,
+                    ),
+                ),
+                ("field_name", models.CharField(blank=True, default="", max_length=255)),
+                ("is_stub", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['display_name'],
+                "ordering": ["display_name"],
             },
         ),
         migrations.CreateModel(
-            name='Institution',
+            name="Institution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_id', models.CharField(max_length=255, unique=True)),
-                ('display_name', models.CharField(max_length=500)),
-                ('ror', models.CharField(blank=True, default='', max_length=255)),
-                ('country_code', models.CharField(blank=True, default='', max_length=8)),
-                ('type', models.CharField(blank=True, default='', max_length=64)),
-                ('homepage_url', models.URLField(blank=True, default='', max_length=1000)),
-                ('is_stub', models.BooleanField(default=True, help_text='Known only from a reference inside another record.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source_id", models.CharField(max_length=255, unique=True)),
+                ("display_name", models.CharField(max_length=500)),
+                ("ror", models.CharField(blank=True, default="", max_length=255)),
+                ("country_code", models.CharField(blank=True, default="", max_length=8)),
+                ("type", models.CharField(blank=True, default="", max_length=64)),
+                ("homepage_url", models.URLField(blank=True, default="", max_length=1000)),
+                (
+                    "is_stub",
+                    models.BooleanField(
+                        default=True, help_text="Known only from a reference inside another record."
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['display_name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ror', ''), _negated=True), fields=('ror',), name='institution_unique_ror')],
+                "ordering": ["display_name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ror", ""), _negated=True),
+                        fields=("ror",),
+                        name="institution_unique_ror",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Work',
+            name="Work",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_id', models.CharField(max_length=255, unique=True)),
-                ('doi', models.CharField(blank=True, max_length=255, null=True)),
-                ('arxiv_id', models.CharField(blank=True, default='', max_length=64)),
-                ('title', models.TextField(blank=True, default='')),
-                ('abstract', models.TextField(blank=True, default='', help_text='Plain text, never HTML.')),
-                ('type', models.CharField(blank=True, default='', max_length=64)),
-                ('publication_year', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('publication_date', models.DateField(blank=True, null=True)),
-                ('landing_page_url', models.URLField(blank=True, default='', max_length=2000)),
-                ('cited_by_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('referenced_works', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=255), blank=True, default=list, size=None)),
-                ('authors_count', models.PositiveIntegerField(default=0)),
-                ('is_hidden', models.BooleanField(default=False, help_text='Hidden by a curator: off every public page.')),
-                ('is_stub', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('topics', models.ManyToManyField(blank=True, related_name='works', to='works.topic')),
-                ('venue', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='works', to='works.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source_id", models.CharField(max_length=255, unique=True)),
+                ("doi", models.CharField(blank=True, max_length=255, null=True)),
+                ("arxiv_id", models.CharField(blank=True, default="", max_length=64)),
+                ("title", models.TextField(blank=True, default="")),
+                (
+                    "abstract",
+                    models.TextField(blank=True, default="", help_text="Plain text, never HTML."),
+                ),
+                ("type", models.CharField(blank=True, default="", max_length=64)),
+                ("publication_year", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("publication_date", models.DateField(blank=True, null=True)),
+                ("landing_page_url", models.URLField(blank=True, default="", max_length=2000)),
+                ("cited_by_count", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "referenced_works",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=255),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("authors_count", models.PositiveIntegerField(default=0)),
+                (
+                    "is_hidden",
+                    models.BooleanField(
+                        default=False, help_text="Hidden by a curator: off every public page."
+                    ),
+                ),
+                ("is_stub", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "topics",
+                    models.ManyToManyField(blank=True, related_name="works", to="works.topic"),
+                ),
+                (
+                    "venue",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="works",
+                        to="works.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-publication_year', 'title'],
+                "ordering": ["-publication_year", "title"],
             },
         ),
         migrations.CreateModel(
-            name='Authorship',
+            name="Authorship",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('author_position', models.CharField(blank=True, default='', max_length=16)),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('raw_author_name', models.CharField(blank=True, default='', max_length=500)),
-                ('researcher', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authorships', to='profiles.researcher')),
-                ('institutions', models.ManyToManyField(blank=True, related_name='authorships', to='works.institution')),
-                ('work', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authorships', to='works.work')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("author_position", models.CharField(blank=True, default="", max_length=16)),
+                ("order", models.PositiveIntegerField(default=0)),
+                ("raw_author_name", models.CharField(blank=True, default="", max_length=500)),
+                (
+                    "researcher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authorships",
+                        to="profiles.researcher",
+                    ),
+                ),
+                (
+                    "institutions",
+                    models.ManyToManyField(
+                        blank=True, related_name="authorships", to="works.institution"
+                    ),
+                ),
+                (
+                    "work",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authorships",
+                        to="works.work",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['work', 'order'],
+                "ordering": ["work", "order"],
             },
         ),
         migrations.AddIndex(
-            model_name='work',
-            index=models.Index(fields=['publication_year'], name='works_work_publica_a582f9_idx'),
+            model_name="work",
+            index=models.Index(fields=["publication_year"], name="works_work_publica_a582f9_idx"),
         ),
         migrations.AddIndex(
-            model_name='work',
-            index=models.Index(fields=['arxiv_id'], name='works_work_arxiv_i_588434_idx'),
+            model_name="work",
+            index=models.Index(fields=["arxiv_id"], name="works_work_arxiv_i_588434_idx"),
         ),
         migrations.AddIndex(
-            model_name='work',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['referenced_works'], name='work_referenced_gin'),
+            model_name="work",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["referenced_works"], name="work_referenced_gin"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='work',
-            constraint=models.UniqueConstraint(condition=models.Q(('doi__isnull', False)), fields=('doi',), name='work_unique_doi'),
+            model_name="work",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("doi__isnull", False)), fields=("doi",), name="work_unique_doi"
+            ),
         ),
         migrations.AddIndex(
-            model_name='authorship',
-            index=models.Index(fields=['researcher', 'work'], name='works_autho_researc_fae7a8_idx'),
+            model_name="authorship",
+            index=models.Index(
+                fields=["researcher", "work"], name="works_autho_researc_fae7a8_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='authorship',
-            constraint=models.UniqueConstraint(fields=('work', 'researcher'), name='authorship_unique_work_researcher'),
+            model_name="authorship",
+            constraint=models.UniqueConstraint(
+                fields=("work", "researcher"), name="authorship_unique_work_researcher"
+            ),
         ),
     ]
