@@ -321,15 +321,23 @@ def idle_queue() -> Iterator[str]:
 def broker_down() -> Iterator[None]:
     """Point the app's broker at a closed port (nothing listens on port 1)."""
     previous = celery_app.conf.broker_url
+    previous_env = os.environ.get("CELERY_BROKER_URL")
     _switch_broker("redis://127.0.0.1:1/0")
     try:
         yield
     finally:
         _switch_broker(previous)
+        if previous_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = previous_env
 
 
 def _switch_broker(url: str) -> None:
     celery_app.conf.broker_url = url
+    # Celery reads the CELERY_BROKER_URL environment variable before its own setting
+    # (`make test` exports it), so the variable has to move too.
+    os.environ["CELERY_BROKER_URL"] = url
     # The connection and producer pools were made for the old URL; the app rebuilds them
     # from app.conf on next use (the same reset Celery does after a fork).
     celery_app._pool = None
