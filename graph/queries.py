@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 
 from graph.models import CoauthorEdge, GraphSlice
 from profiles.models import Researcher, ResearcherTopic
@@ -24,6 +25,22 @@ GROUPS = [
         "Nobody else on these topics yet.",
     ),
 ]
+
+
+# What the slice fragment reads from the researcher row (its links, its title, the
+# close-collaborator count and the freshness key): a narrow SELECT, no joins.
+SLICE_RESEARCHER_FIELDS = (
+    "display_name",
+    "works_count",
+    "topics_count",
+    "close_collaborators_count",
+    "last_known_institution_id",
+    "merged_into_id",
+)
+
+
+def researcher_for_slice(pk: int) -> Researcher:
+    return get_object_or_404(Researcher.objects.only(*SLICE_RESEARCHER_FIELDS), pk=pk)
 
 
 LEGEND = [

@@ -67,7 +67,7 @@ def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = get_researcher(pk)
+    researcher = queries.researcher_for_slice(pk)
     graph_slice = services.request_slice(researcher=researcher)
     context: dict = {"researcher": researcher, "graph_slice": graph_slice}
     if graph_slice.status == GraphSlice.Status.READY:

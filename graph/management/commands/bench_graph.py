@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import platform
 import tempfile
@@ -103,7 +105,9 @@ class Command(BaseCommand):
         connection.close()
         current["NAME"] = name
         settings.DATABASES["default"]["NAME"] = name
-        call_command("migrate", verbosity=0, interactive=False)
+        # Some apps print while migrating (trigger installs); that is not benchmark output.
+        with contextlib.redirect_stdout(io.StringIO()):
+            call_command("migrate", verbosity=0, interactive=False)
         self.say(f"Using database {name} (migrated)")
 
     def loaded(self, corpus_id: str) -> bool:
