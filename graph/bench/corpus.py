@@ -146,9 +146,14 @@ class Corpus:
         planted = list(range(1, len(PLANTED) + 1))  # researchers 1..3
         for r in planted:
             weights[r] = 0.0  # they lead exactly their planted works, nothing else
+        # Lab mates drawn as co-authors; the planted researchers are never drawn (they are on
+        # exactly their planted works).
         members: list[list[int]] = [[] for _ in range(n_labs)]
-        for r in range(1, n_researchers + 1):
+        for r in range(len(PLANTED) + 1, n_researchers + 1):
             members[lab_of[r]].append(r)
+        for lab in members:
+            if not lab:
+                lab.append(n_researchers)
         lab_institution = [rnd.randrange(1, scale.institutions + 1) for _ in range(n_labs)]
         lab_topics = [[rnd.randrange(1, scale.topics + 1) for _ in range(3)] for _ in range(n_labs)]
         cumulative = list(itertools.accumulate(weights[1:]))
