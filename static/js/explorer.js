@@ -152,6 +152,8 @@
     minZoom: 0.02,
     maxZoom: 4,
     boxSelectionEnabled: false,
+    // Closer to desktop double-click intervals than the default 250 ms.
+    multiClickDebounceTime: 400,
   });
 
   function has(id) {
@@ -220,10 +222,13 @@
     return positions;
   }
 
+  /* Lays the graph out, then marks the explorer ready (data-ready on #explorer): some
+   * layouts finish after run() returns. */
   function layoutAll() {
+    var layout;
     if (cy.nodes().length > LARGE_GRAPH) {
       var positions = radialPositions();
-      cy.layout({
+      layout = cy.layout({
         name: "preset",
         positions: function (node) {
           return positions[node.id()];
@@ -231,10 +236,15 @@
         fit: true,
         padding: 20,
         animate: false,
-      }).run();
+      });
     } else {
-      cy.layout({ name: "cose", animate: false, randomize: true, fit: true, padding: 30, numIter: 1500 }).run();
+      layout = cy.layout({ name: "cose", animate: false, randomize: true, fit: true, padding: 30, numIter: 1500 });
     }
+    layout.one("layoutstop", function () {
+      root.dataset.ready = "true";
+      say(summary());
+    });
+    layout.run();
   }
 
   function summary() {
@@ -377,8 +387,13 @@
       });
   }
 
+  /* A click selects at once; the expansion waits for cytoscape's "onetap" (no second click
+   * within multiClickDebounceTime), so that a double-click (open the page) neither fetches
+   * neighbours nor moves the view under the second click. */
   cy.on("tap", "node", function (event) {
     select(event.target.id());
+  });
+  cy.on("onetap", "node", function (event) {
     expand(event.target.id());
   });
   cy.on("dbltap", "node", function (event) {
@@ -448,6 +463,5 @@
   });
 
   layoutAll();
-  say(summary());
   window.bzpeerExplorer = { cy: cy, expand: expand, select: select, relayout: layoutAll };
 })();

@@ -21,7 +21,8 @@ from tests.graph.conftest import build_researcher
 pytestmark = pytest.mark.browser
 
 LARGE_NODES = 2_000
-READY = "() => window.bzpeerExplorer !== undefined && window.bzpeerExplorer.cy.nodes().length > 0"
+# The explorer marks itself ready once its layout has finished (positions are final).
+READY = "() => document.getElementById('explorer').dataset.ready === 'true'"
 
 
 def node_count(page: Page, selector: str = "node") -> int:

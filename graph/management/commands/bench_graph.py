@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import platform
 import tempfile
@@ -106,9 +107,15 @@ class Command(BaseCommand):
         connection.close()
         current["NAME"] = name
         settings.DATABASES["default"]["NAME"] = name
-        # Some apps print while migrating (trigger installs); that is not benchmark output.
-        with contextlib.redirect_stdout(io.StringIO()):
-            call_command("migrate", verbosity=0, interactive=False)
+        # Some apps print or log while migrating (trigger installs): not benchmark output.
+        quiet = logging.getLogger("pgtrigger")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                call_command("migrate", verbosity=0, interactive=False)
+        finally:
+            quiet.setLevel(level)
         self.say(f"Using database {name} (migrated)")
 
     def loaded(self, corpus_id: str) -> dict[str, float] | None:
