@@ -1,10 +1,10 @@
 """Materialised co-author edges (both directions) and the close-collaborator counts.
 
 Close collaborators (DESIGN.md): co-authors with at least two shared works, or one shared
-work with at most five authors. Works with more than 100 authors make no edges, and hidden
-works count for nothing. `is_close` is decided here, in SQL, and nowhere else: the
-profile's stat, the trust score and the graph slice all read it (through
-`Researcher.close_collaborators_count` or `CoauthorEdge.is_close`).
+work with at most five authors. Works with more than 100 authors make no edges; hidden
+works, and works a researcher reported as "not me", count for nothing. `is_close` is
+decided here, in SQL, and nowhere else: the profile's stat, the trust score and the graph
+slice all read it (through `Researcher.close_collaborators_count` or `CoauthorEdge.is_close`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from bzpeer.utils import chunked
+from claims.models import NotMeReport
 from graph.models import CoauthorEdge
 from profiles.models import Researcher
 from works.models import Authorship, Work
@@ -25,6 +26,16 @@ CLOSE_MAX_TEAM = 5
 FULL_REBUILD_WORK_MEM = "256MB"
 
 
+def _not_me(alias: str) -> str:
+    """The authorship is not one its researcher reported as "not me" (pending or accepted):
+    such a work is off their record, so it makes no collaborators either."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {NotMeReport._meta.db_table} nm "
+        f"WHERE nm.researcher_id = {alias}.researcher_id AND nm.work_id = {alias}.work_id "
+        f"AND nm.status IN ('{NotMeReport.Status.PENDING}', '{NotMeReport.Status.ACCEPTED}'))"
+    )
+
+
 def _pairs_sql(where: str) -> str:
     return f"""
         SELECT a1.researcher_id AS r, a2.researcher_id AS c, COUNT(*) AS n,
@@ -33,7 +44,8 @@ def _pairs_sql(where: str) -> str:
         JOIN {Authorship._meta.db_table} a2
           ON a2.work_id = a1.work_id AND a2.researcher_id <> a1.researcher_id
         JOIN {Work._meta.db_table} w ON w.id = a1.work_id
-        WHERE w.authors_count <= {HYPER_AUTHORED} AND NOT w.is_hidden {where}
+        WHERE w.authors_count <= {HYPER_AUTHORED} AND NOT w.is_hidden
+          AND {_not_me("a1")} AND {_not_me("a2")} {where}
         GROUP BY a1.researcher_id, a2.researcher_id
     """
 

@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
+from graph import edges
 from graph.models import CoauthorEdge, GraphSlice
 from profiles.models import Researcher, ResearcherTopic
 from works.models import Authorship, Institution, Topic, Work
@@ -101,6 +102,8 @@ def slice_drawing(graph_slice: GraphSlice) -> dict:
 _AUTHORSHIP = Authorship._meta.db_table
 _WORK = Work._meta.db_table
 _WORK_TOPICS = Work.topics.through._meta.db_table
+# Works a researcher reported as "not me" are off their record (edges.py reads it the same way).
+_not_me = edges._not_me
 _NEWEST = "publication_year DESC NULLS LAST, publication_date DESC NULLS LAST, id DESC"
 
 
@@ -112,7 +115,7 @@ def own_work_ids(researcher_id: int, *, recent: int, cited: int = 0) -> tuple[li
             WITH mine AS MATERIALIZED (
                 SELECT w.id, w.publication_year, w.publication_date, w.cited_by_count
                 FROM {_AUTHORSHIP} a JOIN {_WORK} w ON w.id = a.work_id
-                WHERE a.researcher_id = %s AND NOT w.is_hidden
+                WHERE a.researcher_id = %s AND NOT w.is_hidden AND {_not_me("a")}
             ), newest AS (
                 SELECT id FROM mine ORDER BY {_NEWEST} LIMIT %s
             )
@@ -143,7 +146,7 @@ def nearby_work_ids(
             WITH theirs AS MATERIALIZED (
                 SELECT DISTINCT w.id, w.publication_year, w.publication_date
                 FROM {_AUTHORSHIP} a JOIN {_WORK} w ON w.id = a.work_id
-                WHERE a.researcher_id = ANY(%s) AND NOT w.is_hidden
+                WHERE a.researcher_id = ANY(%s) AND NOT w.is_hidden AND {_not_me("a")}
             )
             SELECT id FROM theirs t
             WHERE EXISTS (SELECT 1 FROM {_WORK_TOPICS} wt

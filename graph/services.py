@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
+from claims.queries import not_me_reported
 from graph.edges import HYPER_AUTHORED
 from graph.models import CoauthorEdge, GraphSlice
 from graph.queries import nearby_work_ids, own_work_ids, works_in_order
@@ -68,8 +69,10 @@ class SliceInputs:
 
 
 def slice_inputs(researcher: Researcher) -> SliceInputs:
-    works = Work.objects.filter(authorships__researcher=researcher, is_hidden=False).aggregate(
-        n=Count("id"), updated=Max("updated_at"), cited=Sum("cited_by_count")
+    works = (
+        Work.objects.filter(authorships__researcher=researcher, is_hidden=False)
+        .filter(~not_me_reported(researcher.pk))
+        .aggregate(n=Count("id"), updated=Max("updated_at"), cited=Sum("cited_by_count"))
     )
     edges = CoauthorEdge.objects.filter(researcher=researcher).aggregate(
         n=Count("id"),

@@ -236,3 +236,24 @@ def test_management_command_can_queue_recomputation(teven, monkeypatch):
     call_command("rebuild_coauthor_edges", "--recompute", stdout=out)
     assert len(queued) == 1 and teven.pk in queued[0]
     assert len(queued[0]) == 89  # Teven and his 88 co-authors have edges
+
+
+def test_a_work_reported_not_me_makes_no_collaborators(teven):
+    """W6 (three authors) makes Zachary Kaden and Raphael Olivier close collaborators; once
+    Teven reports it as not his, it is off his record: no edges, 6 close collaborators."""
+    from claims.models import NotMeReport
+    from tests.factories import UserFactory
+
+    w6 = teven.authorships.get(work__title__startswith="In-training").work
+    NotMeReport.objects.create(researcher=teven, work=w6, user=UserFactory(), reason="Not me")
+    rebuild_coauthor_edges(researcher_ids=[teven.pk])
+    names = {e.coauthor.display_name for e in edge_map(teven).values()}
+    assert "Zachary Kaden" not in names
+    teven.refresh_from_db()
+    assert teven.close_collaborators_count == 6
+    # The other two authors of W6 still worked together.
+    kaden = Researcher.objects.get(display_name="Zachary Kaden")
+    assert {e.coauthor.display_name for e in kaden.coauthor_edges.all()} == {"Raphael Olivier"}
+    incremental = snapshot()
+    rebuild_all_coauthor_edges()
+    assert snapshot() == incremental

@@ -224,3 +224,16 @@ def test_failed_rebuild_keeps_the_ready_slice(monkeypatch):
     graph_slice = GraphSlice.objects.get(researcher=lead)
     assert graph_slice.status == GraphSlice.Status.READY
     assert graph_slice.payload == ready.payload
+
+
+def test_works_reported_not_me_leave_the_slice(teven):
+    from claims.models import NotMeReport
+    from tests.factories import UserFactory
+
+    first = build_slice(researcher_id=teven.pk)
+    assert "Ministral 3" in labels(first, "paper")
+    w1 = teven.authorships.get(work__title="Ministral 3").work
+    NotMeReport.objects.create(researcher=teven, work=w1, user=UserFactory(), reason="Not me")
+    again = build_slice(researcher_id=teven.pk)  # the fingerprint saw the work leave
+    assert again.computed_at > first.computed_at
+    assert "Ministral 3" not in labels(again, "paper")
