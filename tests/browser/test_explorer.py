@@ -35,11 +35,25 @@ def open_explorer(page: Page, live_server, researcher: Researcher) -> None:
 
 
 def click_node(page: Page, node_id: str, *, double: bool = False) -> None:
-    """A real mouse click where cytoscape drew the node."""
+    """A real mouse click where cytoscape drew the node.
+
+    The node is first centred in the graph and the graph scrolled into the window: a random
+    layout can put it below the fold, where a click at its coordinates hits nothing."""
+    canvas = page.locator("#explorer-canvas")
+    canvas.scroll_into_view_if_needed()
+    page.evaluate(
+        "id => { const cy = window.bzpeerExplorer.cy; cy.center(cy.getElementById(id)); }",
+        node_id,
+    )
+    box = canvas.bounding_box()
+    viewport_height = page.viewport_size["height"]
+    page.evaluate(
+        "dy => window.scrollBy(0, dy)", box["y"] + box["height"] / 2 - viewport_height / 2
+    )
+    box = canvas.bounding_box()
     position = page.evaluate(
         "id => window.bzpeerExplorer.cy.getElementById(id).renderedPosition()", node_id
     )
-    box = page.locator("#explorer-canvas").bounding_box()
     x, y = box["x"] + position["x"], box["y"] + position["y"]
     if double:
         page.mouse.dblclick(x, y)
@@ -123,10 +137,19 @@ def test_keyboard_expands_from_the_list(page: Page, live_server, lead: Researche
     )
     button = page.locator(f'li[data-node-id="{topic["id"]}"] button')
     button.focus()
-    before = node_count(page)
-    page.keyboard.press("Enter")
+    with page.expect_response(re.compile(r"/graph/nodes/.+/neighbours\.json$")) as response:
+        page.keyboard.press("Enter")
     expect(page.locator("#explorer-status")).to_contain_text("Added")
-    assert node_count(page) > before
+    # Every neighbour the endpoint returned is now in the graph (some may have been there).
+    neighbour_ids = [node["id"] for node in response.value.json()["nodes"]]
+    assert neighbour_ids
+    assert page.evaluate(
+        "ids => ids.every(id => window.bzpeerExplorer.cy.getElementById(id).nonempty())",
+        neighbour_ids,
+    )
+    assert page.evaluate(
+        "id => window.bzpeerExplorer.cy.getElementById(id).hasClass('expanded')", topic["id"]
+    )
 
 
 def test_double_click_opens_the_node_page(page: Page, live_server, lead: Researcher):
