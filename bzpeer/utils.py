@@ -13,3 +13,13 @@ def chunked(values: Iterable[int], size: int = 1000) -> Iterator[list[int]]:
             batch = []
     if batch:
         yield batch
+
+
+def parse_id(value: str | None) -> int | None:
+    """A database id written in ASCII digits that fits a bigint, else None.
+
+    `str.isdigit()` accepts "²" (which int() refuses) and other scripts' digits (which
+    int() accepts), and an id past the bigint range makes Postgres raise."""
+    if not value or not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value)

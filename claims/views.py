@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.decorators import login_required
@@ -55,7 +55,7 @@ def _claim_context(
     }
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def claim_start(request: HttpRequest, pk: int) -> HttpResponse:
@@ -145,7 +145,7 @@ def claim_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def my_claims(request: HttpRequest) -> HttpResponse:
     claims = list(queries.user_claims(request.user))

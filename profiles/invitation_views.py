@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.decorators import login_required
@@ -42,7 +42,7 @@ def _render_form(
     return render(request, template, context, status=status)
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def invitation_new(request: HttpRequest, pk: int) -> HttpResponse:
@@ -79,7 +79,7 @@ def invitation_send(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("invitation_detail", invitation_id=invitation.pk)
 
 
-@require_GET
+@require_safe
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     context = {
@@ -89,7 +89,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "profiles/inbox.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def invitation_detail(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = invitations.get_invitation_for_user(request.user, invitation_id)

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from bzpeer.decorators import login_required
 from bzpeer.ratelimit import allow
@@ -125,7 +125,7 @@ def _owner_works_context(request: HttpRequest, researcher: Researcher) -> dict:
     }
 
 
-@require_GET
+@require_safe
 @login_required
 def owner_works(request: HttpRequest, pk: int) -> HttpResponse:
     researcher = _get_owned_researcher(request, pk)

@@ -9,6 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
+from bzpeer.utils import parse_id
 from claims.queries import not_me_reported
 from profiles.models import Follow, Researcher, ResearcherTopic
 from works.models import Work
@@ -98,7 +99,7 @@ def featured_researchers(limit: int = 12) -> list[Researcher]:
 def get_researcher_by_source(source_id: str) -> Researcher:
     source_id = source_id.strip()
     candidates = [source_id]
-    if source_id[:1].upper() == "A" and source_id[1:].isdigit():
+    if source_id[:1].upper() == "A" and parse_id(source_id[1:]) is not None:
         candidates.append(f"https://openalex.org/{source_id.upper()}")
     elif source_id.startswith("openalex.org/"):
         candidates.append(f"https://{source_id}")

@@ -30,6 +30,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from bzpeer.audit.context import curation_context
+from bzpeer.utils import parse_id
 from profiles import curation
 from profiles.models import Researcher
 from profiles.services import after_import
@@ -207,19 +208,19 @@ class RelatedObjectFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return []
-        if not value.isdigit():
+        if parse_id(value) is None:
             return [(value, f"{value} (not an id)")]
         related = model_admin.model._meta.get_field(self.parameter_name).related_model
-        obj = related._default_manager.filter(pk=value).first()
+        obj = related._default_manager.filter(pk=parse_id(value)).first()
         return [(value, str(obj) if obj else f"#{value}")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
+        if parse_id(value) is None:
             return queryset.none()
-        return queryset.filter(**{f"{self.parameter_name}_id": int(value)})
+        return queryset.filter(**{f"{self.parameter_name}_id": parse_id(value)})
 
 
 def related_object_filter(field_name: str) -> type[RelatedObjectFilter]:
@@ -379,9 +380,10 @@ class PublicationYearFilter(admin.SimpleListFilter):
         if value == "unknown":
             return queryset.filter(publication_year__isnull=True)
         start, _, end = value.partition("-")
-        if not start.isdigit() or not (end or start).isdigit():
+        first, last = parse_id(start), parse_id(end or start)
+        if first is None or last is None or max(first, last) > 9999:
             return queryset.none()
-        return queryset.filter(publication_year__range=(int(start), int(end or start)))
+        return queryset.filter(publication_year__range=(first, last))
 
 
 class WorkAdminForm(forms.ModelForm):

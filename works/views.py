@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from works import queries
 
@@ -23,7 +23,7 @@ def _ror_url(ror: str) -> str:
     return _web_url(ror) if "://" in ror else f"https://ror.org/{ror}"
 
 
-@require_GET
+@require_safe
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
     work = get_object_or_404(queries.work_for_page(), pk=pk)
     authorships = work.shown_authorships
@@ -39,7 +39,7 @@ def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "works/work_detail.html", context)
 
 
-@require_GET
+@require_safe
 def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     topic = get_object_or_404(queries.topic_for_page(), pk=pk)
     context = {
@@ -51,7 +51,7 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "works/topic_detail.html", context)
 
 
-@require_GET
+@require_safe
 def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     institution = get_object_or_404(queries.institution_for_page(), pk=pk)
     page = queries.institution_researchers(institution, page_number=request.GET.get("page"))
