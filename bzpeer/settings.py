@@ -202,6 +202,11 @@ EMAIL_BACKEND = env(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="BZPEER <noreply@localhost>")
+# Error mail to ADMINS comes from this address.
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[BZPEER] ")
+# The file backend (django.core.mail.backends.filebased.EmailBackend) writes here.
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
 # Links in mail sent outside a request (claim decisions, invitations).
 SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 # SMTP settings for the smtp backend (ignored by the console backend).
@@ -210,6 +215,9 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_SSL_CERTFILE = env("EMAIL_SSL_CERTFILE", default=None)
+EMAIL_SSL_KEYFILE = env("EMAIL_SSL_KEYFILE", default=None)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Safe production defaults; DEBUG (local) relaxes only what plain http needs.

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bzpeer.mail import one_line
 from claims import queries
 from claims.models import Claim, NotMeReport
 from profiles.models import Researcher, VerificationLevel
@@ -487,7 +488,7 @@ def _notify_claimant(claim: Claim) -> None:
         "user": user,
         "site_url": settings.SITE_URL,
     }
-    subject = render_to_string("claims/email/claim_decided_subject.txt", context).strip()
+    subject = one_line(render_to_string("claims/email/claim_decided_subject.txt", context))
     body = render_to_string("claims/email/claim_decided.txt", context)
 
     def send() -> None:
