@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "bzpeer.audit",
+    "bzpeer.fallback",
 ]
 
 MIDDLEWARE = [
@@ -104,20 +105,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
 
+# A call to Redis (cache, rate limits, publishing a task) gives up after this long, and
+# after a failure Redis is skipped for REDIS_BREAKER_SECONDS (bzpeer/breaker.py): a hung
+# Redis costs a request a fraction of a second, never the worker timeout.
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=0.25)
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5)
+
 CACHES = {
     "default": {
-        # django-redis, failing open when Redis is down (see bzpeer/cache.py).
-        "BACKEND": "bzpeer.cache.FailOpenRedisCache",
+        # django-redis behind a circuit breaker; while Redis fails, rate-limit counters
+        # live in Postgres and everything else misses (bzpeer/cache.py).
+        "BACKEND": "bzpeer.cache.ResilientRedisCache",
         "LOCATION": env("CACHE_URL", default=REDIS_URL),
         "OPTIONS": {
-            # A Redis outage degrades to cache misses instead of failing requests.
-            "IGNORE_EXCEPTIONS": True,
-            "SOCKET_CONNECT_TIMEOUT": 2,
-            "SOCKET_TIMEOUT": 2,
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+            "FALLBACK_TABLE": "bzpeer_cache_fallback",
+            "FALLBACK_KEY_PREFIXES": ["ratelimit:", "allauth:rl:"],
         },
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="bzpeer"),
     }
 }
+
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (nginx, a load
+# balancer): 0 when gunicorn faces clients directly. Decides the client IP of rate limits
+# (bzpeer/http.py) and whether X-Forwarded-Proto is believed (below).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -147,9 +160,12 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[BZPEER] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_ADAPTER = "bzpeer.accounts.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    # At most 10 failed logins in 5 minutes per IP and per account (the key is the email).
-    "login_failed": "10/5m/ip,10/5m/key",
+    # At most 10 failed sign-ins in 5 minutes per account from one IP (the key is the
+    # email and the IP: bzpeer/accounts.py), and 30 per IP whatever the accounts. Kept in
+    # Postgres while Redis is down (bzpeer/cache.py).
+    "login_failed": "30/5m/ip,10/5m/key",
 }
 # A social login never signs into an existing account because the emails match: an ORCID
 # iD joins an account only when its owner connects it while signed in.
@@ -224,7 +240,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only behind a trusted proxy: a client talking to
+# gunicorn directly could otherwise claim https.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -243,11 +261,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Web processes publish with Redis's short timeout (the worker relaxes it: bzpeer/celery.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": REDIS_TIMEOUT,
     # Redelivery of unacked tasks after a lost worker; above the task time limit.
     "visibility_timeout": 600,
 }
