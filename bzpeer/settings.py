@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_htmx",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A NUL byte would reach Postgres and fail the query: 400 before any view runs.
     "bzpeer.middleware.RejectNulBytesMiddleware",
@@ -236,17 +238,40 @@ EMAIL_SSL_CERTFILE = env("EMAIL_SSL_CERTFILE", default=None)
 EMAIL_SSL_KEYFILE = env("EMAIL_SSL_KEYFILE", default=None)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
-# Safe production defaults; DEBUG (local) relaxes only what plain http needs.
+# Safe production defaults; DEBUG (local) relaxes only what plain http needs. A plain-http
+# deployment (no TLS anywhere) turns off the redirect, HSTS and the secure cookies by env.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # X-Forwarded-Proto is believed only behind a trusted proxy: a client talking to
 # gunicorn directly could otherwise claim https.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files
+# (htmx and cytoscape are served from there too); no inline code, no eval. Pages hold no
+# inline <script>/<style>/style="" (JSON data blocks are data, not code). Sign-in with
+# ORCID posts a form that redirects to ORCID, hence its hosts in form-action.
+_ORCID_HOSTS = ["https://orcid.org", "https://sandbox.orcid.org"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", *_ORCID_HOSTS],
+    }
+}
 
 # --- Celery (see SETUP-NOTES: late ack, reject on worker lost, time limits, JSON only)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

@@ -383,7 +383,7 @@ class ResearcherAdmin(BigTableAdmin):
             ),
         ]
         return format_html(
-            '<ul style="margin: 0; padding: 0">{}</ul>',
+            '<ul class="bz-plain-list">{}</ul>',
             format_html_join("", '<li><a href="{}">{}</a></li>', links),
         )
 

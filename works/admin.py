@@ -103,7 +103,7 @@ def pretty_json(value: Any) -> str:
     if len(text) > PRETTY_JSON_MAX_CHARS:
         text = text[:PRETTY_JSON_MAX_CHARS] + "\n... (truncated)"
     # format_html escapes the text: payloads hold names and titles from outside data.
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+    return format_html('<pre class="bz-json">{}</pre>', text)
 
 
 def refresh_researchers(researcher_ids: Iterable[int | None]) -> None:
