@@ -49,10 +49,14 @@ class ResilientRedisCache(RedisCache):
             )
         return self._fallback
 
-    def _run(self, name: str, key: Any, miss: Callable[[], Any], *args: Any) -> Any:
+    def _run(
+        self, name: str, key: Any, miss: Callable[[], Any], *args: Any, **redis_only: Any
+    ) -> Any:
+        """Call RedisCache's `name`; when Redis fails (or the breaker is open), the Postgres
+        fallback's for rate-limit keys (without the Redis-only keyword arguments), else `miss`."""
         if self.breaker.allow():
             try:
-                result = getattr(super(), name)(*args)
+                result = getattr(super(), name)(*args, **redis_only)
             except REDIS_ERRORS as error:
                 self.breaker.failed(error)
             else:
@@ -67,35 +71,35 @@ class ResilientRedisCache(RedisCache):
     def get(self, key, default=None, version=None, client=None):
         return self._run("get", key, lambda: default, key, default, version)
 
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None, *args, **kwargs):
-        return self._run("set", key, lambda: False, key, value, timeout, version)
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None, **kwargs):
+        return self._run("set", key, lambda: False, key, value, timeout, version, **kwargs)
 
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None, *args, **kwargs):
-        return self._run("add", key, lambda: True, key, value, timeout, version)
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None, **kwargs):
+        return self._run("add", key, lambda: True, key, value, timeout, version, **kwargs)
 
-    def delete(self, key, version=None, *args, **kwargs):
-        return self._run("delete", key, lambda: False, key, version)
+    def delete(self, key, version=None, **kwargs):
+        return self._run("delete", key, lambda: False, key, version, **kwargs)
 
-    def incr(self, key, delta=1, version=None, *args, **kwargs):
-        return self._run("incr", key, lambda: None, key, delta, version)
+    def incr(self, key, delta=1, version=None, **kwargs):
+        return self._run("incr", key, lambda: None, key, delta, version, **kwargs)
 
-    def has_key(self, key, version=None, *args, **kwargs):
-        return self._run("has_key", key, lambda: False, key, version)
+    def has_key(self, key, version=None, **kwargs):
+        return self._run("has_key", key, lambda: False, key, version, **kwargs)
 
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None, *args, **kwargs):
-        return self._run("touch", key, lambda: False, key, timeout, version)
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None, **kwargs):
+        return self._run("touch", key, lambda: False, key, timeout, version, **kwargs)
 
-    def get_many(self, keys, version=None, *args, **kwargs):
-        return self._run("get_many", None, dict, keys, version)
+    def get_many(self, keys, version=None, **kwargs):
+        return self._run("get_many", None, dict, keys, version, **kwargs)
 
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None, *args, **kwargs):
-        return self._run("set_many", None, list, data, timeout, version)
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None, **kwargs):
+        return self._run("set_many", None, list, data, timeout, version, **kwargs)
 
-    def delete_many(self, keys, version=None, *args, **kwargs):
-        return self._run("delete_many", None, lambda: None, keys, version)
+    def delete_many(self, keys, version=None, **kwargs):
+        return self._run("delete_many", None, lambda: None, keys, version, **kwargs)
 
-    def delete_pattern(self, pattern, version=None, *args, **kwargs):
-        deleted = self._run("delete_pattern", None, lambda: 0, pattern, version)
+    def delete_pattern(self, pattern, version=None, **kwargs):
+        deleted = self._run("delete_pattern", None, lambda: 0, pattern, version, **kwargs)
         if self._falls_back(pattern):
             like = self.fallback.make_key(pattern, version).replace("*", "%")
             with connection.cursor() as cursor:
