@@ -46,7 +46,9 @@ def test_people_part_ranks_flags_and_joins_coauthors_to_the_centre():
         "type": "coauthor",
         "weight": edges[0].shared_works,
     }
-    assert part.close_ids == [p.pk for p, n in zip(part.coauthors, part.nodes) if n["close"]]
+    assert part.close_ids == [
+        p.pk for p, n in zip(part.coauthors, part.nodes, strict=True) if n["close"]
+    ]
     assert [n["id"] for n in part.nodes] == [f"researcher:{p.pk}" for p in part.coauthors]
 
 
