@@ -1,4 +1,5 @@
-"""Reads for the graph fragments: a stored slice turned into what templates show."""
+"""Reads for the graph: the slice fragment's groups, ranked works and suggestions in SQL, and
+the explorer's neighbourhoods."""
 
 from __future__ import annotations
 
