@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import models
 
-from profiles.models import Researcher, VerificationLevel
+from profiles.models import Researcher, VerificationLevel, merge_survivor_ids
 from works.importer.normalize import OPENALEX
 from works.importer.reader import Location
 from works.importer.records import (
@@ -32,8 +32,6 @@ from works.importer.stats import ImportStats
 from works.models import Authorship, Institution, Source, Topic, Work
 
 WRITE_BATCH = 1000
-# merged_into chains are short (a merge of a merge); the cap only guards against a cycle.
-MAX_MERGE_DEPTH = 10
 
 Values = dict[str, Any]
 Pending = dict[str, tuple[Location, Values]]  # source_id -> (where it came from, column values)
@@ -450,30 +448,13 @@ class _Batch:
         self.stats.relations["work topic links removed"] += len(removed)
         return {work_id for work_id, _ in (*removed, *added)}
 
-    def _survivors(self, researcher_ids: set[int]) -> dict[int, int]:
-        """Researcher id -> the record it was merged into (following chains), else itself."""
-        target = {rid: rid for rid in researcher_ids}
-        pending = set(researcher_ids)
-        for _ in range(MAX_MERGE_DEPTH):
-            step = dict(
-                Researcher.objects.filter(pk__in=pending, merged_into__isnull=False).values_list(
-                    "pk", "merged_into_id"
-                )
-            )
-            if not step:
-                break
-            for original, current in target.items():
-                if current in step:
-                    target[original] = step[current]
-            pending = set(step.values())
-        return target
-
     def _sync_authorships(self, work_status: dict[str, str]) -> set[int]:
         """Make each work's authorships exactly the listed ones; returns works that changed."""
         if not self.works:
             return set()
         researcher_ids = self.ids[Researcher]
-        survivors = self._survivors(
+        # A merged record gets no new authorships: they go to its survivor.
+        survivors = merge_survivor_ids(
             {
                 researcher_ids[a.author.source_id]
                 for _, row in self.works.values()
