@@ -179,7 +179,7 @@ def _file_claim(
             )
     except IntegrityError as exc:
         raise ClaimError("You already have a pending claim on this record.") from exc
-    if status == Claim.Status.APPROVED:
+    if status == Claim.Status.APPROVED and approve_with is not None:
         _take_record(record=record, claim=claim, level=approve_with)
         _notify_claimant(claim)
     queue_recompute(researcher_ids=[record.pk])

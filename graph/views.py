@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.types import HtmxHttpRequest
 from graph import drawing, nodes, queries, services
 from graph.models import GraphSlice
 from profiles.access import get_researcher_or_404
@@ -28,7 +29,7 @@ SLICE_HTML_SECONDS = 60 * 60
 
 
 def _slice_response(
-    request: HttpRequest, template: str, context: dict, html: str | None = None
+    request: HtmxHttpRequest, template: str, context: dict, html: str | None = None
 ) -> HttpResponse:
     """HTMX gets the fragment; a plain request (no JavaScript) gets it inside a page."""
     if request.htmx:
@@ -57,7 +58,7 @@ def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     researcher = queries.researcher_for_slice(pk)
     if researcher.merged_into_id:  # a page loaded before a merge: the survivor's slice
         researcher = queries.researcher_for_slice(follow_merge_chain(pk).pk)

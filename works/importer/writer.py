@@ -145,7 +145,7 @@ class _Batch:
         *,
         lock: bool = False,
     ) -> dict[str, Values]:
-        queryset = model.objects.filter(source_id__in=list(keys))
+        queryset = model._default_manager.filter(source_id__in=list(keys))
         if lock:  # a claim approved meanwhile must not be overwritten by stale values
             queryset = queryset.select_for_update()
         return {
@@ -158,7 +158,7 @@ class _Batch:
         """Insert new rows and update changed ones (is_stub False: these are full records).
         Returns created / updated / unchanged per source_id."""
         status: dict[str, str] = {}
-        to_write: list[models.Model] = []
+        to_write: list[Any] = []  # rows of `model`, which all have a source_id
         columns: list[str] = []
         for source_id, (_location, values) in pending.items():
             values["is_stub"] = False
@@ -175,7 +175,7 @@ class _Batch:
             to_write.append(model(source_id=source_id, **values))
         if to_write:
             update_fields = [model._meta.get_field(column).name for column in columns]
-            model.objects.bulk_create(
+            model._default_manager.bulk_create(
                 to_write,
                 update_conflicts=True,
                 unique_fields=["source_id"],
@@ -187,7 +187,9 @@ class _Batch:
             if any(obj.pk is None for obj in to_write):  # a backend that returns no ids
                 written = [obj.source_id for obj in to_write]
                 self.ids[model].update(
-                    model.objects.filter(source_id__in=written).values_list("source_id", "id")
+                    model._default_manager.filter(source_id__in=written).values_list(
+                        "source_id", "id"
+                    )
                 )
         return status
 
@@ -225,7 +227,7 @@ class _Batch:
             return
         stored = {
             row[column]: row
-            for row in model.objects.filter(**{f"{column}__in": wanted}).values(
+            for row in model._default_manager.filter(**{f"{column}__in": wanted}).values(
                 "pk", "source_id", "is_stub", column
             )
         }
@@ -237,7 +239,7 @@ class _Batch:
             holder = stored.get(value)
             if holder is not None and holder["source_id"] != source_id:
                 if full and holder["is_stub"]:
-                    model.objects.filter(pk=holder["pk"]).update(**{column: empty})
+                    model._default_manager.filter(pk=holder["pk"]).update(**{column: empty})
                     stored.pop(value)
                     self.warn(
                         location,
@@ -272,7 +274,9 @@ class _Batch:
         ones (a stub must not overwrite a full record, or an older stub)."""
         if not refs:
             return
-        known = dict(model.objects.filter(source_id__in=list(refs)).values_list("source_id", "id"))
+        known = dict(
+            model._default_manager.filter(source_id__in=list(refs)).values_list("source_id", "id")
+        )
         self.ids[model].update(known)
         missing = {sid: ref for sid, ref in refs.items() if sid not in known}
         if not missing:
@@ -280,13 +284,15 @@ class _Batch:
         if unique:
             column, empty, label = unique
             self._claim_unique(model, column, missing, empty=empty, label=label, full=False)
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(source_id=sid, is_stub=True, **values) for sid, (_, values) in missing.items()],
             ignore_conflicts=True,
             batch_size=WRITE_BATCH,
         )
         created = dict(
-            model.objects.filter(source_id__in=list(missing)).values_list("source_id", "id")
+            model._default_manager.filter(source_id__in=list(missing)).values_list(
+                "source_id", "id"
+            )
         )
         if len(created) != len(missing):
             # Rolls the batch back; its records are then retried and reported one by one.
