@@ -9,6 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
+from bzpeer.types import AnyUser
 from claims.queries import not_me_reported
 from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
 from works.models import Work
@@ -91,7 +92,7 @@ def works_per_year(researcher: Researcher) -> list[YearCount]:
     return [YearCount(year=year, count=n) for year, n in rows]
 
 
-def is_following(user, researcher: Researcher) -> bool:
+def is_following(user: AnyUser, researcher: Researcher) -> bool:
     if not user.is_authenticated:
         return False
     return Follow.objects.filter(user=user, researcher=researcher).exists()
