@@ -44,7 +44,7 @@ def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def researcher_detail(request: HttpRequest, pk: str, slug: str | None = None) -> HttpResponse:
+def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = None) -> HttpResponse:
     researcher = get_researcher_or_404(pk)
     # A merged record, or a stale or missing slug, moves to the canonical URL.
     if researcher.pk != int(pk) or slug != researcher.slug:
