@@ -15,9 +15,11 @@ def _view_on_site(request: HttpRequest, content_type_id: str, object_id: str) ->
 
     Some content types (django-pghistory's aggregate events) are models over a query,
     not a table: Django's view would run a lookup on a table that does not exist."""
-    content_type = ContentType.objects.filter(pk=parse_id(content_type_id)).first()
+    type_id = parse_id(content_type_id)
+    content_type = ContentType.objects.filter(pk=type_id).first() if type_id else None
     model = content_type.model_class() if content_type else None
-    if model is None or not model._meta.concrete_model._meta.managed:
+    concrete = model._meta.concrete_model if model is not None else None
+    if concrete is None or not concrete._meta.managed:
         raise Http404("No such object.")
     return shortcut(request, content_type_id, object_id)
 

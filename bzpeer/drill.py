@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -403,7 +403,7 @@ class Drill:
         seconds: float,
         connections: int,
         *,
-        during: list[tuple[float, Callable[[], None]]] = (),
+        during: Sequence[tuple[float, Callable[[], None]]] = (),
         requests: Path | None = None,
         goal: str = "fault",
     ) -> Row:
