@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import time
 from collections.abc import Iterator
@@ -203,22 +204,28 @@ def visit_everything(record, user) -> list[tuple[str, float, int]]:
     return timings
 
 
-def assert_fast(timings) -> None:
-    slow = [(name, round(s, 3), code) for name, s, code in timings if s > REQUEST_BUDGET]
-    errors = [(name, code) for name, _, code in timings if code >= 500]
-    assert not slow and not errors, f"slow: {slow} errors: {errors} all: {timings}"
+def assert_fast(rounds: list[list[tuple[str, float, int]]]) -> None:
+    """No 5xx; each kind of request under REQUEST_BUDGET in the median of the rounds (one
+    slow moment of a busy machine is not a Redis wait) and none near the old timeouts."""
+    errors = [(name, code) for timings in rounds for name, _, code in timings if code >= 500]
+    medians = {
+        name: statistics.median(t[i][1] for t in rounds) for i, (name, _, _) in enumerate(rounds[0])
+    }
+    slow = {name: round(s, 3) for name, s in medians.items() if s > REQUEST_BUDGET}
+    worst = max(s for timings in rounds for _, s, _ in timings)
+    assert not errors and not slow and worst < 2.0, f"{errors=} {slow=} {worst=} {rounds=}"
 
 
 @pytest.mark.parametrize("fault", ["stopped", "hung"])
 def test_requests_stay_fast_when_redis_is_stopped_or_hung(own_redis, record, fault):
     user = make_user("grace@navy.test", password=PASSWORD)
-    assert_fast(visit_everything(record, user))  # warm: connections made while Redis is up
+    visit_everything(record, user)  # connections made while Redis is up
     if fault == "stopped":
         own_redis.stop()
     else:
         own_redis.pause()
-    for _ in range(2):  # the first round opens the breakers, the second runs behind them
-        assert_fast(visit_everything(record, user))
+    # The first round opens the breakers (one timeout each), the others run behind them.
+    assert_fast([visit_everything(record, user) for _ in range(3)])
     if fault == "hung":
         own_redis.resume()
 
@@ -227,7 +234,7 @@ def test_a_hung_redis_costs_one_timeout_then_is_skipped(own_redis):
     cache.set("ratelimit:probe", 1)
     own_redis.pause()
     first, _ = timed(lambda: cache.get("some-key"))
-    assert first < 2 * TIMEOUT + 0.2
+    assert first < 1.0  # one timeout (TIMEOUT), not the seconds a call used to wait
     rest, _ = timed(lambda: [cache.get(f"key-{i}") for i in range(50)])
     assert rest < 0.2  # behind the open breaker: no socket waits at all
     own_redis.resume()
