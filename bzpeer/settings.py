@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "profiles",
     "claims",
     "graph",
+    "bzpeer.curation",
     "pgtrigger",
     "pghistory",
     "pghistory.admin",

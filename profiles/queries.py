@@ -5,22 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
+from bzpeer.identifiers import parse_source_id
 from bzpeer.types import AnyUser
-from claims.queries import not_me_reported
 from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
-from works.models import Work
-
-WORKS_PER_PAGE = 10
-WORK_SORTS = {
-    "newest": ("-publication_year", "-publication_date", "-id"),
-    "oldest": ("publication_year", "publication_date", "id"),
-    "cited": ("-cited_by_count", "-publication_year", "-id"),
-}
-DEFAULT_WORK_SORT = "newest"
 
 
 def get_researcher(pk: int | str) -> Researcher:
@@ -60,36 +49,10 @@ def top_topics(researcher: Researcher, limit: int = 3) -> list[ResearcherTopic]:
     )
 
 
-def researcher_works(researcher: Researcher) -> QuerySet[Work]:
-    """The works on a profile: not hidden by a curator, and not reported "not me" by the
-    owner (pending or accepted). The report check is a NOT EXISTS in the same query."""
-    return Work.objects.filter(authorships__researcher=researcher, is_hidden=False).filter(
-        ~not_me_reported(researcher.pk)
-    )
-
-
-def works_page(researcher: Researcher, *, sort: str, page_number: str | int | None) -> Page:
-    """One page of works with their venue (two queries: count and page)."""
-    ordering = WORK_SORTS.get(sort, WORK_SORTS[DEFAULT_WORK_SORT])
-    works = researcher_works(researcher).select_related("venue").order_by(*ordering)
-    return Paginator(works, WORKS_PER_PAGE).get_page(page_number)
-
-
 @dataclass(frozen=True)
 class YearCount:
     year: int
     count: int
-
-
-def works_per_year(researcher: Researcher) -> list[YearCount]:
-    rows = (
-        researcher_works(researcher)
-        .exclude(publication_year=None)
-        .values_list("publication_year")
-        .annotate(n=Count("id"))
-        .order_by("publication_year")
-    )
-    return [YearCount(year=year, count=n) for year, n in rows]
 
 
 def is_following(user: AnyUser, researcher: Researcher) -> bool:
@@ -111,10 +74,8 @@ def get_researcher_by_source(source_id: str) -> Researcher:
     """The record a source id names, following merges to the survivor; 404 when none."""
     source_id = source_id.strip()
     candidates = [source_id]
-    if source_id[:1].upper() == "A" and source_id[1:].isdigit():
-        candidates.append(f"https://openalex.org/{source_id.upper()}")
-    elif source_id.startswith("openalex.org/"):
-        candidates.append(f"https://{source_id}")
+    if canonical := parse_source_id(source_id, "author"):
+        candidates.append(canonical)
     return follow_merge_chain(get_object_or_404(Researcher, source_id__in=candidates))
 
 

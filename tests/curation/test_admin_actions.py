@@ -100,7 +100,7 @@ def test_merge_action_asks_for_the_survivor_then_merges(curator_client, pair):
     survivor, duplicate = pair
     page = post_action(curator_client, RESEARCHERS, "merge_duplicates", pair)
     assert page.status_code == 200
-    assert page.templates[0].name == "admin/profiles/researcher/merge.html"
+    assert page.templates[0].name == "admin/confirm_action.html"
     assert b"A. Lovelace" in page.content and b"Ada Lovelace" in page.content
     post_action(
         curator_client, RESEARCHERS, "merge_duplicates", pair, apply="1", survivor=survivor.pk
@@ -134,7 +134,7 @@ def test_split_moves_selected_authorships_to_a_new_record(curator_client):
     theirs = [AuthorshipFactory(researcher=mixed) for _ in range(3)]
     other_persons = [AuthorshipFactory(researcher=mixed) for _ in range(2)]
     page = post_action(curator_client, AUTHORSHIPS, "move_authorships", other_persons)
-    assert page.templates[0].name == "admin/works/authorship/move.html"
+    assert page.templates[0].name == "admin/confirm_action.html"
     post_action(
         curator_client,
         AUTHORSHIPS,
