@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.paginator import Page, Paginator
 from django.shortcuts import get_object_or_404
 
 from bzpeer.identifiers import parse_source_id
 from bzpeer.types import AnyUser
 from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
+from works.models import Institution, Topic
+
+TOPIC_RESEARCHERS_SHOWN = 50
+INSTITUTION_RESEARCHERS_PER_PAGE = 50
 
 
 def get_researcher(pk: int | str) -> Researcher:
@@ -108,3 +113,37 @@ def corrections(researcher: Researcher, limit: int = MAX_CORRECTIONS) -> list[Co
         Correction(when=when, notes=list(metadata.get("notes") or ["Corrected by a curator."]))
         for when, metadata in rows
     ]
+
+
+# --- researchers of a topic or an institution (their pages) --------------------------------
+
+
+def topic_researchers(
+    topic: Topic, *, limit: int = TOPIC_RESEARCHERS_SHOWN
+) -> list[ResearcherTopic]:
+    """Researchers of a topic ranked by how many of their works carry it.
+
+    Merged duplicates are left out: their works count under the survivor.
+    """
+    return list(
+        ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
+        .select_related("researcher", "researcher__last_known_institution")
+        .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
+    )
+
+
+def institution_researchers(
+    institution: Institution,
+    *,
+    page_number: str | int | None,
+    per_page: int = INSTITUTION_RESEARCHERS_PER_PAGE,
+) -> Page:
+    """One page of the researchers last seen at an institution, most works first.
+
+    Two queries: the paginator's COUNT and the page itself. An invalid or
+    out-of-range page number falls back to the first or last page.
+    """
+    researchers = Researcher.objects.filter(
+        last_known_institution=institution, merged_into__isnull=True
+    ).order_by("-works_count", "display_name", "pk")
+    return Paginator(researchers, per_page).get_page(page_number)
