@@ -54,6 +54,14 @@ class MergeForm(forms.Form):
         ]
 
 
+class ReleaseForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required=False,
+        help_text="Optional: the former owner reads it on their closed claim.",
+    )
+
+
 class ArrayToString(Func):
     function = "array_to_string"
     output_field = TextField()
@@ -232,7 +240,7 @@ class ResearcherAdmin(BigTableAdmin):
         )
         return super().get_search_results(request, queryset, search_term)
 
-    actions = ("merge_duplicates", "recompute")
+    actions = ("merge_duplicates", "recompute", "release_records")
 
     def has_merge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(curation.MERGE_PERMISSION)
@@ -272,6 +280,35 @@ class ResearcherAdmin(BigTableAdmin):
             f"Recounted {len(researchers)} record(s); trust and graph slices are queued for "
             "the worker.",
             messages.SUCCESS,
+        )
+
+    @admin.action(description="Release selected records from their owners", permissions=["change"])
+    def release_records(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """1. First POST: the records and their owners, and the reason (the owner reads it
+           on their closed claim).
+        2. Second POST (`apply`): bzpeer.curation.services.release_record for each."""
+        records = list(queryset.select_related("owner").order_by("pk"))
+
+        def apply(form: forms.Form) -> None:
+            for record in records:
+                try:
+                    curation.release_record(
+                        researcher=record, curator=request.user, reason=form.cleaned_data["reason"]
+                    )
+                except (curation.CurationError, PermissionDenied) as exc:
+                    self.message_user(request, f"Not released: {exc}", messages.ERROR)
+                else:
+                    self.message_user(request, f"Released {record}.", messages.SUCCESS)
+
+        return confirm_action(
+            self,
+            request,
+            records,
+            title="Release records from their owners",
+            submit="Release",
+            columns=[("Record", lambda r: r), ("Owner", lambda r: r.owner or "unclaimed")],
+            form_class=lambda data: ReleaseForm(data),
+            apply=apply,
         )
 
     @admin.action(

@@ -279,3 +279,16 @@ def test_accepted_not_me_report_is_a_public_correction(client, curator_client):
     assert not Authorship.objects.filter(pk=authorship.pk).exists()
     html = client.get(record.get_absolute_url()).content.decode()
     assert "Removed a work its owner reported as not theirs: Not my paper." in html
+
+
+def test_release_action_asks_why_then_releases_the_owned_record(curator_client):
+    owner = UserFactory()
+    record = ResearcherFactory(display_name="Owned Person", owner=owner)
+    page = post_action(curator_client, RESEARCHERS, "release_records", [record])
+    assert page.templates[0].name == "admin/confirm_action.html"
+    assert b"Owned Person" in page.content
+    post_action(
+        curator_client, RESEARCHERS, "release_records", [record], apply="1", reason="Not her."
+    )
+    record.refresh_from_db()
+    assert record.owner is None
