@@ -383,7 +383,7 @@ def edit_work(
             save()
         return
     verb = {True: "Hid", False: "Showed again"}.get(work.is_hidden)
-    title = (work.title or work.source_id)[:120]
+    title = work.title[:120]
     note = (
         f"{verb} the work {title!r}."
         if list(changed) == ["is_hidden"]
