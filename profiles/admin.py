@@ -49,9 +49,9 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args: Any, records: list[Researcher], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["survivor"].choices = [
-            (r.pk, f"{r.display_name} ({r.source_id})") for r in records
-        ]
+        survivor = self.fields["survivor"]
+        assert isinstance(survivor, forms.ChoiceField)
+        survivor.choices = [(r.pk, f"{r.display_name} ({r.source_id})") for r in records]
 
 
 class ReleaseForm(forms.Form):

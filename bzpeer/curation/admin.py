@@ -7,7 +7,7 @@ imports anything above itself. The screens stay at admin/works/... (the models' 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -107,8 +107,8 @@ class WorkAdminForm(forms.ModelForm):
         # The importer keeps a type as read: offer a stored one outside the list as it is.
         current = self.instance.type
         field = self.fields.get("type")
-        if field is not None and current and current not in WorkType.values:
-            field.choices = [*field.choices, (current, current)]
+        if isinstance(field, forms.ChoiceField) and current and current not in WorkType.values:
+            field.choices = [*cast(list, field.choices), (current, current)]
 
     def clean_doi(self) -> str | None:
         raw = self.cleaned_data.get("doi")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from bzpeer.curation.derived import queue_recompute
+from bzpeer.types import User
 from claims import services as claim_rules
 from claims.models import Claim, NotMeReport
 from profiles import services as profile_services
@@ -17,14 +18,14 @@ from profiles.models import Researcher
 from works.models import Work
 
 
-def claim_with_orcid(*, user, researcher: Researcher) -> Claim:
+def claim_with_orcid(*, user: User, researcher: Researcher) -> Claim:
     with transaction.atomic():
         claim = claim_rules.claim_with_orcid(user=user, researcher=researcher)
         queue_recompute(researcher_ids=[claim.researcher_id])
     return claim
 
 
-def claim_with_email(*, user, researcher: Researcher) -> Claim:
+def claim_with_email(*, user: User, researcher: Researcher) -> Claim:
     with transaction.atomic():
         claim = claim_rules.claim_with_email(user=user, researcher=researcher)
         queue_recompute(researcher_ids=[claim.researcher_id])
@@ -32,7 +33,7 @@ def claim_with_email(*, user, researcher: Researcher) -> Claim:
 
 
 def claim_with_evidence(
-    *, user, researcher: Researcher, statement: str, links: Iterable[str] = ()
+    *, user: User, researcher: Researcher, statement: str, links: Iterable[str] = ()
 ) -> Claim:
     with transaction.atomic():
         claim = claim_rules.claim_with_evidence(
@@ -42,14 +43,14 @@ def claim_with_evidence(
     return claim
 
 
-def withdraw_claim(*, claim: Claim, user) -> Claim:
+def withdraw_claim(*, claim: Claim, user: User) -> Claim:
     with transaction.atomic():
         claim = claim_rules.withdraw_claim(claim=claim, user=user)
         queue_recompute(researcher_ids=[claim.researcher_id])
     return claim
 
 
-def release_record(*, user, researcher: Researcher) -> Researcher:
+def release_record(*, user: User, researcher: Researcher) -> Researcher:
     """The owner gives the record back (claims.services.release_record)."""
     with transaction.atomic():
         record = claim_rules.release_record(user=user, researcher=researcher)
@@ -57,7 +58,7 @@ def release_record(*, user, researcher: Researcher) -> Researcher:
     return record
 
 
-def report_not_me(*, user, researcher: Researcher, work: Work, reason: str) -> NotMeReport:
+def report_not_me(*, user: User, researcher: Researcher, work: Work, reason: str) -> NotMeReport:
     with transaction.atomic():
         report = claim_rules.report_not_me(
             user=user, researcher=researcher, work=work, reason=reason
@@ -66,7 +67,7 @@ def report_not_me(*, user, researcher: Researcher, work: Work, reason: str) -> N
     return report
 
 
-def update_summary(*, user, researcher: Researcher, summary: str) -> Researcher:
+def update_summary(*, user: User, researcher: Researcher, summary: str) -> Researcher:
     """Completeness counts in trust, so trust is recomputed."""
     with transaction.atomic():
         record = profile_services.update_summary(user=user, researcher=researcher, summary=summary)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from bzpeer.audit.context import curation_context
 from bzpeer.curation.derived import queue_recompute, refresh_derived_data
+from bzpeer.types import AnyUser, User
 from claims import services as claim_rules
 from claims.listing import OPEN_STATUSES
 from claims.models import Claim, NotMeReport
@@ -45,7 +46,7 @@ class CurationError(Exception):
     """The rules refuse this change; the message is written for the curator."""
 
 
-def require_permission(curator, permission: str) -> None:
+def require_permission(curator: AnyUser | None, permission: str) -> None:
     if curator is None or not curator.is_active or not curator.is_staff:
         raise PermissionDenied("Only curators change records.")
     if not curator.has_perm(permission):
@@ -61,7 +62,7 @@ def _lock_researchers(ids: Iterable[int]) -> dict[int, Researcher]:
 
 
 def merge_researchers(
-    *, survivor: Researcher, duplicates: Iterable[Researcher], curator
+    *, survivor: Researcher, duplicates: Iterable[Researcher], curator: AnyUser
 ) -> Researcher:
     """Merge duplicate records of one person into `survivor`.
 
@@ -241,7 +242,7 @@ def _take_identity(survivor: Researcher, dups: list[Researcher]) -> None:
 def split_authorships(
     *,
     authorships: Iterable[Authorship],
-    curator,
+    curator: AnyUser,
     target: Researcher | None = None,
     new_display_name: str = "",
 ) -> Researcher:
@@ -299,7 +300,9 @@ def split_authorships(
     return target
 
 
-def reassign_authorship(*, authorship: Authorship, researcher: Researcher, curator) -> Researcher:
+def reassign_authorship(
+    *, authorship: Authorship, researcher: Researcher, curator: AnyUser
+) -> Researcher:
     """One authorship to another record (the wrong person was matched on a work)."""
     return split_authorships(authorships=[authorship], target=researcher, curator=curator)
 
@@ -307,7 +310,7 @@ def reassign_authorship(*, authorship: Authorship, researcher: Researcher, curat
 # --- works -----------------------------------------------------------------------------
 
 
-def hide_works(*, works: Iterable[Work], curator, hidden: bool = True) -> int:
+def hide_works(*, works: Iterable[Work], curator: AnyUser, hidden: bool = True) -> int:
     """Take works off every public page (or put them back); their authors' counts, edges
     and trust follow. Returns how many works changed."""
     require_permission(curator, HIDE_PERMISSION)
@@ -340,14 +343,14 @@ def hide_works(*, works: Iterable[Work], curator, hidden: bool = True) -> int:
     return len(changing)
 
 
-def hide_work(*, work: Work, curator) -> bool:
+def hide_work(*, work: Work, curator: AnyUser) -> bool:
     return hide_works(works=[work], curator=curator) == 1
 
 
 # --- recompute -------------------------------------------------------------------------
 
 
-def recompute(*, researchers: Iterable[Researcher], curator) -> int:
+def recompute(*, researchers: Iterable[Researcher], curator: AnyUser) -> int:
     """Recount and rebuild edges now, queue trust and graph slices: the way back after a
     broker outage lost a queued recomputation. Changes no curated field."""
     require_permission(curator, RECOMPUTE_PERMISSION)
@@ -370,7 +373,12 @@ def work_author_ids(work_ids: Iterable[int]) -> set[int]:
 
 
 def edit_work(
-    *, work: Work, curator, changed: Sequence[str], labels: Sequence[str], save: Callable[[], None]
+    *,
+    work: Work,
+    curator: AnyUser,
+    changed: Sequence[str],
+    labels: Sequence[str],
+    save: Callable[[], None],
 ) -> None:
     """A curator's edit of a work's own fields: `save` writes them inside the audit context,
     whose public note says what was corrected (or that the work was hidden or shown).
@@ -404,7 +412,7 @@ def edit_work(
 def work_edited(
     *,
     work: Work,
-    curator,
+    curator: AnyUser,
     changed: Iterable[str],
     authorships_changed: bool = False,
     removed_researcher_ids: Iterable[int | None] = (),
@@ -419,7 +427,7 @@ def work_edited(
         return refresh_derived_data(researcher_ids=ids)
 
 
-def delete_works(*, works: Iterable[Work], curator) -> int:
+def delete_works(*, works: Iterable[Work], curator: AnyUser) -> int:
     """Delete works (their authorships go with them); their authors are recounted."""
     require_permission(curator, "works.delete_work")
     work_ids = [w.pk for w in works]
@@ -431,7 +439,11 @@ def delete_works(*, works: Iterable[Work], curator) -> int:
 
 
 def edit_authorship(
-    *, authorship: Authorship, previous_researcher_id: int | None, curator, save: Callable[[], None]
+    *,
+    authorship: Authorship,
+    previous_researcher_id: int | None,
+    curator: AnyUser,
+    save: Callable[[], None],
 ) -> None:
     """A curator's edit of one authorship. Pointing it at another researcher is a move, with
     the same permission and public note as `split_authorships`; both records are refreshed."""
@@ -454,7 +466,7 @@ def edit_authorship(
         refresh_derived_data(researcher_ids={pk for pk in ids if pk})
 
 
-def delete_authorships(*, authorships: Iterable[Authorship], curator) -> int:
+def delete_authorships(*, authorships: Iterable[Authorship], curator: AnyUser) -> int:
     require_permission(curator, "works.delete_authorship")
     ids = [a.pk for a in authorships]
     with transaction.atomic():
@@ -469,7 +481,7 @@ def delete_authorships(*, authorships: Iterable[Authorship], curator) -> int:
 def edit_researcher(
     *,
     researcher: Researcher,
-    curator,
+    curator: AnyUser,
     labels: Sequence[str],
     previous_merged_into_id: int | None = None,
     save: Callable[[], None],
@@ -493,7 +505,7 @@ def edit_researcher(
         save()
 
 
-def researcher_edited(*, researcher: Researcher, curator) -> set[int]:
+def researcher_edited(*, researcher: Researcher, curator: AnyUser) -> set[int]:
     """After a record's edit is saved with its related rows: refresh it (and the record it
     now redirects to)."""
     require_permission(curator, EDIT_RESEARCHER_PERMISSION)
@@ -503,7 +515,7 @@ def researcher_edited(*, researcher: Researcher, curator) -> set[int]:
         )
 
 
-def delete_researchers(*, researchers: Iterable[Researcher], curator) -> int:
+def delete_researchers(*, researchers: Iterable[Researcher], curator: AnyUser) -> int:
     """Delete records; their edges go with them (cascade), so their co-authors' close
     counts are refreshed."""
     require_permission(curator, "profiles.delete_researcher")
@@ -520,7 +532,7 @@ def delete_researchers(*, researchers: Iterable[Researcher], curator) -> int:
 # --- claims and "not me" reports -------------------------------------------------------------
 
 
-def approve_claim(*, claim: Claim, curator, reason: str = "") -> Claim:
+def approve_claim(*, claim: Claim, curator: User, reason: str = "") -> Claim:
     """claims.services.approve_claim (the claim rules), then trust for the record."""
     with transaction.atomic():
         claim = claim_rules.approve_claim(claim=claim, reviewer=curator, reason=reason)
@@ -528,14 +540,14 @@ def approve_claim(*, claim: Claim, curator, reason: str = "") -> Claim:
     return claim
 
 
-def reject_claim(*, claim: Claim, curator, reason: str) -> Claim:
+def reject_claim(*, claim: Claim, curator: User, reason: str) -> Claim:
     with transaction.atomic():
         claim = claim_rules.reject_claim(claim=claim, reviewer=curator, reason=reason)
         queue_recompute(researcher_ids=[claim.researcher_id])
     return claim
 
 
-def accept_not_me(*, report: NotMeReport, curator, reason: str = "") -> NotMeReport:
+def accept_not_me(*, report: NotMeReport, curator: User, reason: str = "") -> NotMeReport:
     """The authorship leaves the record for good: the profile's corrections list says so
     (never who), and counts, edges, trust and slices follow."""
     with transaction.atomic():
@@ -554,14 +566,14 @@ def accept_not_me(*, report: NotMeReport, curator, reason: str = "") -> NotMeRep
     return report
 
 
-def reject_not_me(*, report: NotMeReport, curator, reason: str) -> NotMeReport:
+def reject_not_me(*, report: NotMeReport, curator: User, reason: str) -> NotMeReport:
     with transaction.atomic():
         report = claim_rules.reject_not_me(report=report, reviewer=curator, reason=reason)
         queue_recompute(researcher_ids=[report.researcher_id])
     return report
 
 
-def release_record(*, researcher: Researcher, curator, reason: str = "") -> Researcher:
+def release_record(*, researcher: Researcher, curator: AnyUser, reason: str = "") -> Researcher:
     """A curator takes a record back from its owner (a wrong approval, a closed account):
     unclaimed, its level back to L1/L0, the approval closed with `reason`."""
     require_permission(curator, RELEASE_PERMISSION)
