@@ -10,6 +10,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from graph.models import GraphSlice
 from graph.services import build_slice, freshness_key
@@ -25,8 +26,26 @@ LARGE_NODES = 2_000
 READY = "() => document.getElementById('explorer').dataset.ready === 'true'"
 
 
+VISIBLE_PAPERS = (
+    "window.bzpeerExplorer.cy.nodes('[type = \"paper\"]').filter(n => n.visible()).length"
+)
+
+
 def node_count(page: Page, selector: str = "node") -> int:
     return page.evaluate(f"window.bzpeerExplorer.cy.elements({selector!r}).length")
+
+
+def wait_for_count(page: Page, expression: str, expected: int, *, what: str) -> None:
+    """Wait until the JavaScript `expression` counts `expected`; fail with the last count.
+
+    For what cytoscape settles on its next drawn frame: a class change (the type filter)
+    only marks an element's style dirty, and `visible()` answers from a per-element cache
+    that is refreshed when the renderer next draws, so a count taken in the same moment as
+    the filter can still see the nodes as visible."""
+    try:
+        page.wait_for_function(f"expected => ({expression}) === expected", arg=expected)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"{page.evaluate(expression)} {what} (expected {expected})")
 
 
 def open_explorer(page: Page, live_server, researcher: Researcher) -> None:
@@ -108,12 +127,7 @@ def test_open_expand_filter_search(page: Page, live_server, lead: Researcher):
     assert papers > 0
     page.get_by_role("checkbox", name="paper").uncheck()
     assert node_count(page, 'node[type = "paper"].filtered') == papers
-    assert (
-        page.evaluate(
-            "window.bzpeerExplorer.cy.nodes('[type = \"paper\"]').filter(n => n.visible()).length"
-        )
-        == 0
-    )
+    wait_for_count(page, VISIBLE_PAPERS, 0, what="paper nodes still visible after the filter")
     expect(page.locator('[data-group="papers"] li').first).to_be_hidden()
     expect(page.locator("#explorer-status")).to_contain_text(f"{papers} hidden by the type filter")
     page.get_by_role("checkbox", name="paper").check()
