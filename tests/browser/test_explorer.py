@@ -16,8 +16,8 @@ from graph.models import GraphSlice
 from graph.services import build_slice, freshness_key
 from profiles.models import Researcher
 from profiles.services import refresh_researcher_counts
+from tests.builders import researcher_with_coauthors
 from tests.factories import AuthorshipFactory, TopicFactory, WorkFactory
-from tests.graph.conftest import build_researcher
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +84,7 @@ def click_node(page: Page, node_id: str, *, double: bool = False) -> None:
 def lead(transactional_db) -> Researcher:
     """A researcher whose co-authors also publish without them (so expanding a co-author
     brings new papers and a new topic)."""
-    researcher = build_researcher(coauthors=6, works=5, topics=3, institutions=2)
+    researcher = researcher_with_coauthors(coauthors=6, works=5, topics=3, institutions=2)
     elsewhere = TopicFactory(display_name="Elsewhere")
     coauthors = [e.coauthor for e in researcher.coauthor_edges.select_related("coauthor")]
     for person in coauthors:
@@ -178,7 +178,7 @@ def test_double_click_opens_the_node_page(page: Page, live_server, lead: Researc
 def test_two_thousand_nodes_render(page: Page, live_server, transactional_db):
     """A synthetic slice of 2,000 nodes: the page loads it into cytoscape and draws it
     (not timed; the layout that scales and the batched add are what keep it usable)."""
-    researcher = build_researcher(coauthors=0, works=0, topics=1)
+    researcher = researcher_with_coauthors(coauthors=0, works=0, topics=1)
     center = f"researcher:{researcher.pk}"
     kinds = ["person", "paper", "topic", "institution"]
     nodes = [{"id": center, "type": "researcher", "label": researcher.display_name, "url": "/"}]

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from graph import queries
 from graph.models import GraphSlice
 from graph.services import build_slice
+from tests.builders import researcher_with_coauthors
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,
@@ -19,7 +20,6 @@ from tests.factories import (
     TopicFactory,
     WorkFactory,
 )
-from tests.graph.conftest import build_researcher
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_explorer_shows_the_ready_slice_as_graph_and_lists(client, teven, queued
 
 
 def test_explorer_before_the_slice_shows_live_neighbours_and_queues_it(client, queued):
-    lead = build_researcher(coauthors=3, works=2)
+    lead = researcher_with_coauthors(coauthors=3, works=2)
     html = client.get(explorer_url(lead)).content.decode()
     data = embedded_graph(html)
     kinds = {n["type"] for n in data["nodes"]}
@@ -95,8 +95,10 @@ def test_explorer_of_a_merged_record_redirects(client):
 
 
 def test_explorer_query_budget_is_the_same_small_and_large(client, queued):
-    small = build_researcher(coauthors=1, works=1, topics=1, name="Small")
-    large = build_researcher(coauthors=40, works=60, topics=10, institutions=6, name="Large")
+    small = researcher_with_coauthors(coauthors=1, works=1, topics=1, name="Small")
+    large = researcher_with_coauthors(
+        coauthors=40, works=60, topics=10, institutions=6, name="Large"
+    )
     counts = []
     for researcher in (small, large):
         build_slice(researcher_id=researcher.pk)
@@ -179,14 +181,16 @@ def test_hidden_work_and_merged_researcher_are_404(client):
 
 
 def test_neighbours_is_get_only(client):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     assert client.post(neighbours_url(f"researcher:{lead.pk}")).status_code == 405
 
 
 @pytest.mark.parametrize("kind", ["researcher", "work", "topic", "institution"])
 def test_neighbours_query_budget_is_constant(client, kind):
-    small = build_researcher(coauthors=1, works=1, topics=1, name="Small")
-    large = build_researcher(coauthors=60, works=40, topics=12, institutions=5, name="Large")
+    small = researcher_with_coauthors(coauthors=1, works=1, topics=1, name="Small")
+    large = researcher_with_coauthors(
+        coauthors=60, works=40, topics=12, institutions=5, name="Large"
+    )
     counts = []
     for researcher in (small, large):
         node = {

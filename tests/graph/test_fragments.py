@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from graph.models import GraphSlice
 from graph.services import build_slice
-from tests.graph.conftest import build_researcher
+from tests.builders import researcher_with_coauthors
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_ready_slice_lists_groups_with_links(client, teven, queued):
 
 
 def test_first_request_queues_and_polls(client, queued):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     html = client.get(url(lead), headers=HTMX).content.decode()
     assert "Building this graph slice" in html
     assert f'hx-get="{url(lead)}?poll=1"' in html
@@ -68,7 +68,7 @@ def test_first_request_queues_and_polls(client, queued):
 
 def test_polling_stops_at_the_cap(client, settings, queued):
     settings.GRAPH_SLICE_MAX_POLLS = 3
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     client.get(url(lead), headers=HTMX)
     html = client.get(f"{url(lead)}?poll=2", headers=HTMX).content.decode()
     assert 'hx-trigger="load delay' in html
@@ -80,13 +80,13 @@ def test_polling_stops_at_the_cap(client, settings, queued):
 
 
 def test_bad_poll_number_is_treated_as_zero(client, queued):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     html = client.get(f"{url(lead)}?poll=abc", headers=HTMX).content.decode()
     assert f'hx-get="{url(lead)}?poll=1"' in html
 
 
 def test_broker_down_says_unavailable_with_retry(client, broker_unreachable):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     html = client.get(url(lead), headers=HTMX).content.decode()
     assert "The research graph is unavailable right now." in html
     assert f'hx-get="{url(lead)}?retry=1"' in html
@@ -95,7 +95,7 @@ def test_broker_down_says_unavailable_with_retry(client, broker_unreachable):
 
 
 def test_retry_after_failure_queues_again(client, queued):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     GraphSlice.objects.create(researcher=lead, status=GraphSlice.Status.FAILED, error="x")
     html = client.get(f"{url(lead)}?retry=1", headers=HTMX).content.decode()
     assert "Building this graph slice" in html
@@ -107,12 +107,12 @@ def test_unknown_researcher_is_404(client):
 
 
 def test_post_is_not_allowed(client):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     assert client.post(url(lead)).status_code == 405
 
 
 def test_without_javascript_the_fragment_comes_in_a_page(client, queued):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     build_slice(researcher_id=lead.pk)
     response = client.get(url(lead))
     html = response.content.decode()
@@ -123,14 +123,16 @@ def test_without_javascript_the_fragment_comes_in_a_page(client, queued):
 
 
 def test_building_page_without_javascript_offers_a_link(client, queued):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     html = client.get(url(lead)).content.decode()
     assert f'<noscript><p><a href="{url(lead)}">Check again</a></p></noscript>' in html
 
 
 def test_query_budget_is_the_same_small_and_large(client, queued):
-    small = build_researcher(coauthors=1, works=1, topics=1, name="Small")
-    large = build_researcher(coauthors=40, works=60, topics=10, institutions=6, name="Large")
+    small = researcher_with_coauthors(coauthors=1, works=1, topics=1, name="Small")
+    large = researcher_with_coauthors(
+        coauthors=40, works=60, topics=10, institutions=6, name="Large"
+    )
     counts = []
     for researcher in (small, large):
         build_slice(researcher_id=researcher.pk)
@@ -143,7 +145,7 @@ def test_query_budget_is_the_same_small_and_large(client, queued):
 
 
 def test_stale_ready_slice_is_served_and_rebuilt_once(client, queued):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     build_slice(researcher_id=lead.pk)
     # An import refreshed the counts (one more work): the page still gets the old slice
     # at once, and one rebuild is queued, not one per request.
@@ -163,7 +165,7 @@ def test_stale_ready_slice_is_served_and_rebuilt_once(client, queued):
 def test_ready_html_is_rendered_once_per_slice_version(client, queued, monkeypatch):
     from graph import views
 
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     build_slice(researcher_id=lead.pk)
     renders: list[str] = []
     original = views.render_to_string
