@@ -4,8 +4,6 @@ at a constant number of queries."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from claims import services
 from profiles.services import recompute_researchers
@@ -15,10 +13,6 @@ from tests.claims.helpers import make_user
 pytestmark = pytest.mark.django_db
 
 STATEMENT = "I am a lecturer at this university and wrote these papers."
-# tests/profiles/test_profile_page.py: 5 anonymous, 8 logged in before identity; +1 for the
-# viewer's identity state (claims.queries.viewer_state), whatever that state is; +1 for the
-# public corrections list (profiles.queries.corrections).
-LOGGED_IN_BUDGET = 10
 
 
 def page(client, researcher) -> str:
@@ -130,14 +124,8 @@ def test_the_decided_level_shows_at_once_and_trust_after_the_worker(client):
     assert f"Trust {record.trust_score} - {record.trust_band}" in page(client, record)
 
 
-def _count(client, researcher) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(researcher.get_absolute_url()).status_code == 200
-    return len(ctx.captured_queries)
-
-
 @pytest.mark.parametrize("state", ["visitor", "claimant", "owner", "owner_of_another"])
-def test_query_count_is_constant_in_every_state(client, state):
+def test_query_count_is_constant_in_every_state(client, state, query_budget):
     user = make_user("ada@home.test")
     small, large = researcher_with_works(3), researcher_with_works(60)
     curator = make_user("cur@bzpeer.test", staff=True)
@@ -155,5 +143,6 @@ def test_query_count_is_constant_in_every_state(client, state):
         )
         services.approve_claim(claim=claim, reviewer=curator)
     client.force_login(user)
-    counts = [_count(client, small), _count(client, large)]
-    assert counts[0] == counts[1] <= LOGGED_IN_BUDGET, counts
+    for record in (small, large):
+        with query_budget(f"profile.{state}"):
+            assert client.get(record.get_absolute_url()).status_code == 200

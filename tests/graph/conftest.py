@@ -31,7 +31,7 @@ def teven(db) -> Researcher:
 
 
 @pytest.fixture
-def queued(monkeypatch) -> list[int]:
+def queued_builds(monkeypatch) -> list[int]:
     """Count the builds that would be queued, without a broker."""
     from graph.tasks import build_graph_slice
 

@@ -16,12 +16,12 @@ from tests.builders import researcher_with_coauthors
 pytestmark = pytest.mark.django_db
 
 
-def test_two_requests_queue_one_build(queued):
+def test_two_requests_queue_one_build(queued_builds):
     lead = researcher_with_coauthors()
     first = request_slice(researcher=lead)
     second = request_slice(researcher=lead)
     assert first.status == second.status == GraphSlice.Status.QUEUED
-    assert queued == [lead.pk]
+    assert queued_builds == [lead.pk]
 
 
 def test_two_requests_put_one_message_on_the_broker(monkeypatch):
@@ -42,21 +42,21 @@ def test_two_requests_put_one_message_on_the_broker(monkeypatch):
             redis.delete(queue, f"_kombu.binding.{queue}")
 
 
-def test_ready_and_fresh_queues_nothing(queued):
+def test_ready_and_fresh_queues_nothing(queued_builds):
     lead = researcher_with_coauthors()
     build_slice(researcher_id=lead.pk)
     assert request_slice(researcher=lead).status == GraphSlice.Status.READY
-    assert queued == []
+    assert queued_builds == []
 
 
-def test_building_queues_nothing(queued):
+def test_building_queues_nothing(queued_builds):
     lead = researcher_with_coauthors()
     GraphSlice.objects.create(researcher=lead, status=GraphSlice.Status.BUILDING)
     assert request_slice(researcher=lead).status == GraphSlice.Status.BUILDING
-    assert queued == []
+    assert queued_builds == []
 
 
-def test_lost_queued_build_is_queued_again(queued):
+def test_lost_queued_build_is_queued_again(queued_builds):
     lead = researcher_with_coauthors()
     GraphSlice.objects.create(
         researcher=lead,
@@ -65,7 +65,7 @@ def test_lost_queued_build_is_queued_again(queued):
     )
     request_slice(researcher=lead)
     request_slice(researcher=lead)
-    assert queued == [lead.pk]
+    assert queued_builds == [lead.pk]
 
 
 def test_broker_down_marks_failed_then_retry_recovers(broker_unreachable, monkeypatch):

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from tests.builders import researcher_with_works
 from tests.factories import (
@@ -113,23 +111,34 @@ def test_works_chart_has_text_alternative(client):
     assert "2000: 1, 2001: 1, 2002: 1" in html
 
 
-def _count_queries(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
-@pytest.mark.parametrize("logged_in", [False, True])
-def test_profile_query_count_is_constant(client, user, logged_in):
+@pytest.mark.parametrize(
+    ("logged_in", "budget"), [(False, "profile.anonymous"), (True, "profile.signed_in")]
+)
+def test_profile_query_count_is_constant(client, user, logged_in, budget, query_budget):
     if logged_in:
         client.force_login(user)
     small = researcher_with_works(3)
     large = researcher_with_works(300)
-    small_count = _count_queries(client, small.get_absolute_url())
-    large_count = _count_queries(client, large.get_absolute_url())
-    assert small_count == large_count
-    # Logged in: +1 for the viewer's identity state (claims.queries.viewer_state).
-    assert large_count <= (10 if logged_in else 6)  # +1: corrections (audit trail)
+    for researcher in (small, large):
+        with query_budget(budget):
+            assert client.get(researcher.get_absolute_url()).status_code == 200
+
+
+def test_works_fragment_query_count_is_constant(client, query_budget):
+    for researcher in (researcher_with_works(3), researcher_with_works(300)):
+        with query_budget("profile.works_fragment"):
+            response = client.get(
+                f"/researchers/{researcher.pk}/works/?sort=cited&page=1",
+                headers={"HX-Request": "true"},
+            )
+        assert response.status_code == 200
+
+
+def test_home_page_query_count_is_constant(client, query_budget):
+    for n_works in (3, 300):
+        researcher_with_works(n_works)
+        with query_budget("home"):
+            assert client.get("/").status_code == 200
 
 
 def test_works_fragment_pages_and_sorts(client):
