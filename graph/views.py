@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from graph import queries, services
+from graph import drawing, nodes, queries, services
 from graph.models import GraphSlice
 from profiles.models import Researcher
 from profiles.queries import get_researcher, merge_survivor
@@ -21,9 +21,8 @@ NEIGHBOURS_MAX_AGE = 60
 
 
 # Rendering the slice (its drawing and lists: some 800 template nodes) costs more than the
-# rest of the request together, so a ready slice's HTML is rendered once per version of the
-# slice and kept in the cache. Bump when graph/_slice.html or its includes change.
-SLICE_HTML_VERSION = 1
+# rest of the request together, so a ready slice's HTML is rendered once per content of the
+# slice and release of the code that draws it, and kept in the cache.
 SLICE_HTML_SECONDS = 60 * 60
 
 
@@ -38,25 +37,16 @@ def _slice_response(
 
 
 def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
-    """The ready fragment's HTML, from the cache when this version was rendered before
-    (the close-collaborator count comes from the researcher row, so it is in the key)."""
-    key = ":".join(
-        str(part)
-        for part in (
-            "graph-slice-html",
-            SLICE_HTML_VERSION,
-            graph_slice.pk,
-            graph_slice.computed_at.timestamp() if graph_slice.computed_at else "",
-            researcher.close_collaborators_count,
-        )
-    )
-    html = cache.get(key)
+    """The ready fragment's HTML, from the cache when this content was rendered before by
+    this release (the close-collaborator count comes from the researcher row, so it is in
+    the key)."""
+    html = cache.get(key := drawing.slice_html_key(graph_slice, researcher))
     if html is None:
         context = {
             "researcher": researcher,
             "graph_slice": graph_slice,
             "groups": queries.slice_groups(graph_slice),
-            "drawing": queries.slice_drawing(graph_slice),
+            "drawing": drawing.slice_drawing(graph_slice),
             "coauthors_count": graph_slice.payload.get("counts", {}).get("coauthors", 0),
         }
         html = render_to_string("graph/_slice.html", context)
@@ -105,7 +95,7 @@ def explorer(request: HttpRequest, pk: int) -> HttpResponse:
         }
     else:
         services.request_slice(researcher=researcher)
-        hood = queries.neighbourhood(f"researcher:{researcher.pk}")
+        hood = queries.neighbourhood(nodes.node_id("researcher", researcher.pk))
         data = {"center": hood.node["id"], "nodes": [hood.node, *hood.nodes], "edges": hood.edges}
         graph_slice = None
     context = {
@@ -113,7 +103,8 @@ def explorer(request: HttpRequest, pk: int) -> HttpResponse:
         "graph_slice": graph_slice,
         "graph_data": data,
         "groups": queries.group_nodes(data["nodes"]),
-        "node_types": queries.LEGEND,
+        "node_types": nodes.LEGEND,
+        "node_types_json": nodes.node_types_json(),
         "neighbours_url": reverse("graph_node_neighbours", args=["NODE_ID"]),
     }
     return render(request, "graph/explorer.html", context)
@@ -124,7 +115,7 @@ def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
     """One node's neighbours (nodes and typed edges) for the explorer to add on a click."""
     try:
         hood = queries.neighbourhood(node_id)
-    except queries.UnknownNode as error:
+    except nodes.UnknownNode as error:
         raise Http404("No such node") from error
     response = JsonResponse(hood.as_json())
     patch_cache_control(response, public=True, max_age=NEIGHBOURS_MAX_AGE)

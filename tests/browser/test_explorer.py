@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from graph.composition import freshness_key
 from graph.models import GraphSlice
-from graph.services import build_slice, freshness_key
+from graph.services import build_slice
 from profiles.models import Researcher
 from profiles.services import refresh_researcher_counts
 from tests.builders import researcher_with_coauthors
