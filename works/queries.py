@@ -7,6 +7,7 @@ and related rows are fetched with select_related/prefetch_related.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
@@ -50,7 +51,7 @@ def work_for_page() -> QuerySet[Work]:
 
 @dataclass(frozen=True)
 class InstitutionList:
-    institutions: list[Institution]
+    institutions: Sequence[Institution]
     has_more: bool
 
 

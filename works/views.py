@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from works import queries
+from works.models import Authorship
 
 
 def _web_url(url: str) -> str:
@@ -26,7 +27,8 @@ def _ror_url(ror: str) -> str:
 @require_GET
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
     work = get_object_or_404(queries.work_for_page(), pk=pk)
-    authorships = work.shown_authorships
+    # Set by the Prefetch (to_attr) in queries.work_for_page.
+    authorships: list[Authorship] = work.shown_authorships  # type: ignore[attr-defined]
     context = {
         "work": work,
         "authorships": authorships,
