@@ -53,12 +53,24 @@ BUDGETS: dict[str, int] = {
     "invitations.detail": 3,
     # + received and sent invitations.
     "invitations.inbox": 4,
+    # + the record, the sender's verified address, the limits (one pending per pair, a
+    # daily count) and the invitation written in its audit context, the result back.
+    "invitations.send_fragment": 12,
+    # + the invitation locked and answered in its audit context, read back.
+    "invitations.accept_fragment": 8,
+    "invitations.decline_fragment": 8,
     # --- claims (signed in first) --------------------------------------------------------
     # + the record, the user's ORCID, identity state, the ORCID app, verified addresses.
     "claims.start": 7,
     "claims.start_fragment": 7,
     # + the user's claims (+ records).
     "claims.mine": 3,
+    # + the record, the verified address, the user row locked, the claim decided in its
+    # audit context, then the claim panel (ORCID, identity state, ORCID app, addresses).
+    "claims.refused_fragment": 14,
+    "claims.evidence_fragment": 13,
+    # + the claim, withdrawn in its audit context, read back.
+    "claims.withdraw_fragment": 8,
     # --- graph --------------------------------------------------------------------------
     # Researcher, slice (its HTML comes from the cache or one render without queries).
     "graph.slice_ready": 2,

@@ -106,6 +106,21 @@ def test_claim_pages_query_budgets(client, record, query_budget):
         assert "Ada Lovelace" in response.content.decode()
 
 
+def test_claim_actions_query_budgets(claimant_client, record, query_budget):
+    with query_budget("claims.refused_fragment"):  # an ORCID claim without a connected iD
+        response = claimant_client.post(reverse("claim_orcid", args=[record.pk]), headers=HX)
+    assert response.status_code == 200
+    with query_budget("claims.evidence_fragment"):
+        response = claimant_client.post(
+            reverse("claim_evidence", args=[record.pk]), evidence(), headers=HX
+        )
+    assert response.status_code == 200
+    claim = Claim.objects.get()
+    with query_budget("claims.withdraw_fragment"):
+        response = claimant_client.post(reverse("claim_withdraw", args=[claim.pk]), headers=HX)
+    assert response.status_code == 200
+
+
 def test_unconfirmed_email_gets_a_clear_message_and_no_claim(client, record):
     user = make_user("new@home.test", verified=False)
     client.force_login(user)

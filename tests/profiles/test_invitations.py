@@ -199,6 +199,22 @@ def test_invitation_pages_query_budgets(client, sender, recipient, record, query
             make_invitation(make_user(f"sender{i}@lab.test"), record)
 
 
+def test_invitation_actions_query_budgets(client, sender, recipient, record, query_budget):
+    client.force_login(sender)
+    with query_budget("invitations.send_fragment"):
+        assert send(client, record, headers=HX).status_code == 200
+    first = Invitation.objects.get()
+    second = make_invitation(make_user("alan@lab.test"), record)
+    client.force_login(recipient)
+    for budget, view, invitation in (
+        ("invitations.accept_fragment", "invitation_accept", first),
+        ("invitations.decline_fragment", "invitation_decline", second),
+    ):
+        with query_budget(budget):
+            response = client.post(reverse(view, args=[invitation.pk]), headers=HX)
+        assert response.status_code == 200
+
+
 # --- reading and answering ---------------------------------------------------------------------
 
 
