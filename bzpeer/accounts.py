@@ -1,13 +1,22 @@
-"""allauth adapter: which IP a request comes from, and how failed sign-ins are counted."""
+"""Facts about a user's account (django-allauth) that several apps check, and the allauth
+adapter: which IP a request comes from, and how failed sign-ins are counted."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from django.http import HttpRequest
 
 from bzpeer.http import client_ip
+from bzpeer.types import AnyUser
+
+
+def has_verified_email(user: AnyUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
 
 
 class AccountAdapter(DefaultAccountAdapter):

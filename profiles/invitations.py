@@ -21,10 +21,9 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bzpeer.accounts import has_verified_email
 from bzpeer.mail import LINE_BREAK_MESSAGE, has_line_break, one_line
 from bzpeer.types import User
-from claims.queries import has_verified_email
-from graph.models import CoauthorEdge
 from profiles.models import Invitation, Researcher
 
 logger = logging.getLogger(__name__)
@@ -183,7 +182,8 @@ def conflicts_of_interest(*, sender: User, researcher: Researcher) -> list[Confl
     if own is None:
         return []
     conflicts = []
-    edge = CoauthorEdge.objects.filter(researcher=own, coauthor=researcher).first()
+    # The edges hang off the record (graph keeps them; profiles reads them by relation).
+    edge = own.coauthor_edges.filter(coauthor=researcher).first()
     since = timezone.now().year - CONFLICT_YEARS
     if edge is not None and edge.last_year is not None and edge.last_year >= since:
         works = f"{edge.shared_works} work{'s' if edge.shared_works != 1 else ''}"

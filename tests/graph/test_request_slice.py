@@ -11,17 +11,17 @@ from bzpeer.celery import app as celery_app
 from graph.models import GraphSlice
 from graph.services import build_slice, request_slice
 from graph.tasks import build_graph_slice
-from tests.graph.conftest import build_researcher
+from tests.builders import researcher_with_coauthors
 
 pytestmark = pytest.mark.django_db
 
 
-def test_two_requests_queue_one_build(queued):
-    lead = build_researcher()
+def test_two_requests_queue_one_build(queued_builds):
+    lead = researcher_with_coauthors()
     first = request_slice(researcher=lead)
     second = request_slice(researcher=lead)
     assert first.status == second.status == GraphSlice.Status.QUEUED
-    assert queued == [lead.pk]
+    assert queued_builds == [lead.pk]
 
 
 def test_two_requests_put_one_message_on_the_broker(monkeypatch):
@@ -31,7 +31,7 @@ def test_two_requests_put_one_message_on_the_broker(monkeypatch):
     monkeypatch.setattr(
         build_graph_slice, "delay", lambda pk: original(args=[pk], queue=queue, retry=False)
     )
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     with celery_app.connection_for_write() as connection:
         redis = connection.default_channel.client
         try:
@@ -42,22 +42,22 @@ def test_two_requests_put_one_message_on_the_broker(monkeypatch):
             redis.delete(queue, f"_kombu.binding.{queue}")
 
 
-def test_ready_and_fresh_queues_nothing(queued):
-    lead = build_researcher()
+def test_ready_and_fresh_queues_nothing(queued_builds):
+    lead = researcher_with_coauthors()
     build_slice(researcher_id=lead.pk)
     assert request_slice(researcher=lead).status == GraphSlice.Status.READY
-    assert queued == []
+    assert queued_builds == []
 
 
-def test_building_queues_nothing(queued):
-    lead = build_researcher()
+def test_building_queues_nothing(queued_builds):
+    lead = researcher_with_coauthors()
     GraphSlice.objects.create(researcher=lead, status=GraphSlice.Status.BUILDING)
     assert request_slice(researcher=lead).status == GraphSlice.Status.BUILDING
-    assert queued == []
+    assert queued_builds == []
 
 
-def test_lost_queued_build_is_queued_again(queued):
-    lead = build_researcher()
+def test_lost_queued_build_is_queued_again(queued_builds):
+    lead = researcher_with_coauthors()
     GraphSlice.objects.create(
         researcher=lead,
         status=GraphSlice.Status.QUEUED,
@@ -65,11 +65,11 @@ def test_lost_queued_build_is_queued_again(queued):
     )
     request_slice(researcher=lead)
     request_slice(researcher=lead)
-    assert queued == [lead.pk]
+    assert queued_builds == [lead.pk]
 
 
 def test_broker_down_marks_failed_then_retry_recovers(broker_unreachable, monkeypatch):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     graph_slice = request_slice(researcher=lead)
     assert graph_slice.status == GraphSlice.Status.FAILED
     assert graph_slice.error == "The graph service is unavailable."
@@ -80,7 +80,7 @@ def test_broker_down_marks_failed_then_retry_recovers(broker_unreachable, monkey
 
 
 def test_broker_down_keeps_a_stale_ready_slice(broker_unreachable):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     build_slice(researcher_id=lead.pk)
     type(lead).objects.filter(pk=lead.pk).update(works_count=99)
     lead.refresh_from_db()
