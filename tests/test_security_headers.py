@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from tests.claims.helpers import make_user, no_rate_limits  # noqa: F401
+from tests.claims.helpers import make_user
 from tests.edges.test_odd_input import _routes
 from tests.factories import AuthorshipFactory, ResearcherFactory
 from tests.test_settings import run_django, settings_of
@@ -63,7 +63,7 @@ def _pages(routes: list[str], real_id: int) -> list[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("no_rate_limits")
+@pytest.mark.usefixtures("locmem_cache")
 def test_every_page_has_the_policy_and_no_inline_code(record):
     routes = _routes(get_resolver().url_patterns)
     site = [r for r in routes if not r.startswith("admin/")]

@@ -10,12 +10,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.claims.helpers import make_user, no_rate_limits  # noqa: F401
+from tests.claims.helpers import make_user
 from tests.factories import ResearcherFactory, WorkFactory
 
 # Real transactions (autocommit, as in production): a failed query must not poison the
 # requests after it, as it would inside one test transaction.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_rate_limits")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("locmem_cache")]
 
 # Values as they appear in a URL (already percent-encoded where needed).
 HOSTILE = [

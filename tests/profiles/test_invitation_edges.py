@@ -13,7 +13,7 @@ from django.urls import reverse
 from claims.services import claim_with_email, release_record
 from profiles import invitations
 from profiles.models import Invitation
-from tests.claims.helpers import make_user, no_rate_limits  # noqa: F401
+from tests.claims.helpers import make_user
 from tests.factories import InstitutionFactory, ResearcherFactory
 
 MESSAGE = {"subject": "Joint review?", "message": "Would you review our preprint with us?"}
@@ -24,7 +24,7 @@ def _owned_record(email: str):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("no_rate_limits")
+@pytest.mark.usefixtures("locmem_cache")
 @pytest.mark.parametrize("subject", ["Hi\r\nBcc: all@example.org", "Hi\nthere", "Hi\rthere"])
 def test_a_line_break_in_the_subject_is_refused_with_a_message(subject, mailoutbox):
     record = _owned_record("ada@uni.test")
@@ -85,7 +85,7 @@ def test_six_parallel_sends_by_one_sender_make_five_invitations():
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("no_rate_limits")
+@pytest.mark.usefixtures("locmem_cache")
 def test_a_former_owner_loses_the_invitations_addressed_to_the_record(client):
     record = _owned_record("ada@uni.test")
     former = record.owner
