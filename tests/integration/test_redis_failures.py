@@ -206,14 +206,15 @@ def visit_everything(record, user) -> list[tuple[str, float, int]]:
 
 def assert_fast(rounds: list[list[tuple[str, float, int]]]) -> None:
     """No 5xx; each kind of request under REQUEST_BUDGET in the median of the rounds (one
-    slow moment of a busy machine is not a Redis wait) and none near the old timeouts."""
+    slow moment of a busy machine is not a Redis wait), and no single request anywhere near
+    the old behaviour (2 s per Redis call, some 15 calls for a sign-in)."""
     errors = [(name, code) for timings in rounds for name, _, code in timings if code >= 500]
     medians = {
         name: statistics.median(t[i][1] for t in rounds) for i, (name, _, _) in enumerate(rounds[0])
     }
     slow = {name: round(s, 3) for name, s in medians.items() if s > REQUEST_BUDGET}
     worst = max(s for timings in rounds for _, s, _ in timings)
-    assert not errors and not slow and worst < 2.0, f"{errors=} {slow=} {worst=} {rounds=}"
+    assert not errors and not slow and worst < 4.0, f"{errors=} {slow=} {worst=} {rounds=}"
 
 
 @pytest.mark.parametrize("fault", ["stopped", "hung"])
