@@ -95,7 +95,8 @@ def test_bad_poll_number_is_treated_as_zero(client, queued):
 # A request runs in autocommit (ATOMIC_REQUESTS is off): the build is published while the
 # view runs, and the broker's refusal shows in this very response.
 @pytest.mark.django_db(transaction=True)
-def test_broker_down_says_unavailable_with_retry(client, broker_unreachable):
+def test_broker_down_says_unavailable_with_retry(client, settings, broker_unreachable):
+    assert not settings.DATABASES["default"]["ATOMIC_REQUESTS"]
     lead = build_researcher()
     html = client.get(url(lead), headers=HTMX).content.decode()
     assert "The research graph is unavailable right now." in html

@@ -30,6 +30,7 @@ from django.db.models import F
 from bzpeer.celery import app as celery_app
 from graph.models import GraphSlice
 from graph.services import request_slice
+from profiles.services import queue_recompute
 from tests.integration.conftest import (
     WORKER_STOP_SECONDS,
     WorkerProcess,
@@ -285,5 +286,19 @@ def test_a_rolled_back_transaction_puts_nothing_on_the_broker(idle_queue):
     # The same request committed puts one build there, after the commit.
     with transaction.atomic():
         request_slice(researcher=lead)
+        assert queue_length(idle_queue) == 0
+    assert queue_length(idle_queue) == 1
+
+
+def test_a_rolled_back_change_queues_no_recompute(idle_queue):
+    lead, _ = make_team()
+
+    with suppress(RolledBack), transaction.atomic():
+        queue_recompute(researcher_ids=[lead.pk])
+        raise RolledBack
+
+    assert queue_length(idle_queue) == 0
+    with transaction.atomic():
+        queue_recompute(researcher_ids=[lead.pk])
         assert queue_length(idle_queue) == 0
     assert queue_length(idle_queue) == 1
