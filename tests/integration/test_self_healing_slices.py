@@ -28,9 +28,9 @@ from django.db import transaction
 from django.db.models import F
 
 from bzpeer.celery import app as celery_app
+from bzpeer.curation.derived import queue_recompute
 from graph.models import GraphSlice
 from graph.services import request_slice
-from profiles.services import queue_recompute
 from tests.integration.conftest import (
     WORKER_STOP_SECONDS,
     WorkerProcess,
