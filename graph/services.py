@@ -20,7 +20,7 @@ from profiles.models import Researcher
 logger = logging.getLogger(__name__)
 
 # A stale ready slice asks for one rebuild at most this often.
-STUCK_AFTER = timedelta(minutes=5)
+STALE_REBUILD_EVERY = timedelta(minutes=5)
 # How many stuck slices one sweep queues again (the next sweep takes the rest).
 SWEEP_BATCH = 500
 UNAVAILABLE = "The graph service is unavailable."
@@ -89,7 +89,7 @@ def request_slice(*, researcher: Researcher) -> GraphSlice:
 
     1. No row yet: create it QUEUED and queue a build.
     2. READY: serve it. When the researcher row says its inputs moved (`is_stale`), also
-       queue one rebuild, at most once per STUCK_AFTER (a conditional UPDATE on
+       queue one rebuild, at most once per STALE_REBUILD_EVERY (a conditional UPDATE on
        requested_at claims it), and keep serving the old slice meanwhile.
     3. QUEUED or BUILDING: queue nothing, unless the build is stuck (`stuck_slices`: its
        job or its worker was lost). FAILED: queue again (the retry button).
@@ -108,7 +108,7 @@ def request_slice(*, researcher: Researcher) -> GraphSlice:
     if graph_slice.status == GraphSlice.Status.READY:
         if not is_stale(graph_slice, researcher):
             return graph_slice
-        overdue = Q(requested_at__lt=now - STUCK_AFTER) | Q(requested_at__isnull=True)
+        overdue = Q(requested_at__lt=now - STALE_REBUILD_EVERY) | Q(requested_at__isnull=True)
         claimed = (
             GraphSlice.objects.filter(pk=graph_slice.pk, status=GraphSlice.Status.READY)
             .filter(overdue)
@@ -166,7 +166,7 @@ def _enqueue(graph_slice: GraphSlice, *, keep_ready: bool = False) -> GraphSlice
 def _publish(graph_slice: GraphSlice, *, keep_ready: bool) -> None:
     """Send the build to the broker. When the broker refuses, a slice that has no ready
     payload becomes FAILED (a later request, or the retry button, queues it again); a ready
-    one is kept and asks again after STUCK_AFTER."""
+    one is kept and asks again after STALE_REBUILD_EVERY."""
     from graph.tasks import build_graph_slice
 
     try:
