@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from bzpeer.admin_toolkit import BaseAdmin, confirm_action, pretty_json, related_object_filter
 from bzpeer.curation import services as curation
 
+from . import queries
 from .models import Claim, NotMeReport
 from .services import DECIDE_PERMISSION, ClaimError
 
@@ -38,6 +39,22 @@ class DecisionForm(forms.Form):
             if reason_required
             else "Optional: the person who filed it reads it."
         )
+
+
+class EmailAuditFilter(admin.SimpleListFilter):
+    """Every institutional-email claim of the last days, whatever its status: the ones
+    approved at once are checked after the fact."""
+
+    title = "institutional-email audit"
+    parameter_name = "email_audit"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("30d", f"Email-domain claims, last {queries.EMAIL_AUDIT_DAYS} days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "30d":
+            return queryset.filter(pk__in=queries.email_domain_claims_to_audit().values("pk"))
+        return queryset
 
 
 class ReviewQueueAdmin(BaseAdmin):
@@ -131,7 +148,13 @@ class ClaimAdmin(ReviewQueueAdmin):
     )
     list_select_related = ("researcher", "user", "reviewer")
     change_list_template = "admin/claims/claim/change_list.html"
-    list_filter = ("status", "method", "is_dispute", related_object_filter("researcher"))
+    list_filter = (
+        "status",
+        "method",
+        "is_dispute",
+        EmailAuditFilter,
+        related_object_filter("researcher"),
+    )
     search_fields = ("researcher__display_name", "=user__username", "=user__email")
     search_help_text = "Researcher name, or the claimant's exact username or email."
     autocomplete_fields = ("user", "researcher", "reviewer")
@@ -208,7 +231,12 @@ class ClaimAdmin(ReviewQueueAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
         # "Not me" reports wait in their own queue; the claims queue says how many.
         pending = NotMeReport.objects.filter(status=NotMeReport.Status.PENDING).count()
-        extra_context = {**(extra_context or {}), "pending_not_me": pending}
+        extra_context = {
+            **(extra_context or {}),
+            "pending_not_me": pending,
+            "email_audit_count": queries.email_domain_claims_to_audit().count(),
+            "email_audit_days": queries.EMAIL_AUDIT_DAYS,
+        }
         return super().changelist_view(request, extra_context=extra_context)
 
     @admin.action(description="Approve selected claims", permissions=["decide"])

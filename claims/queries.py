@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
@@ -11,6 +11,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from bzpeer.identifiers import parse_orcid
 from bzpeer.types import AnyUser, User
@@ -78,6 +79,16 @@ def matching_verified_emails(user: User, researcher: Researcher) -> list[str]:
         return []
     emails = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
     return [email for email in emails if email_domain_matches(email, domain)]
+
+
+# Institutional-email claims are approved without a person looking (when the address looks
+# like the name) or wait for one: either way curators see every one for this long.
+EMAIL_AUDIT_DAYS = 30
+
+
+def email_domain_claims_to_audit() -> QuerySet[Claim]:
+    since = timezone.now() - timedelta(days=EMAIL_AUDIT_DAYS)
+    return Claim.objects.filter(method=Claim.Method.EMAIL_DOMAIN, created_at__gte=since)
 
 
 def user_claims(user: User) -> QuerySet[Claim]:

@@ -5,8 +5,10 @@ Rules kept here (and by the constraints in claims/models.py):
    pending for curators and never takes the record by itself.
 2. One record per user (Researcher.owner is one-to-one), and one open claim at a time.
 3. Automatic approvals: an authenticated ORCID iD equal to the record's ORCID (L3), or a
-   verified email on the record's institution's domain (L2, audited by curators through
-   the method "email_domain"). Evidence waits for a curator (L2 when approved).
+   verified email on the record's institution's domain whose local part looks like the
+   record's name (L2, audited by curators through the method "email_domain"; an address
+   that does not look like the name waits for a curator). Evidence waits for a curator
+   (L2 when approved).
 4. Every decision stores who (None for an automatic one), when and why; the claimant is
    emailed.
 
@@ -37,6 +39,7 @@ from bzpeer.types import User
 from claims import queries
 from claims.listing import listed_works
 from claims.models import Claim, NotMeReport
+from claims.names import local_part_matches_name
 from profiles.models import Researcher, VerificationLevel
 from works.models import Authorship, Work
 
@@ -97,7 +100,13 @@ def claim_with_orcid(*, user: User, researcher: Researcher) -> Claim:
 
 
 def claim_with_email(*, user: User, researcher: Researcher) -> Claim:
-    """Approve at once (L2) when a verified email is on the institution's domain."""
+    """Approve at once (L2) when a verified email is on the institution's domain and its
+    local part looks like the record's name (claims/names.py); an address on the domain
+    that does not (a colleague's, `info@`) files the claim for a curator instead.
+
+    Approving on the domain at all is a deliberate trade: most researchers have such an
+    address and no ORCID sign-in, and curators audit every one of these claims (the claims
+    admin's "institutional email, last 30 days" list)."""
     require_verified_email(user)
     with transaction.atomic():
         _lock_user(user)
@@ -113,12 +122,25 @@ def claim_with_email(*, user: User, researcher: Researcher) -> Claim:
                 f"None of your confirmed email addresses is at {domain}. Add and confirm one "
                 "under Account settings, or claim with evidence."
             )
+        names = [record.display_name, *record.alternative_names]
+        named = [email for email in emails if local_part_matches_name(email, names)]
+        if named:
+            return _file_claim(
+                user=user,
+                record=record,
+                method=Claim.Method.EMAIL_DOMAIN,
+                evidence=f"Confirmed email {named[0]} is on the institution's domain {domain}.",
+                approve_with=VerificationLevel.L2,
+            )
         return _file_claim(
             user=user,
             record=record,
             method=Claim.Method.EMAIL_DOMAIN,
-            evidence=f"Confirmed email {emails[0]} is on the institution's domain {domain}.",
-            approve_with=VerificationLevel.L2,
+            evidence=(
+                f"Confirmed email {emails[0]} is on the institution's domain {domain}, but "
+                "it does not look like the record's name: a curator reviews it."
+            ),
+            approve_with=None,
         )
 
 
