@@ -532,10 +532,31 @@ def delete_researchers(*, researchers: Iterable[Researcher], curator: AnyUser) -
 # --- claims and "not me" reports -------------------------------------------------------------
 
 
-def approve_claim(*, claim: Claim, curator: User, reason: str = "") -> Claim:
-    """claims.services.approve_claim (the claim rules), then trust for the record."""
+def approve_claim(
+    *, claim: Claim, curator: User, reason: str = "", seen: str | None = None
+) -> Claim:
+    """claims.services.approve_claim (the claim rules), then trust for the record. `seen`
+    is the review token of the page the curator decided on."""
     with transaction.atomic():
-        claim = claim_rules.approve_claim(claim=claim, reviewer=curator, reason=reason)
+        claim = claim_rules.approve_claim(claim=claim, reviewer=curator, reason=reason, seen=seen)
+        queue_recompute(researcher_ids=[claim.researcher_id])
+    return claim
+
+
+def transfer_record(*, claim: Claim, curator: User, reason: str, seen: str | None = None) -> Claim:
+    """A dispute decided for the claimant: the record moves from its owner to them
+    (claims.services.transfer_record); the profile's corrections list says the owner
+    changed (never who)."""
+    with (
+        transaction.atomic(),
+        curation_context(
+            action="transfer",
+            curator=curator,
+            researcher_ids=[claim.researcher_id],
+            note="Ownership moved to another claimant after curators reviewed a dispute.",
+        ),
+    ):
+        claim = claim_rules.transfer_record(claim=claim, reviewer=curator, reason=reason, seen=seen)
         queue_recompute(researcher_ids=[claim.researcher_id])
     return claim
 

@@ -281,7 +281,7 @@ def test_reject_needs_a_reason_and_emails_it(
     assert "The links name someone else." in mailoutbox[0].body
 
 
-def test_approving_a_dispute_moves_the_record_and_closes_the_earlier_approval(
+def test_transferring_a_dispute_moves_the_record_and_closes_the_earlier_approval(
     record, curator, mailoutbox, django_capture_on_commit_callbacks
 ):
     owner = make_user("lovelace@uni.example.edu")
@@ -290,7 +290,7 @@ def test_approving_a_dispute_moves_the_record_and_closes_the_earlier_approval(
     dispute = services.claim_with_evidence(user=rival, researcher=record, statement=STATEMENT)
     assert dispute.is_dispute
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_claim(claim=dispute, reviewer=curator, reason="The real author.")
+        services.transfer_record(claim=dispute, reviewer=curator, reason="The real author.")
     assert refreshed(record).owner == rival
     first = refreshed(first)
     assert first.status == Claim.Status.REJECTED and "dispute" in first.reason
