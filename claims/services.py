@@ -39,8 +39,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bzpeer.accounts import has_verified_email
-from bzpeer.identifiers import parse_orcid
-from bzpeer.types import User
+from bzpeer.identifiers import normalize_orcid, parse_orcid
+from bzpeer.types import AnyUser, User
 from claims import queries
 from claims.listing import listed_works
 from claims.models import Claim, NotMeReport
@@ -401,6 +401,8 @@ def _check_unchanged(claim: Claim, record: Researcher, seen: str | None) -> None
 
 
 def _owner_label(record: Researcher) -> str:
+    if record.owner_id is None:
+        return "nobody"
     owner = get_user_model().objects.filter(pk=record.owner_id).first()
     return str(owner) if owner is not None else "another user"
 
@@ -474,6 +476,88 @@ def release_record(*, user: User, researcher: Researcher) -> Researcher:
         Claim.objects.filter(researcher=record, status=Claim.Status.PENDING).update(
             is_dispute=False
         )
+    return record
+
+
+# --- curators' changes to ownership and to the iD a claim may rest on -------------------------
+
+
+def revoke_ownership(
+    *, researcher: Researcher, reviewer: User | None, reason: str, notify: bool = True
+) -> Researcher:
+    """A curator ends a record's ownership (a wrong approval, a closed account): unclaimed,
+    its level back to L1/L0, the approval closed with `reason`, which the former owner is
+    emailed. Pending claims on it are no longer disputes."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClaimError("Ending an ownership needs a reason: the former owner reads it.")
+    if reviewer is None or not reviewer.has_perm(DECIDE_PERMISSION):
+        raise PermissionDenied(f"You lack the permission {DECIDE_PERMISSION}.")
+    with transaction.atomic():
+        record = _lock_record(researcher)
+        if record.owner_id is None:
+            raise ClaimError(f"{record.display_name} has no owner.")
+        former = get_user_model().objects.get(pk=record.owner_id)
+        for claim in Claim.objects.select_for_update().filter(
+            researcher=record, status=Claim.Status.APPROVED
+        ):
+            _decide(claim, status=Claim.Status.WITHDRAWN, reviewer=reviewer, reason=reason)
+        record.owner = None
+        record.verification_level = unclaimed_level(record)
+        record.save(update_fields=["owner", "verification_level", "updated_at"])
+        Claim.objects.filter(researcher=record, status=Claim.Status.PENDING).update(
+            is_dispute=False
+        )
+        if notify:
+            _notify_owner(former, record, "ownership_ended", {"reason": reason})
+    return record
+
+
+def change_orcid(
+    *, researcher: Researcher, orcid: str | None, reviewer: User | None, reason: str
+) -> Researcher:
+    """A curator corrects a record's ORCID iD (None removes it), saying why; the owner, if
+    any, is emailed. An unclaimed record's level follows (an iD makes it L1). An iD the
+    owner proved by signing in with ORCID (L3) is not changed by hand: release first."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClaimError("Changing an ORCID iD needs a reason.")
+    if reviewer is None or not reviewer.has_perm(DECIDE_PERMISSION):
+        raise PermissionDenied(f"You lack the permission {DECIDE_PERMISSION}.")
+    new = normalize_orcid(orcid) if orcid else None
+    if orcid and new is None:
+        raise ClaimError("Not an ORCID iD: expected 0000-0000-0000-000X with a valid check digit.")
+    with transaction.atomic():
+        record = _lock_record(researcher)
+        old = record.orcid or None
+        if new == old:
+            raise ClaimError(f"The record's ORCID iD already is {old or 'empty'}.")
+        if record.owner_id and record.verification_level == VerificationLevel.L3:
+            raise ClaimError(
+                f"The owner signed in with ORCID as {old}, which made the record L3: release "
+                "the record first if that iD is wrong."
+            )
+        holder = Researcher.objects.filter(orcid=new).exclude(pk=record.pk).first() if new else None
+        if holder is not None:
+            raise ClaimError(
+                f"The record of {holder.display_name} already has the iD {new}: if it is the "
+                "same person, merge the duplicates instead."
+            )
+        record.orcid = new
+        fields = ["orcid", "updated_at"]
+        if record.owner_id is None:
+            record.verification_level = unclaimed_level(record)
+            fields.append("verification_level")
+        try:
+            with transaction.atomic():
+                record.save(update_fields=fields)
+        except IntegrityError as exc:  # another record took the iD in a parallel request
+            raise ClaimError(f"Another record took the iD {new} meanwhile.") from exc
+        if record.owner_id:
+            owner = get_user_model().objects.get(pk=record.owner_id)
+            _notify_owner(
+                owner, record, "orcid_changed", {"old": old, "new": new, "reason": reason}
+            )
     return record
 
 
@@ -585,6 +669,24 @@ def _close(claim: Claim, *, status: str, reason: str) -> None:
     claim.decided_at = timezone.now()
     claim.reason = reason
     claim.save(update_fields=["status", "decided_at", "reason"])
+
+
+def _notify_owner(user: AnyUser, record: Researcher, template: str, extra: dict) -> None:
+    """Email a record's (former) owner what a curator did to it, after the commit."""
+    email = getattr(user, "email", "")
+    if not email:
+        return
+    context = {"researcher": record, "user": user, "site_url": settings.SITE_URL, **extra}
+    subject = render_to_string(f"claims/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"claims/email/{template}.txt", context)
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+        except Exception:  # a mail outage must not undo the change
+            logger.exception("Could not email the owner of record %s", record.pk)
+
+    transaction.on_commit(send)
 
 
 def _notify_claimant(claim: Claim, *, template: str = "claim_decided") -> None:
