@@ -18,6 +18,7 @@ from django.utils import timezone
 from bzpeer.identifiers import parse_orcid
 from bzpeer.types import AnyUser, User
 from claims.models import Claim, NotMeReport
+from claims.names import local_part_matches_name
 from profiles.models import Invitation, Researcher
 
 ORCID_PROVIDER = "orcid"
@@ -80,7 +81,10 @@ def matching_verified_emails(user: User, researcher: Researcher) -> list[str]:
     if not domain:
         return []
     emails = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
-    return [email for email in emails if email_domain_matches(email, domain)]
+    matching = [email for email in emails if email_domain_matches(email, domain)]
+    # An address that looks like the record's name first: it is the one a claim uses.
+    names = [researcher.display_name, *researcher.alternative_names]
+    return sorted(matching, key=lambda email: not local_part_matches_name(email, names))
 
 
 # Institutional-email claims are approved without a person looking (when the address looks

@@ -127,6 +127,7 @@ def claim_with_email(*, user: User, researcher: Researcher) -> Claim:
                 f"None of your confirmed email addresses is at {domain}. Add and confirm one "
                 "under Account settings, or claim with evidence."
             )
+        # Listed with the addresses that look like the record's name first.
         names = [record.display_name, *record.alternative_names]
         named = [email for email in emails if local_part_matches_name(email, names)]
         if named:

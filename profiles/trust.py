@@ -37,8 +37,10 @@ class TrustInputs:
     has_summary: bool
     has_topics: bool
     has_orcid: bool
-    # How the owner's approved claim was made (a claims Method value), "" when unclaimed.
+    # How the owner's approved claim was made (a claims Method value), "" when unclaimed,
+    # and whether a curator approved it (an institutional-email claim may have had none).
     claim_method: str = ""
+    claim_reviewed: bool = False
 
 
 # Said on the public page: an institutional-email claim may have had no human review.
@@ -92,7 +94,12 @@ def compute_trust(inputs: TrustInputs) -> TrustResult:
                 part
                 for part in [
                     f"Verification level L{inputs.verification_level}",
-                    CLAIM_METHOD_WHY.get(inputs.claim_method, ""),
+                    CLAIM_METHOD_WHY.get(inputs.claim_method, "")
+                    + (
+                        " (approved by a curator)"
+                        if inputs.claim_reviewed and inputs.claim_method == "email_domain"
+                        else ""
+                    ),
                 ]
                 if part
             ),

@@ -98,14 +98,16 @@ def recompute_trust(*, researcher_ids: Iterable[int]) -> int:
         )
         # The owner's approved claim says how the record was claimed (the trust breakdown
         # names it).
-        methods = dict(
-            Claim.objects.filter(
+        methods = {
+            researcher_id: (method, reviewer_id is not None)
+            for researcher_id, method, reviewer_id in Claim.objects.filter(
                 researcher_id__in=chunk, status=Claim.Status.APPROVED, user=F("researcher__owner")
-            ).values_list("researcher_id", "method")
-        )
+            ).values_list("researcher_id", "method", "reviewer_id")
+        }
         to_update = []
         with transaction.atomic():
             for researcher in Researcher.objects.select_for_update().filter(pk__in=chunk):
+                method, reviewed = methods.get(researcher.pk, ("", False))
                 result = compute_trust(
                     TrustInputs(
                         verification_level=researcher.verification_level,
@@ -116,7 +118,8 @@ def recompute_trust(*, researcher_ids: Iterable[int]) -> int:
                         has_summary=bool(researcher.summary.strip()),
                         has_topics=researcher.topics_count > 0,
                         has_orcid=bool(researcher.orcid),
-                        claim_method=methods.get(researcher.pk, "") if researcher.owner_id else "",
+                        claim_method=method if researcher.owner_id else "",
+                        claim_reviewed=reviewed,
                     )
                 )
                 if (
