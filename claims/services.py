@@ -11,14 +11,14 @@ Rules kept here (and by the constraints in claims/models.py):
    (L2 when approved).
 4. Every decision stores who (None for an automatic one), when and why; the claimant is
    emailed.
+5. A curator's approval never takes a record from its owner (that is `transfer_record`,
+   with a reason), and is refused when the record or its claims changed since the page
+   the curator decided on (the review token, queries.review_tokens). Owner, level and
+   ORCID iD change only here (the admin shows them read-only).
 
 These are the rules only: trust and counts follow a claim or a report through
 bzpeer.curation (curators' decisions in `services`, the users' own steps in `owners`),
 which calls these and then refreshes the derived data.
-
-5. A curator's approval never takes a record from its owner (that is `transfer_record`,
-   with a reason), and is refused when the record or its claims changed since the page
-   the curator decided on (the review token, queries.review_tokens).
 
 Each write locks the user row, then the record row, then claim rows (always in that order),
 so two claims or two decisions racing for the same record or by the same user are
