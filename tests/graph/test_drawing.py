@@ -43,11 +43,14 @@ def test_ring_layout_puts_the_researcher_in_the_middle_and_the_rest_on_rings():
     assert drawing.ring_layout(nodes) == positions  # the same nodes, the same drawing
 
 
-def test_the_fragment_draws_positions_the_payload_does_not_hold(client, queued_builds):
+def test_the_fragment_draws_positions_the_payload_does_not_hold(
+    client, queued_builds, django_capture_on_commit_callbacks
+):
     lead = researcher_with_coauthors(coauthors=4, works=3, topics=2)
     graph_slice = build_slice(researcher_id=lead.pk)
     assert all("x" not in n for n in graph_slice.payload["nodes"])
-    drawn = circles(fragment(client, lead))
+    with django_capture_on_commit_callbacks(execute=True):
+        drawn = circles(fragment(client, lead))
     expected = drawing.ring_layout(graph_slice.payload["nodes"])
     nodes = graph_slice.payload["nodes"]
     assert drawn[: len(nodes)] == [

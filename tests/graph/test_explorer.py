@@ -39,9 +39,12 @@ def embedded_graph(html: str) -> dict:
 # --- the page -----------------------------------------------------------------------------
 
 
-def test_explorer_shows_the_ready_slice_as_graph_and_lists(client, teven, queued_builds):
+def test_explorer_shows_the_ready_slice_as_graph_and_lists(
+    client, teven, queued_builds, django_capture_on_commit_callbacks
+):
     graph_slice = build_slice(researcher_id=teven.pk)
-    response = client.get(explorer_url(teven))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(explorer_url(teven))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Research graph explorer: Teven Le Scao" in html
@@ -69,9 +72,12 @@ def test_explorer_shows_the_ready_slice_as_graph_and_lists(client, teven, queued
     assert queued_builds == []
 
 
-def test_explorer_before_the_slice_shows_live_neighbours_and_queues_it(client, queued_builds):
+def test_explorer_before_the_slice_shows_live_neighbours_and_queues_it(
+    client, queued_builds, django_capture_on_commit_callbacks
+):
     lead = researcher_with_coauthors(coauthors=3, works=2)
-    html = client.get(explorer_url(lead)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        html = client.get(explorer_url(lead)).content.decode()
     data = embedded_graph(html)
     kinds = {n["type"] for n in data["nodes"]}
     assert kinds == {"researcher", "person", "paper", "topic", "institution"}
