@@ -10,11 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from claims.services import claim_with_email, release_record
+from claims.services import claim_with_evidence, reject_claim, release_record
 from profiles import invitations
 from profiles.models import Invitation
 from tests.claims.helpers import make_user
-from tests.factories import InstitutionFactory, ResearcherFactory
+from tests.factories import ResearcherFactory
 
 MESSAGE = {"subject": "Joint review?", "message": "Would you review our preprint with us?"}
 
@@ -45,15 +45,17 @@ def test_a_line_break_in_the_subject_is_refused_with_a_message(subject, mailoutb
 def test_a_line_break_in_a_record_name_never_reaches_a_mail_header(
     mailoutbox, django_capture_on_commit_callbacks
 ):
-    institution = InstitutionFactory(homepage_url="https://uni.example.edu")
-    record = ResearcherFactory(
-        display_name="Ada\r\nBcc: everyone@example.org", last_known_institution=institution
+    record = ResearcherFactory(display_name="Ada\r\nBcc: everyone@example.org")
+    claim = claim_with_evidence(
+        user=make_user("ada@home.test"),
+        researcher=record,
+        statement="I wrote these papers at the Analytical Engine Institute; see my homepage.",
     )
     with django_capture_on_commit_callbacks(execute=True):
-        claim_with_email(user=make_user("ada@uni.example.edu"), researcher=record)
+        reject_claim(claim=claim, reviewer=make_user("c@bzpeer.test", staff=True), reason="No.")
     assert len(mailoutbox) == 1
-    assert mailoutbox[0].subject.startswith("[BZPEER] Your claim on Ada Bcc: everyone@")
-    assert mailoutbox[0].bcc == []
+    assert "Ada Bcc: everyone@example.org" in mailoutbox[0].subject
+    assert "\n" not in mailoutbox[0].subject and mailoutbox[0].bcc == []
 
 
 @pytest.mark.django_db(transaction=True)
