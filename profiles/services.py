@@ -193,12 +193,14 @@ def queue_recompute(*, researcher_ids: Iterable[int]) -> bool:
 
 
 def recompute_researchers(*, researcher_ids: Iterable[int]) -> None:
-    """What the worker runs: trust for all, and a rebuild of the graph slices that exist
-    (a slice nobody looked at yet is built when its page asks for it)."""
+    """What the worker runs: citation metrics and trust for all, and a rebuild of the graph
+    slices that exist (a slice nobody looked at yet is built when its page asks for it)."""
     from graph.models import GraphSlice
     from graph.services import build_slice
+    from profiles.metrics import recompute_metrics
 
     ids = list(researcher_ids)
+    recompute_metrics(researcher_ids=ids)
     recompute_trust(researcher_ids=ids)
     for researcher_id in GraphSlice.objects.filter(researcher_id__in=ids).values_list(
         "researcher_id", flat=True

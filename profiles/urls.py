@@ -6,6 +6,7 @@ from profiles import invitation_views, owner_views, views
 
 urlpatterns = [
     path("researchers/<int:pk>/works/", views.works_fragment, name="researcher_works"),
+    path("researchers/<int:pk>/works.<str:fmt>", views.export_works, name="researcher_export"),
     path("researchers/<int:pk>/follow/", views.follow, name="researcher_follow"),
     path("researchers/<int:pk>/unfollow/", views.unfollow, name="researcher_unfollow"),
     path("researchers/<int:pk>/", views.researcher_detail, name="researcher_detail_short"),

@@ -4,18 +4,27 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from bzpeer.provenance import source_name
 from bzpeer.ratelimit import allow
 from claims.queries import viewer_state
 from profiles import queries, services
-from profiles.charts import works_per_year_chart
+from profiles.charts import citations_per_year_chart, works_per_year_chart
 from profiles.models import Researcher
+from works import citation
+from works.queries import citation_records
 
 FOLLOW_LIMIT_PER_HOUR = 60
 
@@ -25,12 +34,28 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"researchers": queries.featured_researchers()})
 
 
-def _works_context(request: HttpRequest, researcher: Researcher) -> dict:
+def _works_context(
+    request: HttpRequest, researcher: Researcher, topics: list | None = None
+) -> dict:
     sort = request.GET.get("sort", queries.DEFAULT_WORK_SORT)
     if sort not in queries.WORK_SORTS:
         sort = queries.DEFAULT_WORK_SORT
-    page = queries.works_page(researcher, sort=sort, page_number=request.GET.get("page"))
-    return {"researcher": researcher, "works": page, "sort": sort, "sorts": queries.WORK_SORTS}
+    filters = queries.WorkFilters.from_query(request.GET)
+    page = queries.works_page(
+        researcher, sort=sort, page_number=request.GET.get("page"), filters=filters
+    )
+    if topics is None:
+        topics = queries.top_topics(researcher, limit=queries.TOPIC_FILTERS_SHOWN)
+    return {
+        "researcher": researcher,
+        "works": page,
+        "sort": sort,
+        "sorts": queries.WORK_SORTS,
+        "filters": filters,
+        # Appended to sort and page links so they keep the filters ("&type=article...").
+        "filter_query": "".join(f"&{urlencode({k: v})}" for k, v in filters.params().items()),
+        "facets": queries.work_facets(researcher, topics),
+    }
 
 
 def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
@@ -51,12 +76,14 @@ def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) ->
         if request.GET:
             url = f"{url}?{request.GET.urlencode()}"
         return HttpResponsePermanentRedirect(url)
-    topics = queries.top_topics(researcher)
+    topics = queries.top_topics(researcher, limit=queries.TOPIC_FILTERS_SHOWN)
     context = {
-        **_works_context(request, researcher),
+        **_works_context(request, researcher, topics),
         **_follow_context(request, researcher),
-        "top_topics": topics,
+        "top_topics": topics[:3],
         "chart": works_per_year_chart(queries.works_per_year(researcher)),
+        "citations_chart": citations_per_year_chart(researcher.citations_by_year or {}),
+        "source_name": source_name(researcher.source_id),
         # The viewer's claim/owner/invitation state: one query, none for anonymous users.
         "identity": viewer_state(request.user, researcher),
         "corrections": queries.corrections(researcher),
@@ -69,7 +96,8 @@ def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) ->
 def works_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     researcher = queries.get_researcher(pk)
     if not request.htmx:
-        query = urlencode({k: v for k, v in request.GET.items() if k in ("sort", "page")})
+        kept = ("sort", "page", "type", "from", "to", "topic", "role")
+        query = urlencode({k: v for k, v in request.GET.items() if k in kept})
         return redirect(f"{researcher.get_absolute_url()}?{query}#published-work")
     return render(request, "profiles/_works.html", _works_context(request, researcher))
 
@@ -131,3 +159,20 @@ def researcher_by_source(request: HttpRequest, source_id: str) -> HttpResponse:
     urn:bzpeer id), so other sites and the README can link a profile without our pk."""
     researcher = queries.get_researcher_by_source(source_id)
     return redirect(researcher.get_absolute_url())
+
+
+@require_GET
+def export_works(request: HttpRequest, pk: int, fmt: str) -> StreamingHttpResponse:
+    """Every listed work of a profile as BibTeX, RIS or CSL-JSON, streamed from one
+    server-side cursor so a 5,000-work profile never sits in memory as one string."""
+    if fmt not in citation.FORMATS:
+        raise Http404("Unknown export format")
+    researcher = queries.get_researcher(pk)
+    works = queries.researcher_works(researcher).order_by("publication_year", "id")
+    _, content_type, extension = citation.FORMATS[fmt]
+    response = StreamingHttpResponse(
+        citation.WRITERS[fmt](citation_records(works)), content_type=content_type
+    )
+    filename = f"{researcher.slug}-works.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

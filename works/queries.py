@@ -7,12 +7,15 @@ and related rows are fetched with select_related/prefetch_related.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet
 
 from profiles.models import Researcher, ResearcherTopic
+from works.citation import Author, CitationRecord
 from works.models import Authorship, Institution, Topic, Work
 
 WORK_AUTHORS_SHOWN = 50
@@ -117,3 +120,69 @@ def institution_researchers(
         last_known_institution=institution, merged_into__isnull=True
     ).order_by("-works_count", "display_name", "pk")
     return Paginator(researchers, per_page).get_page(page_number)
+
+
+# --- citations ----------------------------------------------------------------------------
+
+
+def _record(row: dict, authors: list[str]) -> CitationRecord:
+    return CitationRecord(
+        pk=row["pk"],
+        source_id=row["source_id"],
+        title=row["title"],
+        type=row["type"],
+        authors=[Author(name) for name in authors if name],
+        year=row["publication_year"],
+        date=row["publication_date"],
+        venue=row["venue__display_name"] or "",
+        venue_type=row["venue__type"] or "",
+        doi=row["doi"] or "",
+        arxiv_id=row["arxiv_id"],
+        url=row["landing_page_url"],
+        abstract=row["abstract"],
+    )
+
+
+_RECORD_FIELDS = (
+    "pk",
+    "source_id",
+    "title",
+    "type",
+    "publication_year",
+    "publication_date",
+    "venue__display_name",
+    "venue__type",
+    "doi",
+    "arxiv_id",
+    "landing_page_url",
+    "abstract",
+)
+
+
+def _author_names() -> ArraySubquery:
+    """Every author's name in author order, gathered inside the works query."""
+    return ArraySubquery(
+        Authorship.objects.filter(work=OuterRef("pk"))
+        .order_by("order", "pk")
+        .values("researcher__display_name")
+    )
+
+
+def citation_record(work: Work) -> CitationRecord:
+    """The work as a citation, with all its authors in order: one query."""
+    row = (
+        public_works()
+        .filter(pk=work.pk)
+        .annotate(author_names=_author_names())
+        .values(*_RECORD_FIELDS, "author_names")
+        .get()
+    )
+    return _record(row, row["author_names"])
+
+
+def citation_records(works: QuerySet[Work], *, chunk_size: int = 500) -> Iterator[CitationRecord]:
+    """Stream works as citations through one server-side cursor (one query, whatever the
+    number of works: the authors are gathered by a subquery, never loaded per work)."""
+    rows = works.annotate(author_names=_author_names()).values(*_RECORD_FIELDS, "author_names")
+    for row in rows.iterator(chunk_size=chunk_size):
+        yield _record(row, row["author_names"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
-from works import queries
+from works import citation, queries
 
 
 def _web_url(url: str) -> str:
@@ -65,3 +66,51 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "path": path,
     }
     return render(request, "works/institution_detail.html", context)
+
+
+def cite_context(work_record: citation.CitationRecord) -> dict:
+    """Every format of one work, for the Cite panel."""
+    key = citation.citation_key(work_record)
+    return {
+        "record": work_record,
+        "key": key,
+        "references": [
+            {
+                "style": style,
+                "label": label,
+                "text": citation.formatted_reference(work_record, style),
+            }
+            for style, (label, _) in citation.STYLES.items()
+        ],
+        "exports": [
+            {
+                "format": name,
+                "label": label,
+                "text": "".join(citation.WRITERS[name]([work_record])),
+            }
+            for name, (label, _, _) in citation.FORMATS.items()
+        ],
+    }
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def work_cite(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Cite panel: HTMX gets the panel alone, a plain request a page around it."""
+    work = get_object_or_404(queries.public_works().select_related("venue"), pk=pk)
+    context = {"work": work, **cite_context(queries.citation_record(work))}
+    template = "works/_cite.html" if request.htmx else "works/cite.html"
+    return render(request, template, context)
+
+
+@require_GET
+def work_cite_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    if fmt not in citation.FORMATS:
+        raise Http404("Unknown citation format")
+    work = get_object_or_404(queries.public_works(), pk=pk)
+    record = queries.citation_record(work)
+    _, content_type, extension = citation.FORMATS[fmt]
+    response = HttpResponse("".join(citation.WRITERS[fmt]([record])), content_type=content_type)
+    filename = f"{citation.citation_key(record)}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
