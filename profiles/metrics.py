@@ -56,7 +56,7 @@ def _recompute_sql(*, all_researchers: bool) -> str:
     return f"""
     WITH listed AS (
       SELECT a.researcher_id, w.id AS work_id, COALESCE(w.cited_by_count, 0) AS cited,
-             w.counts_by_year
+             w.cited_by_count IS NOT NULL AS known, w.counts_by_year
       FROM {authorship} a
       JOIN {work} w ON w.id = a.work_id AND NOT w.is_hidden
       WHERE {scope}
@@ -65,14 +65,15 @@ def _recompute_sql(*, all_researchers: bool) -> str:
                           AND nm.status IN ('pending', 'accepted'))
     ),
     ranked AS (
-      SELECT researcher_id, cited,
+      SELECT researcher_id, cited, known,
              ROW_NUMBER() OVER (PARTITION BY researcher_id ORDER BY cited DESC) AS rank
       FROM listed
     ),
     figures AS (
       SELECT researcher_id, SUM(cited) AS total,
              COUNT(*) FILTER (WHERE cited >= rank) AS h,
-             COUNT(*) FILTER (WHERE cited >= {I10_THRESHOLD}) AS i10
+             COUNT(*) FILTER (WHERE cited >= {I10_THRESHOLD}) AS i10,
+             COUNT(*) FILTER (WHERE known) AS known
       FROM ranked GROUP BY researcher_id
     ),
     yearly AS (
@@ -88,11 +89,11 @@ def _recompute_sql(*, all_researchers: bool) -> str:
       GROUP BY researcher_id
     )
     UPDATE {researcher} r SET
-      citations_count = m.total, h_index = m.h, i10_index = m.i10,
+      citations_count = m.total, h_index = m.h, i10_index = m.i10, works_with_citations = m.known,
       citations_by_year = m.by_year, metrics_computed_at = %(now)s
     FROM (
       SELECT b.id, COALESCE(f.total, 0) AS total, COALESCE(f.h, 0) AS h,
-             COALESCE(f.i10, 0) AS i10, COALESCE(y.by_year, '{{}}'::jsonb) AS by_year
+             COALESCE(f.i10, 0) AS i10, COALESCE(f.known, 0) AS known, COALESCE(y.by_year, '{{}}'::jsonb) AS by_year
       FROM {researcher} b
       LEFT JOIN figures f ON f.researcher_id = b.id
       LEFT JOIN yearly y ON y.researcher_id = b.id
@@ -100,8 +101,8 @@ def _recompute_sql(*, all_researchers: bool) -> str:
     ) m
     -- Unchanged rows are left alone (no write, no new row version).
     WHERE r.id = m.id AND (r.metrics_computed_at IS NULL
-      OR (r.citations_count, r.h_index, r.i10_index, r.citations_by_year)
-         IS DISTINCT FROM (m.total, m.h, m.i10, m.by_year))
+      OR (r.citations_count, r.h_index, r.i10_index, r.works_with_citations, r.citations_by_year)
+         IS DISTINCT FROM (m.total, m.h, m.i10, m.known, m.by_year))
     """
 
 

@@ -92,6 +92,8 @@ class Researcher(models.Model):
     imported_at = models.DateTimeField(null=True, blank=True)
     # Our figures, computed by the worker from the listed works (profiles/metrics.py).
     citations_count = models.PositiveIntegerField(default=0)
+    # Listed works whose source record gives a citation count (0: the figures are unknown).
+    works_with_citations = models.PositiveIntegerField(default=0)
     h_index = models.PositiveIntegerField(default=0)
     i10_index = models.PositiveIntegerField(default=0)
     citations_by_year = models.JSONField(default=dict, blank=True)

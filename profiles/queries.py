@@ -192,8 +192,7 @@ def work_facets(researcher: Researcher, topics: list[ResearcherTopic]) -> WorkFa
             if row["work__type"]
         ],
         topics=[
-            FacetCount(str(row.topic_id), row.topic.display_name, row.works_count)
-            for row in topics
+            FacetCount(str(row.topic_id), row.topic.display_name, row.works_count) for row in topics
         ],
         roles=[
             FacetCount(role, label, sum(row[role] for row in rows)) for role, label in ROLES.items()

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bzpeer.provenance import source_name
 from bzpeer.ratelimit import allow
@@ -27,6 +27,8 @@ from works import citation
 from works.queries import citation_records
 
 FOLLOW_LIMIT_PER_HOUR = 60
+# What the works list reads from the query string (sort, page and its filters).
+WORKS_QUERY_KEYS = ("sort", "page", "type", "from", "to", "topic", "role")
 
 
 @require_GET
@@ -96,10 +98,12 @@ def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) ->
 def works_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     researcher = queries.get_researcher(pk)
     if not request.htmx:
-        kept = ("sort", "page", "type", "from", "to", "topic", "role")
-        query = urlencode({k: v for k, v in request.GET.items() if k in kept})
+        query = urlencode({k: v for k, v in request.GET.items() if k in WORKS_QUERY_KEYS})
         return redirect(f"{researcher.get_absolute_url()}?{query}#published-work")
-    return render(request, "profiles/_works.html", _works_context(request, researcher))
+    response = render(request, "profiles/_works.html", _works_context(request, researcher))
+    # The address bar shows the profile with these filters: a link anyone can share.
+    query = urlencode({k: v for k, v in request.GET.items() if k in WORKS_QUERY_KEYS and v})
+    return push_url(response, f"{researcher.get_absolute_url()}?{query}")
 
 
 def _follow_response(request: HttpRequest, researcher: Researcher, *, status: int = 200):
