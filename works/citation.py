@@ -132,7 +132,7 @@ _CSL_TYPES = {
     "dissertation": "thesis",
     "dataset": "dataset",
     "report": "report",
-    "standard": "standard",
+    "standard": "report",
     "proceedings-article": "paper-conference",
     "reference-entry": "entry",
 }
@@ -287,7 +287,6 @@ _RIS_TYPES = {
     "thesis": "THES",
     "report": "RPRT",
     "dataset": "DATA",
-    "standard": "STAND",
 }
 
 
