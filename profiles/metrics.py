@@ -89,11 +89,13 @@ def _recompute_sql(*, all_researchers: bool) -> str:
       GROUP BY researcher_id
     )
     UPDATE {researcher} r SET
-      citations_count = m.total, h_index = m.h, i10_index = m.i10, works_with_citations = m.known,
+      citations_count = m.total, h_index = m.h, i10_index = m.i10,
+      works_with_citations = m.known,
       citations_by_year = m.by_year, metrics_computed_at = %(now)s
     FROM (
       SELECT b.id, COALESCE(f.total, 0) AS total, COALESCE(f.h, 0) AS h,
-             COALESCE(f.i10, 0) AS i10, COALESCE(f.known, 0) AS known, COALESCE(y.by_year, '{{}}'::jsonb) AS by_year
+             COALESCE(f.i10, 0) AS i10, COALESCE(f.known, 0) AS known,
+             COALESCE(y.by_year, '{{}}'::jsonb) AS by_year
       FROM {researcher} b
       LEFT JOIN figures f ON f.researcher_id = b.id
       LEFT JOIN yearly y ON y.researcher_id = b.id

@@ -132,7 +132,7 @@ def test_researcher_among_first_authors_is_highlighted_in_place(client):
     assert '<strong class="self">Ada Lovelace</strong>' in authors
 
 
-# --- filters ---------------------------------------------------------------------------------------
+# --- filters ---------------------------------------------------------------------------
 
 
 def filtered_researcher():
