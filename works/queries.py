@@ -30,16 +30,19 @@ def public_works() -> QuerySet[Work]:
     return Work.objects.filter(is_hidden=False)
 
 
-def work_for_page() -> QuerySet[Work]:
-    """A visible work with its venue, topics and first authors (in author order).
+def work_for_page(authors_page: int = 1) -> QuerySet[Work]:
+    """A visible work with its venue, topics and one page of authors (in author order).
 
-    The authorship prefetch is sliced, so a hyper-authored work loads only the
-    authors the page shows; the page takes the total from Work.authors_count.
+    Author pages are ranges of positions in the record's author list (50 per page), so a
+    hyper-authored work loads only the authors the page shows and no COUNT is needed: the
+    number of pages comes from Work.authors_count.
     """
+    start = (max(authors_page, 1) - 1) * WORK_AUTHORS_SHOWN
     shown_authorships = (
-        Authorship.objects.select_related("researcher")
+        Authorship.objects.filter(order__gte=start, order__lt=start + WORK_AUTHORS_SHOWN)
+        .select_related("researcher")
         .prefetch_related("institutions")
-        .order_by("order", "pk")[:WORK_AUTHORS_SHOWN]
+        .order_by("order", "pk")
     )
     return (
         public_works()
@@ -48,6 +51,16 @@ def work_for_page() -> QuerySet[Work]:
             Prefetch("topics", queryset=Topic.objects.order_by("display_name")),
             Prefetch("authorships", queryset=shown_authorships, to_attr="shown_authorships"),
         )
+    )
+
+
+def authorship_of(work: Work, researcher_id: int) -> Authorship | None:
+    """One researcher's place on a work (with institutions): two queries at most."""
+    return (
+        Authorship.objects.filter(work=work, researcher_id=researcher_id)
+        .select_related("researcher")
+        .prefetch_related("institutions")
+        .first()
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,15 +25,37 @@ def _ror_url(ror: str) -> str:
     return _web_url(ror) if "://" in ror else f"https://ror.org/{ror}"
 
 
+def _positive_int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
 @require_GET
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    work = get_object_or_404(queries.work_for_page(), pk=pk)
+    authors_page = _positive_int(request.GET.get("authors")) or 1
+    work = get_object_or_404(queries.work_for_page(authors_page), pk=pk)
+    pages = max(math.ceil(work.authors_count / queries.WORK_AUTHORS_SHOWN), 1)
+    if authors_page > pages:
+        authors_page = pages
+        work = get_object_or_404(queries.work_for_page(authors_page), pk=pk)
     authorships = work.shown_authorships
+    end = authors_page * queries.WORK_AUTHORS_SHOWN
+    # The researcher whose profile led here (?author=pk) stays visible on every page.
+    visitor_from = None
+    author_id = _positive_int(request.GET.get("author"))
+    if author_id and not any(a.researcher_id == author_id for a in authorships):
+        visitor_from = queries.authorship_of(work, author_id)
     context = {
         "work": work,
         "authorships": authorships,
         # The total comes from the record, never from a COUNT over authorships.
-        "more_authors": max(work.authors_count - len(authorships), 0),
+        "more_authors": max(work.authors_count - end, 0),
+        "authors_page": authors_page,
+        "authors_pages": pages,
+        "first_position": (authors_page - 1) * queries.WORK_AUTHORS_SHOWN + 1,
+        "last_position": min(end, work.authors_count),
+        "highlight_id": author_id,
+        "visitor_from": visitor_from,
         "institution_list": queries.work_institutions(work),
         "landing_page_url": _web_url(work.landing_page_url),
         "path": request.path,
