@@ -225,6 +225,15 @@ def is_following(user, researcher: Researcher) -> bool:
     return Follow.objects.filter(user=user, researcher=researcher).exists()
 
 
+def follow_state(user, researcher: Researcher) -> tuple[bool, bool]:
+    """(following, digest on) for the follow control: one query, none when anonymous."""
+    if not user.is_authenticated:
+        return False, False
+    row = Follow.objects.filter(user=user, researcher=researcher).values_list("email_digest")
+    found = row.first()
+    return found is not None, bool(found and found[0])
+
+
 def featured_researchers(limit: int = 12) -> list[Researcher]:
     """Full (non-stub) records with the most works, for the home page."""
     return list(

@@ -61,10 +61,8 @@ def _works_context(
 
 
 def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
-    return {
-        "researcher": researcher,
-        "following": queries.is_following(request.user, researcher),
-    }
+    following, email_digest = queries.follow_state(request.user, researcher)
+    return {"researcher": researcher, "following": following, "email_digest": email_digest}
 
 
 @require_GET

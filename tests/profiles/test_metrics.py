@@ -124,3 +124,15 @@ def test_worker_service_computes_metrics_with_trust():
     researcher.refresh_from_db()
     assert (researcher.citations_count, researcher.h_index) == (30, 1)
     assert researcher.trust_computed_at is not None
+
+
+@pytest.mark.django_db
+def test_metrics_task_for_everyone_runs_twice_with_the_same_result():
+    from profiles.tasks import recompute_metrics as task
+
+    researcher = ResearcherFactory()
+    _work(researcher, 11)
+    assert task() >= 1
+    assert task() == 0
+    researcher.refresh_from_db()
+    assert (researcher.h_index, researcher.i10_index) == (1, 1)
