@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from bzpeer.provenance import source_name
 from bzpeer.ratelimit import allow
 from claims.queries import viewer_state
 from profiles import queries, services
 from profiles.charts import citations_per_year_chart, works_per_year_chart
 from profiles.models import Researcher
+from profiles.page_meta import profile_meta
 from works import citation
 from works.queries import citation_records
 
@@ -83,11 +83,11 @@ def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) ->
         "top_topics": topics[:3],
         "chart": works_per_year_chart(queries.works_per_year(researcher)),
         "citations_chart": citations_per_year_chart(researcher.citations_by_year or {}),
-        "source_name": source_name(researcher.source_id),
         # The viewer's claim/owner/invitation state: one query, none for anonymous users.
         "identity": viewer_state(request.user, researcher),
         "corrections": queries.corrections(researcher),
     }
+    context.update(profile_meta(request, researcher, topics=topics, works=context["works"]))
     return render(request, "profiles/researcher_detail.html", context)
 
 

@@ -35,6 +35,15 @@ class Institution(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("institution_detail", args=[self.pk])
 
+    @property
+    def ror_url(self) -> str:
+        # OpenAlex stores the full https://ror.org/... URL; hand-built records may hold the id.
+        if not self.ror:
+            return ""
+        if "://" in self.ror:
+            return self.ror if self.ror.startswith(("https://", "http://")) else ""
+        return f"https://ror.org/{self.ror}"
+
 
 class Source(models.Model):
     """A venue: journal, conference, repository (arXiv)."""

@@ -19,6 +19,7 @@ from works.citation import Author, CitationRecord
 from works.models import Authorship, Institution, Topic, Work
 
 WORK_AUTHORS_SHOWN = 50
+WORK_NAMES_READ = WORK_AUTHORS_SHOWN  # author names in the work page JSON-LD
 WORK_INSTITUTIONS_SHOWN = 50
 TOPIC_RESEARCHERS_SHOWN = 50
 TOPIC_WORKS_SHOWN = 20
@@ -47,6 +48,8 @@ def work_for_page(authors_page: int = 1) -> QuerySet[Work]:
     return (
         public_works()
         .select_related("venue")
+        # The first authors' names for structured data, read in the same query.
+        .annotate(first_author_names=_author_names(WORK_NAMES_READ))
         .prefetch_related(
             Prefetch("topics", queryset=Topic.objects.order_by("display_name")),
             Prefetch("authorships", queryset=shown_authorships, to_attr="shown_authorships"),
@@ -172,21 +175,24 @@ _RECORD_FIELDS = (
 )
 
 
-def _author_names() -> ArraySubquery:
-    """Every author's name in author order, gathered inside the works query."""
-    return ArraySubquery(
+def _author_names(limit: int | None = None) -> ArraySubquery:
+    """Every author's name (or the first `limit`) in author order, gathered inside the
+    works query."""
+    names = (
         Authorship.objects.filter(work=OuterRef("pk"))
         .order_by("order", "pk")
         .values("researcher__display_name")
     )
+    return ArraySubquery(names[:limit] if limit else names)
 
 
-def citation_record(work: Work) -> CitationRecord:
-    """The work as a citation, with all its authors in order: one query."""
+def citation_record(work: Work, *, authors: int | None = None) -> CitationRecord:
+    """The work as a citation, with all its authors (or the first `authors`) in order:
+    one query."""
     row = (
         public_works()
         .filter(pk=work.pk)
-        .annotate(author_names=_author_names())
+        .annotate(author_names=_author_names(authors))
         .values(*_RECORD_FIELDS, "author_names")
         .get()
     )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from works import citation, queries
+from works.page_meta import institution_meta, topic_meta, work_meta
 
 
 def _web_url(url: str) -> str:
@@ -59,6 +60,7 @@ def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "institution_list": queries.work_institutions(work),
         "landing_page_url": _web_url(work.landing_page_url),
         "path": request.path,
+        **work_meta(request, work),
     }
     return render(request, "works/work_detail.html", context)
 
@@ -71,6 +73,7 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "researcher_topics": queries.topic_researchers(topic),
         "works": queries.topic_recent_works(topic),
         "path": request.path,
+        **topic_meta(request, topic, request.path),
     }
     return render(request, "works/topic_detail.html", context)
 
@@ -87,6 +90,7 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "homepage_url": _web_url(institution.homepage_url),
         "ror_url": _ror_url(institution.ror),
         "path": path,
+        **institution_meta(request, institution, path),
     }
     return render(request, "works/institution_detail.html", context)
 
