@@ -237,7 +237,9 @@ def institutions_part(researcher: Researcher, *, coauthors: list[Researcher]) ->
         known.update(Institution.objects.in_bulk(missing))
     part = Part()
     for pk in chosen:
-        node = institution_node(known[pk])
+        institution = known[pk]
+        assert institution is not None  # `chosen` holds ids of existing institutions
+        node = institution_node(institution)
         part.nodes.append(node)
         if pk in own:
             part.edges.append(edge(node_id("researcher", researcher.pk), node["id"], "affiliated"))

@@ -11,10 +11,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.types import HtmxHttpRequest
 from graph import drawing, nodes, queries, services
 from graph.models import GraphSlice
+from profiles.access import get_researcher_or_404
 from profiles.models import Researcher
-from profiles.queries import get_researcher, merge_survivor
+from profiles.queries import follow_merge_chain
 
 # Neighbourhoods change only with an import; a short shared cache spares repeat expands.
 NEIGHBOURS_MAX_AGE = 60
@@ -27,7 +29,7 @@ SLICE_HTML_SECONDS = 60 * 60
 
 
 def _slice_response(
-    request: HttpRequest, template: str, context: dict, html: str | None = None
+    request: HtmxHttpRequest, template: str, context: dict, html: str | None = None
 ) -> HttpResponse:
     """HTMX gets the fragment; a plain request (no JavaScript) gets it inside a page."""
     if request.htmx:
@@ -56,8 +58,10 @@ def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     researcher = queries.researcher_for_slice(pk)
+    if researcher.merged_into_id:  # a page loaded before a merge: the survivor's slice
+        researcher = queries.researcher_for_slice(follow_merge_chain(pk).pk)
     graph_slice = services.request_slice(researcher=researcher)
     context: dict = {"researcher": researcher, "graph_slice": graph_slice}
     if graph_slice.status == GraphSlice.Status.READY:
@@ -81,10 +85,9 @@ def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     """The full explorer: the ready slice, or (until the worker has built it) the
     researcher's live neighbourhood, as an interactive graph and as lists of links."""
-    researcher = get_researcher(pk)
-    survivor = merge_survivor(researcher)
-    if survivor is not None:
-        return redirect("graph_explorer", pk=survivor.pk, permanent=True)
+    researcher = get_researcher_or_404(pk)
+    if researcher.pk != pk:  # merged: the survivor's explorer is the canonical URL
+        return redirect("graph_explorer", pk=researcher.pk, permanent=True)
     graph_slice = GraphSlice.objects.filter(researcher=researcher).first()
     if graph_slice is not None and graph_slice.status == GraphSlice.Status.READY:
         payload = graph_slice.payload
@@ -125,10 +128,9 @@ def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
 @require_GET
 def coauthors(request: HttpRequest, pk: int) -> HttpResponse:
     """Every co-author of a researcher with shared works and last year, sortable and paged."""
-    researcher = get_researcher(pk)
-    survivor = merge_survivor(researcher)
-    if survivor is not None:
-        return redirect("researcher_coauthors", pk=survivor.pk)
+    researcher = get_researcher_or_404(pk)
+    if researcher.pk != int(pk):  # merged: the survivor's co-authors
+        return redirect("researcher_coauthors", pk=researcher.pk)
     sort = request.GET.get("sort", queries.DEFAULT_COAUTHOR_SORT)
     if sort not in queries.COAUTHOR_SORTS:
         sort = queries.DEFAULT_COAUTHOR_SORT

@@ -9,14 +9,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bzpeer.types import HtmxHttpRequest
 from profiles import digest, queries
+from profiles.access import get_researcher_or_404
 from profiles.models import Follow
 
 
 @require_POST
 @login_required
-def digest_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = queries.get_researcher(pk)
+def digest_toggle(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    researcher = get_researcher_or_404(pk)
     enabled = request.POST.get("email_digest") == "on"
     changed = digest.set_digest(user=request.user, researcher=researcher, enabled=enabled)
     context = {

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.feedgenerator import Atom1Feed
 
 from profiles import queries
+from profiles.access import get_researcher_or_404
 from profiles.models import Researcher
 from works.models import Work
 
@@ -22,8 +23,7 @@ class ResearcherWorksFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request: HttpRequest, pk: int) -> Researcher:
-        researcher = queries.get_researcher(pk)
-        return queries.merge_survivor(researcher) or researcher
+        return get_researcher_or_404(pk)
 
     def title(self, obj: Researcher) -> str:
         return f"New works by {obj.display_name} · BZPEER"

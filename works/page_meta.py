@@ -12,7 +12,8 @@ from works.models import Institution, Topic, Work
 
 def work_meta(request: HttpRequest, work: Work) -> dict:
     """`work` from queries.work_for_page (venue, topics and first author names loaded)."""
-    names = [name for name in work.first_author_names if name]
+    # Annotated by queries.work_for_page.
+    names = [name for name in work.first_author_names if name]  # type: ignore[attr-defined]
     url = structured.absolute(request, work.get_absolute_url())
     title = work.title or "Untitled work"
     venue = work.venue
@@ -57,7 +58,7 @@ def work_meta(request: HttpRequest, work: Work) -> dict:
 
 def topic_meta(request: HttpRequest, topic: Topic, path: str) -> dict:
     url = structured.absolute(request, path)
-    term = {
+    term: dict[str, object] = {
         "@context": "https://schema.org",
         "@type": "DefinedTerm",
         "name": topic.display_name,

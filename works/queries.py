@@ -7,7 +7,7 @@ and related rows are fetched with select_related/prefetch_related.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -69,7 +69,7 @@ def authorship_of(work: Work, researcher_id: int) -> Authorship | None:
 
 @dataclass(frozen=True)
 class InstitutionList:
-    institutions: list[Institution]
+    institutions: Sequence[Institution]
     has_more: bool
 
 

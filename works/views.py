@@ -10,7 +10,9 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.types import HtmxHttpRequest
 from works import citation, queries
+from works.models import Authorship
 from works.page_meta import institution_meta, topic_meta, work_meta
 
 
@@ -39,7 +41,8 @@ def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if authors_page > pages:
         authors_page = pages
         work = get_object_or_404(queries.work_for_page(authors_page), pk=pk)
-    authorships = work.shown_authorships
+    # Set by the Prefetch (to_attr) in queries.work_for_page.
+    authorships: list[Authorship] = work.shown_authorships  # type: ignore[attr-defined]
     end = authors_page * queries.WORK_AUTHORS_SHOWN
     # The researcher whose profile led here (?author=pk) stays visible on every page.
     visitor_from = None
@@ -122,7 +125,7 @@ def cite_context(work_record: citation.CitationRecord) -> dict:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def work_cite(request: HttpRequest, pk: int) -> HttpResponse:
+def work_cite(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Cite panel: HTMX gets the panel alone, a plain request a page around it."""
     work = get_object_or_404(queries.public_works().select_related("venue"), pk=pk)
     context = {"work": work, **cite_context(queries.citation_record(work))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import tracemalloc
+from collections.abc import Iterable
 
 from django.db import connection
 from django.test import Client
@@ -76,7 +77,8 @@ def bibtex_export(client: Client, researcher: Researcher, runs: int) -> tuple[Ti
     def get() -> int:
         response = client.get(url)
         assert response.status_code == 200 and response.streaming
-        return sum(len(chunk) for chunk in response.streaming_content)
+        chunks: Iterable[bytes] = response.streaming_content  # type: ignore[attr-defined]
+        return sum(len(chunk) for chunk in chunks)
 
     size = get()  # warm-up
     samples = []

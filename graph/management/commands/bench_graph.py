@@ -235,7 +235,7 @@ class Command(BaseCommand):
         results += self.measure_record(client, big, runs)
         return results
 
-    def measure_record(self, client: Client, big: Researcher, runs: int) -> list[measure.Timing]:
+    def measure_record(self, client: Client, big: Researcher, runs: int) -> list[record.Timing]:
         seconds = record.fill_counts_by_year()
         if seconds:
             self.say(f"Per-year citation counts filled in {seconds:.0f}s")
