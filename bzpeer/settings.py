@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "profiles",
     "claims",
     "graph",
+    "bzpeer.curation",
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
@@ -221,7 +222,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# --- Celery (see SETUP-NOTES: late ack, reject on worker lost, time limits, JSON only)
+# --- Celery: a task is acknowledged only when done (a worker killed mid-task leaves it to
+# be redelivered, not lost), a stuck task is stopped by the time limits, and messages are
+# JSON only (never pickle from the broker).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

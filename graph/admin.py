@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from works.admin import (
+from bzpeer.admin_toolkit import (
     BaseAdmin,
     BigTableAdmin,
     ReadOnlyAdminMixin,

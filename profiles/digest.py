@@ -29,8 +29,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from claims.listing import researcher_works
 from profiles.models import DigestState, Follow, Researcher
-from profiles.queries import researcher_works
 from works.models import Work
 
 logger = logging.getLogger(__name__)

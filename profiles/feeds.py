@@ -9,7 +9,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils.feedgenerator import Atom1Feed
 
-from profiles import queries
+from claims import listing
 from profiles.access import get_researcher_or_404
 from profiles.models import Researcher
 from works.models import Work
@@ -42,7 +42,7 @@ class ResearcherWorksFeed(Feed):
 
     def items(self, obj: Researcher) -> list[Work]:
         return list(
-            queries.researcher_works(obj)
+            listing.researcher_works(obj)
             .select_related("venue")
             .order_by(
                 F("first_imported_at").desc(nulls_last=True),

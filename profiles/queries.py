@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
+from bzpeer.identifiers import parse_source_id
 from bzpeer.types import AnyUser
-from claims.queries import not_me_reported
 from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
-from works.models import Authorship, Work
+from works.models import Institution, Topic
 
-WORKS_PER_PAGE = 10
-WORK_SORTS: dict[str, tuple[Any, ...]] = {
-    "newest": ("-publication_year", "-publication_date", "-id"),
-    "oldest": ("publication_year", "publication_date", "id"),
-    # Works without a citation count sort after those with one (even with zero).
-    "cited": (F("cited_by_count").desc(nulls_last=True), "-publication_year", "-id"),
-}
-DEFAULT_WORK_SORT = "newest"
-# First authors shown on each item of a profile's works list.
-WORK_LIST_AUTHORS = 3
-TOPIC_FILTERS_SHOWN = 20
+TOPIC_RESEARCHERS_SHOWN = 50
+INSTITUTION_RESEARCHERS_PER_PAGE = 50
 
 
 def get_researcher(pk: int | str) -> Researcher:
@@ -67,170 +56,10 @@ def top_topics(researcher: Researcher, limit: int = 3) -> list[ResearcherTopic]:
     )
 
 
-def researcher_works(researcher: Researcher, *, role: str = "") -> QuerySet[Work]:
-    """The works on a profile: not hidden by a curator, and not reported "not me" by the
-    owner (pending or accepted). The report check is a NOT EXISTS in the same query.
-    `role` ("first" or "last") keeps the works where the researcher holds that position."""
-    mine: dict[str, object] = {"authorships__researcher": researcher}
-    if role in ROLES:
-        mine["authorships__author_position"] = role
-    return Work.objects.filter(**mine, is_hidden=False).filter(~not_me_reported(researcher.pk))
-
-
-ROLES = {"first": "First author", "last": "Last author"}
-
-
-@dataclass(frozen=True)
-class WorkFilters:
-    """The works list's filters, read from the query string (unknown values are ignored)."""
-
-    type: str = ""
-    year_from: int | None = None
-    year_to: int | None = None
-    topic: int | None = None
-    role: str = ""
-
-    @classmethod
-    def from_query(cls, query) -> WorkFilters:
-        def year(key: str) -> int | None:
-            value = (query.get(key) or "").strip()
-            return int(value) if value.isdigit() and 0 < int(value) < 10000 else None
-
-        topic = (query.get("topic") or "").strip()
-        role = query.get("role") or ""
-        return cls(
-            type=(query.get("type") or "").strip()[:64],
-            year_from=year("from"),
-            year_to=year("to"),
-            topic=int(topic) if topic.isdigit() and int(topic) < 2**31 else None,
-            role=role if role in ROLES else "",
-        )
-
-    def params(self) -> dict[str, str]:
-        """The filters as query parameters (only those set), for links that keep them."""
-        values = {
-            "type": self.type,
-            "from": self.year_from,
-            "to": self.year_to,
-            "topic": self.topic,
-            "role": self.role,
-        }
-        return {key: str(value) for key, value in values.items() if value not in ("", None)}
-
-    def __bool__(self) -> bool:
-        return bool(self.params())
-
-    def apply(self, works: QuerySet[Work]) -> QuerySet[Work]:
-        if self.type:
-            works = works.filter(type=self.type)
-        if self.year_from:
-            works = works.filter(publication_year__gte=self.year_from)
-        if self.year_to:
-            works = works.filter(publication_year__lte=self.year_to)
-        if self.topic:
-            works = works.filter(topics=self.topic)
-        return works
-
-
-def works_page(
-    researcher: Researcher,
-    *,
-    sort: str,
-    page_number: str | int | None,
-    filters: WorkFilters | None = None,
-) -> Page:
-    """One page of works with their venue, first authors and the researcher's own place in
-    the author list (three queries: count, page, first authors)."""
-    filters = filters or WorkFilters()
-    ordering = WORK_SORTS.get(sort, WORK_SORTS[DEFAULT_WORK_SORT])
-    own = Authorship.objects.filter(work=OuterRef("pk"), researcher=researcher)
-    first_authors = Authorship.objects.select_related("researcher").order_by("order", "pk")
-    works = (
-        filters.apply(researcher_works(researcher, role=filters.role))
-        .select_related("venue")
-        .annotate(own_order=Subquery(own.values("order")[:1]))
-        .prefetch_related(
-            Prefetch(
-                "authorships",
-                queryset=first_authors[:WORK_LIST_AUTHORS],
-                to_attr="first_authorships",
-            )
-        )
-        .order_by(*ordering)
-    )
-    return Paginator(works, WORKS_PER_PAGE).get_page(page_number)
-
-
-@dataclass(frozen=True)
-class FacetCount:
-    value: str
-    label: str
-    count: int
-
-
-@dataclass(frozen=True)
-class WorkFacets:
-    """What the works list can be filtered by, each with its number of listed works."""
-
-    types: list[FacetCount]
-    topics: list[FacetCount]
-    roles: list[FacetCount]
-    first_year: int | None
-    last_year: int | None
-
-
-def work_facets(researcher: Researcher, topics: list[ResearcherTopic]) -> WorkFacets:
-    """One query over the researcher's listed authorships, grouped by work type (one row
-    per type with its role counts and years); topics come from the stored per-topic
-    counts the page reads anyway."""
-    rows = list(
-        Authorship.objects.filter(researcher=researcher, work__is_hidden=False)
-        .exclude(not_me_reported(OuterRef("researcher_id"), OuterRef("work_id")))
-        .values("work__type")
-        .annotate(
-            n=Count("id"),
-            first=Count("id", filter=Q(author_position="first")),
-            last=Count("id", filter=Q(author_position="last")),
-            first_year=Min("work__publication_year"),
-            last_year=Max("work__publication_year"),
-        )
-        .order_by("-n", "work__type")
-    )
-    years = [row["first_year"] for row in rows if row["first_year"]]
-    last_years = [row["last_year"] for row in rows if row["last_year"]]
-    return WorkFacets(
-        types=[
-            FacetCount(row["work__type"], row["work__type"], row["n"])
-            for row in rows
-            if row["work__type"]
-        ],
-        topics=[
-            FacetCount(str(row.topic_id), row.topic.display_name, row.works_count) for row in topics
-        ],
-        roles=[
-            FacetCount("first", ROLES["first"], sum(row["first"] for row in rows)),
-            FacetCount("last", ROLES["last"], sum(row["last"] for row in rows)),
-        ],
-        first_year=min(years, default=None),
-        last_year=max(last_years, default=None),
-    )
-
-
 @dataclass(frozen=True)
 class YearCount:
     year: int
     count: int
-
-
-def works_per_year(researcher: Researcher) -> list[YearCount]:
-    rows = (
-        researcher_works(researcher)
-        .exclude(publication_year=None)
-        .values_list("publication_year")
-        .annotate(n=Count("id"))
-        .order_by("publication_year")
-    )
-    return [YearCount(year=year, count=n) for year, n in rows]
 
 
 def is_following(user: AnyUser, researcher: Researcher) -> bool:
@@ -239,12 +68,13 @@ def is_following(user: AnyUser, researcher: Researcher) -> bool:
     return Follow.objects.filter(user=user, researcher=researcher).exists()
 
 
-def follow_state(user, researcher: Researcher) -> tuple[bool, bool]:
+def follow_state(user: AnyUser, researcher: Researcher) -> tuple[bool, bool]:
     """(following, digest on) for the follow control: one query, none when anonymous."""
     if not user.is_authenticated:
         return False, False
-    row = Follow.objects.filter(user=user, researcher=researcher).values_list("email_digest")
-    found = row.first()
+    found = (
+        Follow.objects.filter(user=user, researcher=researcher).values_list("email_digest").first()
+    )
     return found is not None, bool(found and found[0])
 
 
@@ -261,10 +91,8 @@ def get_researcher_by_source(source_id: str) -> Researcher:
     """The record a source id names, following merges to the survivor; 404 when none."""
     source_id = source_id.strip()
     candidates = [source_id]
-    if source_id[:1].upper() == "A" and source_id[1:].isdigit():
-        candidates.append(f"https://openalex.org/{source_id.upper()}")
-    elif source_id.startswith("openalex.org/"):
-        candidates.append(f"https://{source_id}")
+    if canonical := parse_source_id(source_id, "author"):
+        candidates.append(canonical)
     return follow_merge_chain(get_object_or_404(Researcher, source_id__in=candidates))
 
 
@@ -297,3 +125,37 @@ def corrections(researcher: Researcher, limit: int = MAX_CORRECTIONS) -> list[Co
         Correction(when=when, notes=list(metadata.get("notes") or ["Corrected by a curator."]))
         for when, metadata in rows
     ]
+
+
+# --- researchers of a topic or an institution (their pages) --------------------------------
+
+
+def topic_researchers(
+    topic: Topic, *, limit: int = TOPIC_RESEARCHERS_SHOWN
+) -> list[ResearcherTopic]:
+    """Researchers of a topic ranked by how many of their works carry it.
+
+    Merged duplicates are left out: their works count under the survivor.
+    """
+    return list(
+        ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
+        .select_related("researcher", "researcher__last_known_institution")
+        .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
+    )
+
+
+def institution_researchers(
+    institution: Institution,
+    *,
+    page_number: str | int | None,
+    per_page: int = INSTITUTION_RESEARCHERS_PER_PAGE,
+) -> Page:
+    """One page of the researchers last seen at an institution, most works first.
+
+    Two queries: the paginator's COUNT and the page itself. An invalid or
+    out-of-range page number falls back to the first or last page.
+    """
+    researchers = Researcher.objects.filter(
+        last_known_institution=institution, merged_into__isnull=True
+    ).order_by("-works_count", "display_name", "pk")
+    return Paginator(researchers, per_page).get_page(page_number)

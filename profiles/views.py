@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from bzpeer.htmx import partial_or_redirect
 from bzpeer.ratelimit import allow
 from bzpeer.types import HtmxHttpRequest
+from claims import listing
 from claims.queries import viewer_state
 from profiles import queries, services
 from profiles.access import get_researcher_or_404
@@ -41,24 +42,24 @@ def home(request: HttpRequest) -> HttpResponse:
 def _works_context(
     request: HttpRequest, researcher: Researcher, topics: list | None = None
 ) -> dict:
-    sort = request.GET.get("sort", queries.DEFAULT_WORK_SORT)
-    if sort not in queries.WORK_SORTS:
-        sort = queries.DEFAULT_WORK_SORT
-    filters = queries.WorkFilters.from_query(request.GET)
-    page = queries.works_page(
+    sort = request.GET.get("sort", listing.DEFAULT_WORK_SORT)
+    if sort not in listing.WORK_SORTS:
+        sort = listing.DEFAULT_WORK_SORT
+    filters = listing.WorkFilters.from_query(request.GET)
+    page = listing.works_page(
         researcher, sort=sort, page_number=request.GET.get("page"), filters=filters
     )
     if topics is None:
-        topics = queries.top_topics(researcher, limit=queries.TOPIC_FILTERS_SHOWN)
+        topics = queries.top_topics(researcher, limit=listing.TOPIC_FILTERS_SHOWN)
     return {
         "researcher": researcher,
         "works": page,
         "sort": sort,
-        "sorts": queries.WORK_SORTS,
+        "sorts": listing.WORK_SORTS,
         "filters": filters,
         # Appended to sort and page links so they keep the filters ("&type=article...").
         "filter_query": "".join(f"&{urlencode({k: v})}" for k, v in filters.params().items()),
-        "facets": queries.work_facets(researcher, topics),
+        "facets": listing.work_facets(researcher, topics),
     }
 
 
@@ -77,12 +78,12 @@ def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = No
         if request.GET:
             url = f"{url}?{request.GET.urlencode()}"
         return HttpResponsePermanentRedirect(url)
-    topics = queries.top_topics(researcher, limit=queries.TOPIC_FILTERS_SHOWN)
+    topics = queries.top_topics(researcher, limit=listing.TOPIC_FILTERS_SHOWN)
     context = {
         **_works_context(request, researcher, topics),
         **_follow_context(request, researcher),
         "top_topics": topics[:3],
-        "chart": works_per_year_chart(queries.works_per_year(researcher)),
+        "chart": works_per_year_chart(listing.works_per_year(researcher)),
         "citations_chart": citations_per_year_chart(researcher.citations_by_year or {}),
         # The viewer's claim/owner/invitation state: one query, none for anonymous users.
         "identity": viewer_state(request.user, researcher),
@@ -171,7 +172,7 @@ def export_works(request: HttpRequest, pk: int, fmt: str) -> StreamingHttpRespon
     if fmt not in citation.FORMATS:
         raise Http404("Unknown export format")
     researcher = get_researcher_or_404(pk)
-    works = queries.researcher_works(researcher).order_by("publication_year", "id")
+    works = listing.researcher_works(researcher).order_by("publication_year", "id")
     _, content_type, extension = citation.FORMATS[fmt]
     response = StreamingHttpResponse(
         citation.WRITERS[fmt](citation_records(works)), content_type=content_type

@@ -32,7 +32,8 @@ def _fast_password_hashing(settings):
 
 
 # --- browser launch (pytest-playwright) -------------------------------------------------
-# Debian's Chromium, not a browser downloaded by `playwright install` (see SETUP-NOTES).
+# Debian's Chromium (/usr/bin/chromium), not a browser downloaded by `playwright install`:
+# the machines that run the suite have no access to Playwright's download host.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -1,4 +1,4 @@
-"""Link previews, JSON-LD and provenance of the work, topic and institution pages."""
+"""Link preview, JSON-LD and provenance of the work page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from bzpeer import structured
 from bzpeer.provenance import source_name, source_url
-from works.models import Institution, Topic, Work
+from works.models import Work
 
 
 def work_meta(request: HttpRequest, work: Work) -> dict:
@@ -53,54 +53,4 @@ def work_meta(request: HttpRequest, work: Work) -> dict:
         "data_sources": [source_name(work.source_id)],
         "source_name": source_name(work.source_id),
         "source_url": source_url(work.source_id),
-    }
-
-
-def topic_meta(request: HttpRequest, topic: Topic, path: str) -> dict:
-    url = structured.absolute(request, path)
-    term: dict[str, object] = {
-        "@context": "https://schema.org",
-        "@type": "DefinedTerm",
-        "name": topic.display_name,
-        "url": url,
-    }
-    if source_url(topic.source_id):
-        term["sameAs"] = [source_url(topic.source_id)]
-    trail = [("Home", reverse("home"))]
-    if topic.field_name:
-        trail.append((topic.field_name, path))
-    trail.append((topic.display_name, path))
-    description = f"Researchers and recent works on {topic.display_name} on BZPEER."
-    return {
-        "social": structured.Social(title=topic.display_name, description=description, url=url),
-        "jsonld": [
-            structured.jsonld_script(term),
-            structured.jsonld_script(structured.breadcrumbs(request, trail[:1] + trail[-1:])),
-        ],
-        "data_sources": [source_name(topic.source_id)],
-    }
-
-
-def institution_meta(request: HttpRequest, institution: Institution, path: str) -> dict:
-    url = structured.absolute(request, path)
-    same_as = [institution.ror_url, source_url(institution.source_id)]
-    org = {
-        "@context": "https://schema.org",
-        **structured.organization(
-            institution.display_name, url=url, same_as=[link for link in same_as if link]
-        ),
-    }
-    if institution.country_code:
-        org["address"] = {"@type": "PostalAddress", "addressCountry": institution.country_code}
-    trail = [("Home", reverse("home")), (institution.display_name, path)]
-    description = f"Researchers at {institution.display_name} on BZPEER, ranked by published works."
-    return {
-        "social": structured.Social(
-            title=institution.display_name, description=description, url=url
-        ),
-        "jsonld": [
-            structured.jsonld_script(org),
-            structured.jsonld_script(structured.breadcrumbs(request, trail)),
-        ],
-        "data_sources": [source_name(institution.source_id)],
     }

@@ -7,11 +7,5 @@ from works import views
 urlpatterns = [
     path("works/<int:pk>/", views.work_detail, name="work_detail"),
     path("works/<int:pk>/cite/", views.work_cite, name="work_cite"),
-    path(
-        "works/<int:pk>/cite.<str:fmt>",
-        views.work_cite_download,
-        name="work_cite_download",
-    ),
-    path("topics/<int:pk>/", views.topic_detail, name="topic_detail"),
-    path("institutions/<int:pk>/", views.institution_detail, name="institution_detail"),
+    path("works/<int:pk>/cite.<str:fmt>", views.work_cite_download, name="work_cite_download"),
 ]

@@ -46,7 +46,7 @@ def no_rate_limits():
 @pytest.fixture
 def queued(monkeypatch) -> list[list[int]]:
     """Recomputations queued for the worker (the broker is not touched)."""
-    from profiles.tasks import recompute_researchers
+    from bzpeer.curation.tasks import recompute_researchers
 
     calls: list[list[int]] = []
     monkeypatch.setattr(recompute_researchers, "delay", lambda ids: calls.append(list(ids)))

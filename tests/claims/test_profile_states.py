@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from bzpeer.curation.derived import recompute_researchers, refresh_researcher_counts
 from claims import services
-from profiles.services import recompute_researchers, refresh_researcher_counts
 from tests.claims.helpers import make_user
 from tests.factories import AuthorshipFactory, ResearcherFactory, WorkFactory
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from bzpeer.curation import owners
+from bzpeer.curation import services as curation
 from claims import services
 from claims.models import Claim
 from profiles.models import VerificationLevel
@@ -40,7 +42,7 @@ def test_orcid_claim_with_connected_matching_id_is_approved_at_l3(
     user = make_user("sofia@anywhere.test")
     connect_orcid(user, ORCID)
     with django_capture_on_commit_callbacks(execute=True):
-        claim = services.claim_with_orcid(user=user, researcher=record)
+        claim = owners.claim_with_orcid(user=user, researcher=record)
     assert claim.status == Claim.Status.APPROVED
     assert claim.method == Claim.Method.ORCID
     assert claim.decided_at is not None and claim.reviewer is None
@@ -220,7 +222,7 @@ def test_approve_gives_the_record_at_l2_and_stores_the_decision(
     user = make_user("ada@home.test")
     claim = services.claim_with_evidence(user=user, researcher=record, statement=STATEMENT)
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_claim(claim=claim, reviewer=curator, reason="Staff page names her.")
+        curation.approve_claim(claim=claim, curator=curator, reason="Staff page names her.")
     claim = refreshed(claim)
     assert claim.status == Claim.Status.APPROVED
     assert claim.reviewer == curator and claim.decided_at is not None
@@ -317,7 +319,7 @@ def test_release_gives_the_record_back(record, queued, django_capture_on_commit_
     with pytest.raises(PermissionDenied):
         services.release_record(user=make_user("x@home.test"), researcher=record)
     with django_capture_on_commit_callbacks(execute=True):
-        services.release_record(user=user, researcher=record)
+        owners.release_record(user=user, researcher=record)
     record = refreshed(record)
     assert record.owner is None
     assert record.verification_level == VerificationLevel.L1

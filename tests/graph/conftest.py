@@ -24,7 +24,7 @@ def seed_works() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def teven(db) -> Researcher:
-    """The seed profile imported with the real command (its after_import hook builds the
+    """The seed profile imported with the real command (its refresh_derived_data hook builds the
     edges; the recompute it queues waits for a commit that never comes in a test)."""
     call_command("import_openalex", str(SEED), stdout=io.StringIO(), stderr=io.StringIO())
     return Researcher.objects.get(source_id=SEED_SOURCE_ID)
@@ -41,8 +41,8 @@ def build_researcher(
     """A researcher with `works` works (with topics), `coauthors` co-authors spread over
     them, co-authors at `institutions` institutions; counts and edges refreshed the way an
     import leaves them."""
+    from bzpeer.curation.derived import refresh_researcher_counts
     from graph.edges import rebuild_coauthor_edges
-    from profiles.services import refresh_researcher_counts
     from tests.factories import (
         AuthorshipFactory,
         InstitutionFactory,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from bzpeer.curation.derived import recompute_metrics
+from claims.listing import researcher_works
 from graph.bench import corpus, load, measure, record
 from graph.edges import HYPER_AUTHORED, rebuild_all_coauthor_edges
 from graph.models import CoauthorEdge, GraphSlice
 from graph.services import build_slice
 from profiles.metrics import h_index
 from profiles.models import Researcher, ResearcherTopic
-from profiles.queries import researcher_works
 from works.models import Authorship, Work
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_small_corpus_loads_and_has_the_documented_shape(tmp_path):
     # The scholarly record's measurements run on the same corpus.
     assert record.fill_counts_by_year() > 0
     assert record.fill_counts_by_year() == 0  # already filled
-    full, again = record.metrics_recompute()
+    full, again = record.metrics_recompute(recompute_metrics)
     assert full.detail.endswith(f"{scale.researchers:,} rows written")
     assert again.detail == "0 rows written"
     big = Researcher.objects.get(display_name="Planted 5000")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bzpeer.curation.derived import refresh_derived_data
 from graph import composition
 from graph.composition import (
     compose_slice,
@@ -16,7 +17,6 @@ from graph.composition import (
     topics_part,
 )
 from profiles.models import Researcher
-from profiles.services import after_import
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,
@@ -102,7 +102,7 @@ def test_suggestions_part_has_nodes_and_no_edges():
         work = WorkFactory()
         work.topics.add(topic)
         AuthorshipFactory(work=work, researcher=person)
-    after_import(researcher_ids=[lead.pk, stranger.pk])
+    refresh_derived_data(researcher_ids=[lead.pk, stranger.pk])
     part = suggestions_part(loaded(lead), topic_ids=[topic.pk])
     assert part.nodes == [
         {

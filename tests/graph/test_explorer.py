@@ -153,7 +153,7 @@ def test_topic_and_institution_neighbours(client):
         work = WorkFactory()
         work.topics.add(topic)
         AuthorshipFactory(work=work, researcher=person)
-    from profiles.services import refresh_researcher_counts
+    from bzpeer.curation.derived import refresh_researcher_counts
 
     refresh_researcher_counts(researcher_ids=[p.pk for p in people])
     topic_data = client.get(neighbours_url(f"topic:{topic.pk}")).json()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bzpeer.curation.derived import refresh_derived_data, refresh_researcher_counts
 from graph import composition
 from graph.models import GraphSlice
 from graph.services import build_slice
 from graph.tasks import build_graph_slice
-from profiles.services import after_import, refresh_researcher_counts
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,
@@ -88,7 +88,7 @@ def test_people_ranked_by_shared_works_then_recency_then_name():
         work = WorkFactory(publication_year=year, authors_count=1 + len(team))
         for order, person in enumerate([lead, *team]):
             AuthorshipFactory(work=work, researcher=person, order=order)
-    after_import(researcher_ids=[lead.pk])
+    refresh_derived_data(researcher_ids=[lead.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     assert labels(graph_slice, "person") == ["Often", "Recent", "Abe", "Bea"]
 
@@ -107,7 +107,7 @@ def test_papers_recent_cited_and_nearby_on_shared_topics():
     off_topic.topics.add(other_topic)
     for work in (on_topic, off_topic):
         AuthorshipFactory(work=work, researcher=close)
-    after_import(researcher_ids=[lead.pk, close.pk])
+    refresh_derived_data(researcher_ids=[lead.pk, close.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     papers = nodes_of(graph_slice, "paper")
     authored = [n for n in papers if n["relation"] == "authored"]
@@ -139,7 +139,7 @@ def test_suggestions_never_worked_with_same_topics():
         work = WorkFactory()
         work.topics.add(topic)
         AuthorshipFactory(work=work, researcher=stranger)
-    after_import(researcher_ids=[lead.pk, coauthor.pk, stranger.pk, giant_team_mate.pk])
+    refresh_derived_data(researcher_ids=[lead.pk, coauthor.pk, stranger.pk, giant_team_mate.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     assert labels(graph_slice, "suggestion") == ["Stranger"]
     assert nodes_of(graph_slice, "suggestion")[0]["detail"] == "2 work(s) on the same topics"
@@ -152,7 +152,7 @@ def test_institutions_own_first_then_coauthors():
     work = WorkFactory(authors_count=3)
     for order, person in enumerate([lead, *people]):
         AuthorshipFactory(work=work, researcher=person, order=order)
-    after_import(researcher_ids=[lead.pk])
+    refresh_derived_data(researcher_ids=[lead.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     assert labels(graph_slice, "institution") == ["Home", "Away"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from claims.listing import researcher_works
 from profiles.metrics import h_index, i10_index
 from profiles.models import Researcher
-from profiles.queries import researcher_works
 from tests.integration.conftest import wait_until
 from tests.works.conftest import OPENALEX_DEMO, demo_records, run_command, write_jsonl
 

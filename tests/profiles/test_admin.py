@@ -6,7 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from profiles.admin import ResearcherAdmin, parse_orcid
+from bzpeer.identifiers import parse_orcid
+from profiles.admin import ResearcherAdmin
 from profiles.models import (
     Follow,
     Invitation,
@@ -377,13 +378,13 @@ def test_recompute_action_recounts_the_selected_records(admin_client, ada):
 
 
 def test_deleting_a_researcher_recounts_the_coauthors(admin_client, ada):
-    from profiles.services import after_import
+    from bzpeer.curation.derived import refresh_derived_data
 
     coauthor = ResearcherFactory()
     work = WorkFactory(authors_count=2)
     AuthorshipFactory(researcher=ada, work=work)
     AuthorshipFactory(researcher=coauthor, work=work)
-    after_import(researcher_ids=[ada.pk, coauthor.pk])
+    refresh_derived_data(researcher_ids=[ada.pk, coauthor.pk])
     coauthor.refresh_from_db()
     assert coauthor.close_collaborators_count == 1
 

@@ -7,7 +7,7 @@ import extruct
 import pytest
 from django.utils import timezone
 
-from profiles.services import refresh_researcher_counts
+from bzpeer.curation.derived import refresh_researcher_counts
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,

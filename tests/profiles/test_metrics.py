@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import pytest
 
+from bzpeer.curation.derived import (
+    recompute_metrics,
+    recompute_researchers,
+    refresh_researcher_counts,
+)
+from claims.listing import researcher_works
 from claims.models import NotMeReport
-from profiles.metrics import citations_per_year, h_index, i10_index, recompute_metrics
+from profiles.metrics import citations_per_year, h_index, i10_index
 from profiles.models import Researcher
-from profiles.queries import researcher_works
-from profiles.services import recompute_researchers, refresh_researcher_counts
 from tests.factories import AuthorshipFactory, ResearcherFactory, UserFactory, WorkFactory
 from tests.works.conftest import OPENALEX_DEMO, SEED, run_command
 
@@ -128,7 +132,7 @@ def test_worker_service_computes_metrics_with_trust():
 
 @pytest.mark.django_db
 def test_metrics_task_for_everyone_runs_twice_with_the_same_result():
-    from profiles.tasks import recompute_metrics as task
+    from bzpeer.curation.tasks import recompute_metrics as task
 
     researcher = ResearcherFactory()
     _work(researcher, 11)

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from bzpeer.curation.derived import refresh_researcher_counts
 from claims.models import Claim, NotMeReport
 from claims.services import accept_not_me, reject_not_me
 from profiles.models import Researcher
-from profiles.services import refresh_researcher_counts
 from tests.claims.helpers import make_user, no_rate_limits  # noqa: F401
 from tests.factories import AuthorshipFactory, ResearcherFactory, WorkFactory
 

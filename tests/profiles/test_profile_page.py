@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles.services import refresh_researcher_counts
+from bzpeer.curation.derived import refresh_researcher_counts
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,

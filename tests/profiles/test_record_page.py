@@ -8,8 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles.metrics import recompute_metrics
-from profiles.services import refresh_researcher_counts
+from bzpeer.curation.derived import recompute_metrics, refresh_researcher_counts
 from tests.factories import (
     AuthorshipFactory,
     ResearcherFactory,

@@ -5,7 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-import works.admin as works_admin
+import bzpeer.admin_toolkit as admin_toolkit
+from bzpeer.admin_toolkit import LargeTablePaginator, parse_source_id
+from bzpeer.curation.admin import WorkAdmin
 from profiles.models import Researcher
 from tests.factories import (
     AuthorshipFactory,
@@ -14,11 +16,6 @@ from tests.factories import (
     SourceFactory,
     TopicFactory,
     WorkFactory,
-)
-from works.admin import (
-    LargeTablePaginator,
-    WorkAdmin,
-    parse_source_id,
 )
 from works.models import Work
 
@@ -245,7 +242,7 @@ def test_authorship_changelist_queries_do_not_grow_with_rows(admin_client):
 
 def test_unfiltered_big_table_uses_the_estimate(monkeypatch):
     WorkFactory.create_batch(2)
-    monkeypatch.setattr(works_admin, "estimated_row_count", lambda model: 5_000_000)
+    monkeypatch.setattr(admin_toolkit, "estimated_row_count", lambda model: 5_000_000)
     assert LargeTablePaginator(Work.objects.all(), 50).count == 5_000_000
     # Filtered lists are counted exactly.
     assert LargeTablePaginator(Work.objects.filter(type="article"), 50).count == 2
@@ -253,7 +250,7 @@ def test_unfiltered_big_table_uses_the_estimate(monkeypatch):
 
 def test_small_table_is_counted_exactly():
     WorkFactory.create_batch(2)
-    assert works_admin.estimated_row_count(Work) < works_admin.ESTIMATE_COUNT_ABOVE
+    assert admin_toolkit.estimated_row_count(Work) < admin_toolkit.ESTIMATE_COUNT_ABOVE
     assert LargeTablePaginator(Work.objects.all(), 50).count == 2
 
 
@@ -400,7 +397,7 @@ def test_every_changelist_and_add_page_answers(admin_client):
 
 
 def test_hiding_a_work_recounts_its_authors(admin_client):
-    from profiles.services import refresh_researcher_counts
+    from bzpeer.curation.derived import refresh_researcher_counts
 
     authorship = AuthorshipFactory()
     researcher = authorship.researcher
