@@ -106,6 +106,21 @@ class ResearcherAuthorshipInline(admin.TabularInline):
         return queryset.select_related("work").prefetch_related("institutions")
 
 
+# Written by the metrics task and the importer, never by hand.
+CITATION_FIELDS = (
+    "citations_count",
+    "works_with_citations",
+    "h_index",
+    "i10_index",
+    "citations_by_year",
+    "metrics_computed_at",
+    "source_cited_by_count",
+    "source_summary_stats",
+    "source_counts_by_year",
+    "imported_at",
+)
+
+
 class ResearcherAdminForm(forms.ModelForm):
     # Longer than the stored iD (19 characters), so a pasted orcid.org URL gets cleaned.
     orcid = forms.CharField(
@@ -174,6 +189,7 @@ class ResearcherAdmin(BigTableAdmin):
         "followers_count",
         "topics_count",
         "close_collaborators_count",
+        *CITATION_FIELDS,
         "related_records",
         "created_at",
         "updated_at",
@@ -209,6 +225,7 @@ class ResearcherAdmin(BigTableAdmin):
                 )
             },
         ),
+        ("Citations (computed by a task; the source's own figures)", {"fields": CITATION_FIELDS}),
         ("Related records", {"fields": ("related_records",)}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )

@@ -66,7 +66,10 @@ def test_coauthors_page_is_paged_with_a_constant_query_count(client, django_asse
 def test_close_collaborators_stat_links_to_the_coauthors_page(client):
     researcher = ResearcherFactory()
     html = client.get(researcher.get_absolute_url()).content.decode()
-    assert f'<a href="/researchers/{researcher.pk}/coauthors/">close collaborators</a>' in html
+    assert (
+        '<dt>close collaborators</dt><dd>0</dd><dd class="stat-link">'
+        f'<a href="/researchers/{researcher.pk}/coauthors/">All co-authors</a></dd>'
+    ) in html
 
 
 def test_coauthors_page_of_a_merged_record_redirects_to_the_survivor(client):
