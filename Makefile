@@ -68,8 +68,10 @@ fmt: $(VENV_STAMP)
 migrate: $(VENV_STAMP)
 	$(PY) manage.py migrate --noinput
 
+# --beat: the worker also runs the periodic tasks (the stuck graph slice sweep).
 worker: $(VENV_STAMP)
-	$(PY) -m celery -A bzpeer worker -l info --concurrency 2
+	mkdir -p .local
+	$(PY) -m celery -A bzpeer worker -l info --concurrency 2 --beat --schedule .local/celerybeat-schedule
 
 web: install
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)

@@ -622,9 +622,15 @@ def run_local(port: int) -> int:
         import_demo_data_once()
 
         python = sys.executable
+        # --beat: the worker also runs the periodic tasks (the stuck graph slice sweep).
+        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
         worker = spawn(
             "worker",
-            [python, "-m", "celery", "-A", "bzpeer", "worker", "-l", "info", "--concurrency", "2"],
+            [
+                *(python, "-m", "celery", "-A", "bzpeer", "worker", "-l", "info"),
+                *("--concurrency", "2", "--beat", "--schedule"),
+                str(LOCAL_DIR / "celerybeat-schedule"),
+            ],
         )
         children.append(worker)
         record.add(worker)

@@ -149,27 +149,24 @@ def works_page(
     sort: str,
     page_number: str | int | None,
     filters: WorkFilters | None = None,
+    with_authors: bool = False,
 ) -> Page:
-    """One page of works with their venue, first authors and the researcher's own place in
-    the author list (three queries: count, page, first authors)."""
+    """One page of works with their venue (two queries: count and page); `with_authors`
+    adds their first authors and the researcher's own place in the author list (one more)."""
     filters = filters or WorkFilters()
     ordering = WORK_SORTS.get(sort, WORK_SORTS[DEFAULT_WORK_SORT])
-    own = Authorship.objects.filter(work=OuterRef("pk"), researcher=researcher)
-    first_authors = Authorship.objects.select_related("researcher").order_by("order", "pk")
-    works = (
-        filters.apply(researcher_works(researcher, role=filters.role))
-        .select_related("venue")
-        .annotate(own_order=Subquery(own.values("order")[:1]))
-        .prefetch_related(
+    works = filters.apply(researcher_works(researcher, role=filters.role)).select_related("venue")
+    if with_authors:
+        own = Authorship.objects.filter(work=OuterRef("pk"), researcher=researcher)
+        first_authors = Authorship.objects.select_related("researcher").order_by("order", "pk")
+        works = works.annotate(own_order=Subquery(own.values("order")[:1])).prefetch_related(
             Prefetch(
                 "authorships",
                 queryset=first_authors[:WORK_LIST_AUTHORS],
                 to_attr="first_authorships",
             )
         )
-        .order_by(*ordering)
-    )
-    return Paginator(works, WORKS_PER_PAGE).get_page(page_number)
+    return Paginator(works.order_by(*ordering), WORKS_PER_PAGE).get_page(page_number)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class GraphSliceAdmin(ReadOnlyAdminMixin, BaseAdmin):
         "status",
         "fingerprint",
         "requested_at",
+        "started_at",
         "computed_at",
         "error",
         "payload_pretty",

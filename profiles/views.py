@@ -47,7 +47,11 @@ def _works_context(
         sort = listing.DEFAULT_WORK_SORT
     filters = listing.WorkFilters.from_query(request.GET)
     page = listing.works_page(
-        researcher, sort=sort, page_number=request.GET.get("page"), filters=filters
+        researcher,
+        sort=sort,
+        page_number=request.GET.get("page"),
+        filters=filters,
+        with_authors=True,
     )
     if topics is None:
         topics = queries.top_topics(researcher, limit=listing.TOPIC_FILTERS_SHOWN)

@@ -205,7 +205,7 @@ def test_management_command_for_one_researcher(teven):
     assert "Rebuilt the edges of 89 researcher(s)" in out.getvalue()
 
 
-def test_close_collaborators_are_the_same_number_everywhere(client, teven, queued):
+def test_close_collaborators_are_the_same_number_everywhere(client, teven, queued_builds):
     """The profile's stat, the trust score's reason and the slice all say 8."""
     import json
 

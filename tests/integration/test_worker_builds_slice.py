@@ -126,12 +126,18 @@ def test_worker_builds_the_slice_the_page_asked_for(client, celery_worker):
 
 
 @pytest.mark.django_db
-def test_second_request_while_queued_queues_nothing(client, idle_queue):
+def test_second_request_while_queued_queues_nothing(
+    client, idle_queue, django_capture_on_commit_callbacks
+):
     lead, _ = make_team()
 
-    hx_get(client, slice_url(lead))
-    hx_get(client, f"{slice_url(lead)}?poll=1")
-    again = request_slice(researcher=lead)
+    # Each request publishes on commit (at once in a real request's autocommit).
+    with django_capture_on_commit_callbacks(execute=True):
+        hx_get(client, slice_url(lead))
+    with django_capture_on_commit_callbacks(execute=True):
+        hx_get(client, f"{slice_url(lead)}?poll=1")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = request_slice(researcher=lead)
 
     assert again.status == GraphSlice.Status.QUEUED
     tasks = queued_tasks(idle_queue)

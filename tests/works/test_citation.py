@@ -22,6 +22,7 @@ from tests.factories import (
     UserFactory,
     WorkFactory,
 )
+from tests.query_budgets import BUDGETS
 from works import citation
 from works.citation import Author, CitationRecord
 
@@ -186,6 +187,14 @@ def test_cite_of_hidden_work_or_unknown_format_is_404(client, work):
     assert client.get(f"/works/{work.pk}/cite.bibtex").status_code == 404
 
 
+def test_cite_panel_query_count_does_not_grow_with_authors(client, work, query_budget):
+    for order in range(2, 300):
+        AuthorshipFactory(work=work, order=order)
+    for url in (f"/works/{work.pk}/cite/", f"/works/{work.pk}/cite.bibtex"):
+        with query_budget("works.cite"):
+            assert client.get(url, headers={"HX-Request": "true"}).status_code == 200
+
+
 def test_work_page_links_the_cite_panel(client, work):
     html = client.get(work.get_absolute_url()).content.decode()
     assert f'href="/works/{work.pk}/cite/"' in html
@@ -248,7 +257,7 @@ def test_export_query_count_is_constant(client, fmt):
     large = _researcher_with_works(60, coauthors=5)
     _, small_queries = _export(client, small, fmt)
     _, large_queries = _export(client, large, fmt)
-    assert small_queries == large_queries == 2  # the researcher, then one cursor over works
+    assert small_queries == large_queries == BUDGETS["profile.export"]
 
 
 @pytest.mark.django_db
