@@ -117,6 +117,21 @@ def test_work_item_shows_first_authors_and_the_researchers_position(client):
     assert '<strong class="self">Teven Le Scao</strong>' in authors
 
 
+def test_last_author_needs_no_et_al(client):
+    researcher = ResearcherFactory(display_name="Senior Author")
+    work = WorkFactory(authors_count=5)
+    for order in range(4):
+        AuthorshipFactory(
+            work=work, order=order, researcher=ResearcherFactory(display_name=f"A{order}")
+        )
+    AuthorshipFactory(work=work, researcher=researcher, order=4, author_position="last")
+    _refresh(researcher)
+    html = client.get(researcher.get_absolute_url()).content.decode()
+    authors = re.search(r'<p class="work-authors">(.*?)</p>', html, re.S).group(1)
+    text = " ".join(re.sub(r"<[^>]+>", "", authors).split())
+    assert text == "A0, A1, A2 … Senior Author (5th of 5)"
+
+
 def test_researcher_among_first_authors_is_highlighted_in_place(client):
     researcher = ResearcherFactory(display_name="Ada Lovelace")
     work = WorkFactory(authors_count=2)
