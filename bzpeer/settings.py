@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.contrib.humanize",
     "django_htmx",
     "csp",
     "allauth",
@@ -313,6 +315,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(GRAPH_SLICE_SWEEP_SECONDS),
         # A sweep nobody ran in time is replaced by the next one, not piled up.
         "options": {"expires": float(GRAPH_SLICE_SWEEP_SECONDS)},
+    },
+    # The followers' weekly digest of new works, on Monday morning.
+    "weekly-digest": {
+        "task": "profiles.tasks.send_weekly_digests",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
 }
 # A page polls while a slice is building; every poll asks for the slice again, so a poll

@@ -123,3 +123,26 @@ def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
     response = JsonResponse(hood.as_json())
     patch_cache_control(response, public=True, max_age=NEIGHBOURS_MAX_AGE)
     return response
+
+
+@require_safe
+def coauthors(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every co-author of a researcher with shared works and last year, sortable and paged."""
+    researcher = get_researcher_or_404(pk)
+    if researcher.pk != int(pk):  # merged: the survivor's co-authors
+        return redirect("researcher_coauthors", pk=researcher.pk)
+    sort = request.GET.get("sort", queries.DEFAULT_COAUTHOR_SORT)
+    if sort not in queries.COAUTHOR_SORTS:
+        sort = queries.DEFAULT_COAUTHOR_SORT
+    page = queries.coauthors_page(researcher, sort=sort, page_number=request.GET.get("page"))
+    context = {
+        "researcher": researcher,
+        "page": page,
+        "sort": sort,
+        "sort_labels": [
+            ("shared", "Most shared works"),
+            ("recent", "Most recent"),
+            ("name", "Name"),
+        ],
+    }
+    return render(request, "graph/coauthors.html", context)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_safe
 
 from bzpeer.utils import web_url
 from profiles import queries
+from profiles.page_meta import institution_meta, topic_meta
 from works import queries as work_queries
 
 
@@ -29,6 +30,7 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "researcher_topics": queries.topic_researchers(topic),
         "works": work_queries.topic_recent_works(topic),
         "path": request.path,
+        **topic_meta(request, topic, request.path),
     }
     return render(request, "works/topic_detail.html", context)
 
@@ -45,5 +47,6 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "homepage_url": web_url(institution.homepage_url),
         "ror_url": _ror_url(institution.ror),
         "path": path,
+        **institution_meta(request, institution, path),
     }
     return render(request, "works/institution_detail.html", context)

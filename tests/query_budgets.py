@@ -21,17 +21,26 @@ BUDGETS: dict[str, int] = {
     # The featured researchers.
     "home": 1,
     # Researcher (+ institution), its topics, the works COUNT and page (+ venue, topics),
-    # works per year, public corrections.
-    "profile.anonymous": 6,
-    # The anonymous six, signed in, whether the viewer follows, the viewer's identity
-    # state (claims, verified email, owned record) in one query.
-    "profile.signed_in": 10,
-    "profile.visitor": 10,
-    "profile.claimant": 10,
-    "profile.owner": 10,
-    "profile.owner_of_another": 10,
-    # Researcher, works COUNT, the page of works (+ venue, topics).
-    "profile.works_fragment": 3,
+    # the works' first authors, the filters' counts (types, roles, years), works per year,
+    # public corrections. Citation figures are stored on the researcher row.
+    "profile.anonymous": 8,
+    # The anonymous eight, signed in, whether the viewer follows (and the digest switch),
+    # the viewer's identity state (claims, verified email, owned record) in one query.
+    "profile.signed_in": 12,
+    "profile.visitor": 12,
+    "profile.claimant": 12,
+    "profile.owner": 12,
+    "profile.owner_of_another": 12,
+    # Researcher, works COUNT, the page of works (+ venue), their first authors, the
+    # researcher's topics and the filters' counts.
+    "profile.works_fragment": 6,
+    # Researcher, co-authors COUNT, the page of co-authors (+ their institutions).
+    "profile.coauthors": 3,
+    # Researcher, then one server-side cursor over the listed works (authors gathered by
+    # a subquery), whatever the number of works.
+    "profile.export": 2,
+    # Researcher, the latest listed works (+ venue).
+    "profile.feed": 2,
     # Signed in, researcher, audit context, the follow write and recount, the button state.
     "profile.follow_post": 9,
     "profile.unfollow_post": 9,
@@ -94,6 +103,11 @@ BUDGETS: dict[str, int] = {
     # Work + venue, topics, shown authorships + researchers, their institutions, the work's
     # institution list.
     "works.work": 5,
+    # + the researcher a visitor came from (?author=), off the page shown: their
+    # authorship (+ researcher) and its institutions.
+    "works.work_from_author": 7,
+    # The work (+ venue), then the work as a citation (its authors by a subquery).
+    "works.cite": 2,
     # Topic, ranked researchers (+ institution), recent works (+ venue).
     "works.topic": 3,
     # Institution, the paginator's COUNT, the page of researchers.

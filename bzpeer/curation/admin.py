@@ -173,7 +173,15 @@ class WorkAdmin(BigTableAdmin):
     authorship_inline_cap = INLINE_CAP
     # The importer owns the reference list; the form shows only its size.
     exclude = ("referenced_works",)
-    readonly_fields = ("references", "updated_at", "authorships_link")
+    readonly_fields = (
+        "references",
+        "updated_at",
+        "authorships_link",
+        # Written by the importer only.
+        "counts_by_year",
+        "first_imported_at",
+        "imported_at",
+    )
     fieldsets = (
         (
             None,
@@ -198,6 +206,8 @@ class WorkAdmin(BigTableAdmin):
             {
                 "fields": (
                     "cited_by_count",
+                    "counts_by_year",
+                    ("first_imported_at", "imported_at"),
                     "authors_count",
                     "references",
                     "is_stub",
