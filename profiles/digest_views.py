@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bzpeer.htmx import partial_or_redirect
 from bzpeer.types import HtmxHttpRequest
 from profiles import digest, queries
 from profiles.access import get_researcher_or_404
@@ -26,14 +26,17 @@ def digest_toggle(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "following": changed or queries.is_following(request.user, researcher),
         "email_digest": enabled and changed,
     }
-    if request.htmx:
-        return render(request, "profiles/_follow.html", context)
+    message = ""
     if changed:
         verb = "will get" if enabled else "will no longer get"
-        messages.success(
-            request, f"You {verb} a weekly email of {researcher.display_name}'s new works."
-        )
-    return redirect(f"{researcher.get_absolute_url()}#connect")
+        message = f"You {verb} a weekly email of {researcher.display_name}'s new works."
+    return partial_or_redirect(
+        request,
+        "profiles/_follow.html",
+        context,
+        redirect_to=f"{researcher.get_absolute_url()}#connect",
+        message=message,
+    )
 
 
 # Reached from an email (no session, no CSRF cookie): the signature is the credential. A

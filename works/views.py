@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.htmx import partial_or_page
 from bzpeer.types import HtmxHttpRequest
 from bzpeer.utils import parse_id, web_url
 from works import citation, queries
@@ -88,8 +89,7 @@ def work_cite(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Cite panel: HTMX gets the panel alone, a plain request a page around it."""
     work = get_object_or_404(queries.public_works().select_related("venue"), pk=pk)
     context = {"work": work, **cite_context(queries.citation_record(work))}
-    template = "works/_cite.html" if request.htmx else "works/cite.html"
-    return render(request, template, context)
+    return partial_or_page(request, "works/_cite.html", "works/cite.html", context)
 
 
 @require_safe
