@@ -1,10 +1,11 @@
 """Materialised co-author edges (both directions) and the close-collaborator counts.
 
 Close collaborators (DESIGN.md): co-authors with at least two shared works, or one shared
-work with at most five authors. Works with more than 100 authors make no edges; hidden
-works, and works a researcher reported as "not me", count for nothing. `is_close` is
-decided here, in SQL, and nowhere else: the profile's stat, the trust score and the graph
-slice all read it (through `Researcher.close_collaborators_count` or `CoauthorEdge.is_close`).
+work with at most five authors (the team size: distinct resolved authors, `Work.team_size`).
+Works with more than 100 authors make no edges; hidden works, and works a researcher
+reported as "not me", count for nothing. `is_close` is decided here, in SQL, and nowhere
+else: the profile's stat, the trust score and the graph slice all read it (through
+`Researcher.close_collaborators_count` or `CoauthorEdge.is_close`).
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ def _not_me(alias: str) -> str:
 def _pairs_sql(where: str) -> str:
     return f"""
         SELECT a1.researcher_id AS r, a2.researcher_id AS c, COUNT(*) AS n,
-               MAX(w.publication_year) AS y, MIN(w.authors_count) AS t
+               MAX(w.publication_year) AS y, MIN(w.team_size) AS t
         FROM {Authorship._meta.db_table} a1
         JOIN {Authorship._meta.db_table} a2
           ON a2.work_id = a1.work_id AND a2.researcher_id <> a1.researcher_id
         JOIN {Work._meta.db_table} w ON w.id = a1.work_id
-        WHERE w.authors_count <= {HYPER_AUTHORED} AND NOT w.is_hidden
+        WHERE w.team_size <= {HYPER_AUTHORED} AND NOT w.is_hidden
           AND {_not_me("a1")} AND {_not_me("a2")} {where}
         GROUP BY a1.researcher_id, a2.researcher_id
     """

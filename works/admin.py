@@ -446,7 +446,8 @@ class WorkAdmin(BigTableAdmin):
     authorship_inline_cap = INLINE_CAP
     # The importer owns the reference list; the form shows only its size.
     exclude = ("referenced_works",)
-    readonly_fields = ("references", "updated_at", "authorships_link")
+    # The resolved team size follows the authorships the importer stored.
+    readonly_fields = ("references", "team_size", "updated_at", "authorships_link")
     fieldsets = (
         (
             None,
@@ -472,6 +473,7 @@ class WorkAdmin(BigTableAdmin):
                 "fields": (
                     "cited_by_count",
                     "authors_count",
+                    "team_size",
                     "references",
                     "is_stub",
                     "updated_at",
@@ -789,3 +791,16 @@ class TopicAdmin(BaseAdmin):
         if (by_id := source_id_search(queryset, search_term, "topic", "concept")) is not None:
             return by_id, False
         return super().get_search_results(request, queryset, search_term)
+
+
+# --- importer bookkeeping ---------------------------------------------------------------------
+
+from .models import TouchedResearcher  # noqa: E402 (kept apart from the curated models)
+
+
+@admin.register(TouchedResearcher)
+class TouchedResearcherAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Researchers waiting for the refresh after an import (empty when none is due)."""
+
+    list_display = ("researcher_id", "touched_at")
+    search_fields = ("=researcher_id",)

@@ -6,6 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
 
 
@@ -96,8 +97,13 @@ class Work(models.Model):
     topics = models.ManyToManyField(Topic, blank=True, related_name="works")
     cited_by_count = models.PositiveIntegerField(null=True, blank=True)
     referenced_works = ArrayField(models.CharField(max_length=255), default=list, blank=True)
-    # Number of authors on the record: hyper-authored works (>100) make no co-author edges.
+    # Authorship entries on the record, as listed (the page's "and N more" counts them).
     authors_count = models.PositiveIntegerField(default=0)
+    # Distinct resolved authors: entries with an author id, the placeholder excluded, a
+    # person listed twice counted once. The co-author rules (close collaborators, the
+    # hyper-authored cut at >100) use this, never the raw entry count, which also counts
+    # affiliation strings and reference-list names parsed as authors.
+    team_size = models.PositiveIntegerField(default=0)
     is_hidden = models.BooleanField(
         default=False, help_text="Hidden by a curator: off every public page."
     )
@@ -158,3 +164,19 @@ class Authorship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.raw_author_name or self.researcher_id} on {self.work_id}"
+
+
+class TouchedResearcher(models.Model):
+    """A researcher whose derived data (counts, co-author edges, trust, slices) is stale.
+
+    The importer writes a row in the same transaction as the batch that changed the
+    researcher's records, and the refresh after the import deletes the rows it consumed; a
+    killed import therefore leaves an exact list of what the next refresh must do. Plain
+    ids, no foreign key: the table is a queue, written in bulk.
+    """
+
+    researcher_id = models.BigIntegerField(primary_key=True)
+    touched_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"researcher {self.researcher_id} touched at {self.touched_at}"

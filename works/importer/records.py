@@ -129,6 +129,7 @@ class WorkRow:
     cited_by_count: int | None
     referenced_works: list[str]
     authors_count: int
+    team_size: int
     topics: list[TopicRow] = field(default_factory=list)
     authorships: list[AuthorshipRow] = field(default_factory=list)
 
@@ -193,6 +194,9 @@ def parse_record(value: Any) -> Row | SkippedRecord:
     if not isinstance(value, dict):
         raise BadRecord(f"expected a JSON object, got {type(value).__name__}")
     raw_id = value.get("id")
+    if (raw_id is None or raw_id == "") and "results" in value:
+        kind = type(value["results"]).__name__ if value["results"] is not None else "null"
+        raise BadRecord(f"an API page whose `results` is not a list (got {kind})")
     if raw_id is None or raw_id == "":
         raise BadRecord("missing id")
     if not isinstance(raw_id, str):
@@ -447,6 +451,7 @@ def _parse_work(obj: dict[str, Any], source_id: str) -> WorkRow:
         cited_by_count=_bounded(_get(obj, "cited_by_count", int, ""), INT_MAX),
         referenced_works=list(referenced),
         authors_count=authors_count,
+        team_size=len({a.author.source_id for a in authorships}),
         topics=_topic_refs(obj),
         authorships=authorships,
     )

@@ -5,9 +5,13 @@
 2. Good records are written ~500 at a time, each batch in its own transaction (writer.py).
    If the database still refuses a batch, it is rolled back and its records are retried
    one per transaction: only the culprit is lost, and it is reported too.
-3. At the end one hook, profiles.services.after_import, gets the researchers whose data
-   changed (or every researcher named, with refresh_all) to refresh counts, co-author
-   edges, trust and graph slices.
+3. Each batch records the researchers whose data it changed (or every researcher it
+   named, with refresh_all) in the durable touched set (touched.py), in its own
+   transaction. At the end one hook, profiles.services.after_import, gets that set (with
+   whatever an earlier, killed import left in it) to refresh counts, co-author edges,
+   trust and graph slices; the rows it handled are then removed.
+4. After a large import the tables it changed are analysed: the refresh's plans, and every
+   page's, depend on current statistics, and autovacuum may be off.
 """
 
 from __future__ import annotations
@@ -17,10 +21,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DataError, IntegrityError, transaction
+from django.conf import settings
+from django.db import DataError, IntegrityError, connection, transaction
 from tqdm import tqdm
 
-from works.importer.reader import Location, RecordReader, discover_files
+from works.importer import touched
+from works.importer.reader import (
+    DATA_SUFFIXES,
+    MAX_RECORD_BYTES,
+    InputPathError,
+    Location,
+    RecordReader,
+    discover_files,
+)
 from works.importer.records import BadRecord, Row, SkippedRecord, parse_record
 from works.importer.stats import ImportStats
 from works.importer.writer import BatchOutcome, write_batch
@@ -28,6 +41,19 @@ from works.importer.writer import BatchOutcome, write_batch
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# Records read past which the changed tables are analysed at the end of the run.
+ANALYZE_AFTER_RECORDS = 10_000
+ANALYZED_MODELS = (
+    "works.Work",
+    "works.Work_topics",
+    "works.Authorship",
+    "works.Authorship_institutions",
+    "works.Institution",
+    "works.Source",
+    "works.Topic",
+    "profiles.Researcher",
+    "works.TouchedResearcher",
+)
 # Errors that belong to the data of some record in the batch. Anything else (a lost
 # connection, a bug) stops the import instead of being blamed on every record in turn.
 _RECORD_ERRORS = (IntegrityError, DataError, RuntimeError, ValueError, TypeError)
@@ -58,14 +84,22 @@ def import_openalex(
     progress: bool = False,
     batch_size: int = BATCH_SIZE,
     refresh_all: bool = False,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> ImportResult:
     """Import every record in `paths` (files or directories); see the module docstring.
 
     `report` receives one line per bad record or warning ("path:line: ..."). Raises
-    InputPathError before touching the database when a path does not exist.
+    InputPathError before touching the database when a path does not exist or the paths
+    hold no data file.
     """
+    paths = list(paths)
     files = discover_files(paths)
-    run = _Run(report or logger.warning, batch_size, refresh_all)
+    if not files:
+        raise InputPathError(
+            f"{', '.join(map(str, paths))}: no data files found "
+            f"(looked for {', '.join('*' + suffix for suffix in DATA_SUFFIXES)})"
+        )
+    run = _Run(report or logger.warning, batch_size, refresh_all, max_record_bytes)
     bar = tqdm(
         total=sum(path.stat().st_size for path in files),
         unit="B",
@@ -82,14 +116,26 @@ def import_openalex(
     finally:
         bar.close()
         if finished:
-            _after_import(run.researcher_ids)
+            if run.stats.records >= ANALYZE_AFTER_RECORDS:
+                analyze_changed_tables()
+            refreshed = refresh_touched()
         else:
             # Batches already committed still need their counts and edges refreshed.
+            refreshed = set()
             try:
-                _after_import(run.researcher_ids)
+                refreshed = refresh_touched()
             except Exception:
                 logger.exception("after_import failed after an interrupted import")
-    return ImportResult(stats=run.stats, researcher_ids=run.researcher_ids)
+    return ImportResult(stats=run.stats, researcher_ids=refreshed)
+
+
+def refresh_touched() -> set[int]:
+    """Hand the durable touched set to the derived-data refresh, then forget what it took.
+    Also picks up what a killed import left behind. Returns the researchers handed over."""
+    read = touched.pending()
+    _after_import(read.researcher_ids)
+    touched.consume(read)
+    return read.researcher_ids
 
 
 def _after_import(researcher_ids: set[int]) -> None:
@@ -99,13 +145,36 @@ def _after_import(researcher_ids: set[int]) -> None:
     after_import(researcher_ids=researcher_ids)
 
 
+def analyze_changed_tables() -> None:
+    from django.apps import apps
+
+    with connection.cursor() as cursor:
+        for label in ANALYZED_MODELS:
+            app_label, _, name = label.partition(".")
+            model_name, _, m2m = name.partition("_")
+            model = apps.get_model(app_label, model_name)
+            if m2m:
+                model = model._meta.get_field(m2m).remote_field.through
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def _forget_logged_queries() -> None:
+    """With DEBUG on, Django keeps every query's SQL (up to 9,000 of them, each batch's
+    parameters included): the importer drops its own. A test capturing queries sets
+    force_debug_cursor and keeps them."""
+    if settings.DEBUG and not connection.force_debug_cursor:
+        connection.queries_log.clear()
+
+
 class _Run:
-    def __init__(self, report: Report, batch_size: int, refresh_all: bool) -> None:
+    def __init__(
+        self, report: Report, batch_size: int, refresh_all: bool, max_record_bytes: int
+    ) -> None:
         self.report = report
         self.batch_size = max(1, batch_size)
         self.refresh_all = refresh_all
+        self.max_record_bytes = max_record_bytes
         self.stats = ImportStats()
-        self.researcher_ids: set[int] = set()
         self.bar: tqdm | None = None
 
     def emit(self, message: str) -> None:
@@ -120,7 +189,7 @@ class _Run:
         self.emit(f"{location}: bad record: {reason}")
 
     def import_file(self, path: Path) -> None:
-        reader = RecordReader(path)
+        reader = RecordReader(path, max_record_bytes=self.max_record_bytes)
         self.stats.files += 1
         batch: list[tuple[Location, Row]] = []
         shown = 0
@@ -156,6 +225,9 @@ class _Run:
         try:
             with transaction.atomic():
                 write_batch(batch, outcome)
+                touched.record(
+                    outcome.touched | outcome.referenced if self.refresh_all else outcome.touched
+                )
         except _RECORD_ERRORS as exc:
             if len(batch) == 1:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -167,6 +239,4 @@ class _Run:
         self.stats.merge(outcome.stats)
         for message in outcome.warnings:
             self.emit(message)
-        self.researcher_ids |= outcome.touched
-        if self.refresh_all:
-            self.researcher_ids |= outcome.referenced
+        _forget_logged_queries()

@@ -400,6 +400,7 @@ class _Batch:
             "cited_by_count",
             "referenced_works",
             "authors_count",
+            "team_size",
         ]
         existing = self._existing(Work, self.works, columns)
         pending: Pending = {}
@@ -419,6 +420,7 @@ class _Batch:
                     "cited_by_count": row.cited_by_count,
                     "referenced_works": row.referenced_works,
                     "authors_count": row.authors_count,
+                    "team_size": row.team_size,
                 },
             )
         self._claim_unique(Work, "doi", pending, empty=None, label="DOI", full=True)

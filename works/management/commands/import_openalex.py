@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from works.importer import InputPathError, import_openalex
+from works.importer.reader import MAX_RECORD_BYTES
 from works.importer.service import BATCH_SIZE
 
 
@@ -32,6 +33,13 @@ class Command(BaseCommand):
             help="refresh every researcher the files name, not only the changed ones "
             "(use after an interrupted import)",
         )
+        parser.add_argument(
+            "--max-record-bytes",
+            type=int,
+            default=MAX_RECORD_BYTES,
+            help=f"longest JSON line read as one record (default {MAX_RECORD_BYTES:,} bytes); "
+            "a longer one is reported as a bad record",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -41,6 +49,7 @@ class Command(BaseCommand):
                 progress=self.stdout.isatty(),
                 batch_size=options["batch_size"],
                 refresh_all=options["refresh_all"],
+                max_record_bytes=options["max_record_bytes"],
             )
         except InputPathError as exc:
             raise CommandError(str(exc)) from exc
