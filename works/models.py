@@ -108,6 +108,8 @@ class Work(models.Model):
         default=False, help_text="Hidden by a curator: off every public page."
     )
     is_stub = models.BooleanField(default=False)
+    # OpenAlex's updated_date of the copy stored: an older copy never overwrites it.
+    openalex_updated = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

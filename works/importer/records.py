@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import models
@@ -103,6 +103,7 @@ class AuthorRow:
     alternative_names: list[str]
     orcid: str | None
     last_known_institution: InstitutionRow | None
+    updated_date: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -132,6 +133,7 @@ class WorkRow:
     team_size: int
     topics: list[TopicRow] = field(default_factory=list)
     authorships: list[AuthorshipRow] = field(default_factory=list)
+    updated_date: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -275,6 +277,7 @@ def _parse_author(obj: dict[str, Any], source_id: str) -> AuthorRow:
         alternative_names=alternatives,
         orcid=normalize_orcid(orcid_raw),
         last_known_institution=_last_known_institution(obj),
+        updated_date=_updated_date(obj),
     )
 
 
@@ -359,6 +362,19 @@ def _publication_date(obj: dict[str, Any]) -> date | None:
         return date.fromisoformat(raw[:10])
     except ValueError:
         return None
+
+
+def _updated_date(obj: dict[str, Any]) -> datetime | None:
+    """OpenAlex's updated_date ("2025-10-09T13:42:18.571041" or "2025-10-09"), in UTC;
+    None when absent or unreadable (such a copy is applied as before: no ordering)."""
+    raw = _get(obj, "updated_date", str, "")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _bounded(value: int | None, upper: int) -> int | None:
@@ -454,6 +470,7 @@ def _parse_work(obj: dict[str, Any], source_id: str) -> WorkRow:
         team_size=len({a.author.source_id for a in authorships}),
         topics=_topic_refs(obj),
         authorships=authorships,
+        updated_date=_updated_date(obj),
     )
 
 

@@ -117,6 +117,7 @@ class _Batch:
     # --- orchestration ---------------------------------------------------------------------
 
     def write(self) -> None:
+        self._drop_older_copies()
         self._write_simple(Institution, self.institutions, _institution_values, "institution")
         self._write_simple(Source, self.sources, _source_values, "source")
         self._write_simple(Topic, self.topics, _topic_values, None)
@@ -130,6 +131,24 @@ class _Batch:
             if status == "unchanged" and self.ids[Work][source_id] in changed_works:
                 status = "updated"  # its topics or authorships changed
             self._count("work", status)
+
+    def _drop_older_copies(self) -> None:
+        """A work or author whose stored copy has a newer updated_date is left out of the
+        batch entirely (its fields, authorships, topics and references). Equal dates go
+        through: an identical copy is then "unchanged"."""
+        for model, rows in ((Work, self.works), (Researcher, self.authors)):
+            dated = [sid for sid, (_, row) in rows.items() if row.updated_date is not None]
+            if not dated:
+                continue
+            stored = dict(
+                model.objects.filter(source_id__in=dated, openalex_updated__isnull=False)
+                .values_list("source_id", "openalex_updated")
+                .order_by()
+            )
+            for source_id, when in stored.items():
+                if rows[source_id][1].updated_date < when:
+                    del rows[source_id]
+                    self.stats.older += 1
 
     def _count(self, entity: str, status: str, n: int = 1) -> None:
         counts = self.stats.entities[entity]
@@ -334,6 +353,7 @@ class _Batch:
             "orcid",
             "last_known_institution_id",
             "verification_level",
+            "openalex_updated",
         ]
         existing = self._existing(Researcher, self.authors, columns, lock=True)
         pending: Pending = {}
@@ -355,6 +375,8 @@ class _Batch:
                     ),
                     # Never lower a claimed record (L2/L3).
                     "verification_level": max(old_level, VerificationLevel.L1),
+                    "openalex_updated": row.updated_date
+                    or (old["openalex_updated"] if old else None),
                 },
             )
         self._claim_unique(Researcher, "orcid", pending, empty=None, label="ORCID", full=True)
@@ -401,10 +423,12 @@ class _Batch:
             "referenced_works",
             "authors_count",
             "team_size",
+            "openalex_updated",
         ]
         existing = self._existing(Work, self.works, columns)
         pending: Pending = {}
         for source_id, (location, row) in self.works.items():
+            old = existing.get(source_id)
             pending[source_id] = (
                 location,
                 {
@@ -421,6 +445,8 @@ class _Batch:
                     "referenced_works": row.referenced_works,
                     "authors_count": row.authors_count,
                     "team_size": row.team_size,
+                    "openalex_updated": row.updated_date
+                    or (old["openalex_updated"] if old else None),
                 },
             )
         self._claim_unique(Work, "doi", pending, empty=None, label="DOI", full=True)
