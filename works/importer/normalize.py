@@ -41,6 +41,7 @@ SKIPPED_COLLECTIONS = {
 }
 
 _SHORT_KEY = re.compile(r"^([A-Za-z])(\d+)$")
+_FAST_LETTERS = frozenset(STORED_ENTITIES)
 _OPENALEX_URL = re.compile(r"^https?://(?:www\.|api\.)?openalex\.org/(.+?)/?$", re.IGNORECASE)
 
 
@@ -63,6 +64,13 @@ def parse_entity_id(raw: str) -> EntityId | None:
     value = raw.strip()
     if not value:
         return None
+    # The common case, a canonical URL of a stored entity, without the general parse.
+    if value.startswith(OPENALEX):
+        key = value[len(OPENALEX) :]
+        letter = key[:1]
+        if letter in _FAST_LETTERS and key[1:].isdigit() and key[1:].isascii():
+            return EntityId(STORED_ENTITIES[letter], value if letter != "V" else
+                            f"{OPENALEX}S{key[1:]}", stored=True)  # fmt: skip
     match = _OPENALEX_URL.match(value)
     if match:
         segments = match.group(1).split("/")
@@ -263,7 +271,9 @@ def rebuild_abstract(inverted_index: dict[str, list[int]] | None) -> str:
     """Sort the (position, word) pairs and join them with spaces; None gives ""."""
     if not inverted_index:
         return ""
-    pairs = sorted(
-        (position, word) for word, positions in inverted_index.items() for position in positions
-    )
-    return " ".join(word for _, word in pairs)
+    placed: dict[int, list[str]] = {}
+    for word, positions in inverted_index.items():
+        for position in positions:
+            placed.setdefault(position, []).append(word)
+    # Words sharing a position keep the (position, word) order a sort of pairs would give.
+    return " ".join(word for position in sorted(placed) for word in sorted(placed[position]))

@@ -347,11 +347,14 @@ def _abstract(obj: dict[str, Any]) -> str:
         if not isinstance(index, dict):
             raise BadRecord("abstract_inverted_index.InvertedIndex must be an object")
     for word, positions in index.items():
-        if not isinstance(positions, list) or not all(
-            isinstance(p, int) and not isinstance(p, bool) for p in positions
-        ):
+        # `type(p) is int` also refuses booleans (a subclass of int), in one check.
+        if type(positions) is not list or not all(type(p) is int for p in positions):
             raise BadRecord(f"abstract_inverted_index[{word!r}] must be a list of integers")
-    return plain_text(rebuild_abstract(index))
+    text = rebuild_abstract(index)
+    # Most abstracts hold no markup and no entity: the HTML cleaner has nothing to do.
+    if "<" not in text and "&" not in text and "\x00" not in text:
+        return " ".join(text.split())
+    return plain_text(text)
 
 
 def _publication_date(obj: dict[str, Any]) -> date | None:
