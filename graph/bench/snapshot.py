@@ -21,6 +21,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -88,7 +89,7 @@ class _PartWriter:
 
     def close(self) -> None:
         self._close_part()
-        manifest = {
+        manifest: dict[str, Any] = {
             "entries": self.entries,
             "meta": {
                 "content_length": sum(e["meta"]["content_length"] for e in self.entries),
@@ -163,8 +164,8 @@ def write_snapshot(corpus: Corpus, root: Path, seed: int = 7) -> SnapshotStats:
 
     researcher_institution: dict[int, int] = {}
     writer = _PartWriter(root, "authors", OTHERS_PER_PART, stats)
-    for number, _source, name, institution in _tsv(corpus.path("researchers")):
-        r, i = int(number), int(institution)
+    for researcher_key, _source, name, institution in _tsv(corpus.path("researchers")):
+        r, i = int(researcher_key), int(institution)
         researcher_institution[r] = i
         orcid = f"0000-000{r % 3}-{r // 10000 % 10000:04d}-{r % 10000:04d}" if r % 3 == 0 else None
         writer.write(
@@ -187,8 +188,8 @@ def write_snapshot(corpus: Corpus, root: Path, seed: int = 7) -> SnapshotStats:
     next_authors = next(authorships, None)
     next_topics = next(work_topics, None)
     writer = _PartWriter(root, "works", WORKS_PER_PART, stats)
-    for number, _source, title, year, venue, cited, _count, _team in _tsv(corpus.path("works")):
-        w = int(number)
+    for work_key, _source, title, year, venue, cited, _count, _team in _tsv(corpus.path("works")):
+        w = int(work_key)
         team: list[list[str]] = []
         if next_authors is not None and next_authors[0] == w:
             team = list(next_authors[1])
@@ -231,16 +232,16 @@ def _work(
         "version": "publishedVersion",
     }
     authorships = []
-    for _row_id, _work_id, person, position, _order in team:
-        r = int(person)
+    for _row_id, _work_id, person_key, author_position, _order in team:
+        r = int(person_key)
         i = researcher_institution.get(r, 1)
         authorships.append(
             {
-                "author_position": position,
+                "author_position": author_position,
                 "author": {"id": _id("A", r), "display_name": f"Researcher {r}", "orcid": None},
                 "institutions": [_institution(i, *institutions[i])],
                 "countries": [institutions[i][1]],
-                "is_corresponding": position == "first",
+                "is_corresponding": author_position == "first",
                 "raw_author_name": f"Researcher {r}",
                 "raw_affiliation_strings": [institutions[i][0]],
             }

@@ -62,6 +62,7 @@ def _defaults(model: type[models.Model], given: Sequence[str]) -> tuple[list[str
             value = None
         else:
             continue  # a database default, if any, applies
+        assert field.column is not None  # a concrete field has a column
         columns.append(field.column)
         values.append(field.get_db_prep_save(value, connection))
     return columns, values
@@ -95,7 +96,10 @@ def upsert(
     if update is None:
         action = "DO NOTHING"
     else:
-        touched = [*update, *(f.column for f in model._meta.concrete_fields if _is_auto_now(f))]
+        touched = [
+            *update,
+            *(str(f.column) for f in model._meta.concrete_fields if _is_auto_now(f)),
+        ]
         action = "DO UPDATE SET " + ", ".join(
             f"{quote(c)} = EXCLUDED.{quote(c)}" for c in dict.fromkeys(touched)
         )

@@ -32,7 +32,6 @@ from works.importer.records import (
 from works.importer.stats import ImportStats
 from works.models import Authorship, Institution, Source, Topic, Work
 
-
 Values = dict[str, Any]
 Pending = dict[str, tuple[Location, Values]]  # source_id -> (where it came from, column values)
 
@@ -146,7 +145,8 @@ class _Batch:
                 .order_by()
             )
             for source_id, when in stored.items():
-                if rows[source_id][1].updated_date < when:
+                updated = rows[source_id][1].updated_date
+                if updated is not None and when is not None and updated < when:
                     del rows[source_id]
                     self.stats.older += 1
 
@@ -580,7 +580,9 @@ class _Batch:
 
 
 def _column(model: type[models.Model], name: str) -> str:
-    return model._meta.get_field(name).column  # a field's name or attname (venue_id)
+    field = model._meta.get_field(name)  # a field's name or attname (venue_id)
+    assert isinstance(field, models.Field) and field.column is not None
+    return field.column
 
 
 def _noun(model: type[models.Model]) -> str:
