@@ -795,7 +795,7 @@ class TopicAdmin(BaseAdmin):
 
 # --- importer bookkeeping ---------------------------------------------------------------------
 
-from .models import TouchedResearcher  # noqa: E402 (kept apart from the curated models)
+from .models import ImportedPart, TouchedResearcher  # noqa: E402 (apart from the curated models)
 
 
 @admin.register(TouchedResearcher)
@@ -804,3 +804,12 @@ class TouchedResearcherAdmin(ReadOnlyAdminMixin, BigTableAdmin):
 
     list_display = ("researcher_id", "touched_at")
     search_fields = ("=researcher_id",)
+
+
+@admin.register(ImportedPart)
+class ImportedPartAdmin(ReadOnlyAdminMixin, BaseAdmin):
+    """Snapshot files imported whole (a rerun skips them)."""
+
+    list_display = ("path", "entity", "records", "bad", "manifest_records", "imported_at")
+    list_filter = ("entity",)
+    search_fields = ("path",)

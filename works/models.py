@@ -182,3 +182,25 @@ class TouchedResearcher(models.Model):
 
     def __str__(self) -> str:
         return f"researcher {self.researcher_id} touched at {self.touched_at}"
+
+
+class ImportedPart(models.Model):
+    """One file of an OpenAlex snapshot that was imported whole: a rerun skips it (same
+    path and size), a killed import resumes at the first part without a row, and a newer
+    snapshot imports only the partitions not recorded yet. Merged-id lists are recorded
+    the same way once applied."""
+
+    path = models.CharField(max_length=1000, unique=True, help_text="Relative to the root.")
+    entity = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file.")
+    records = models.PositiveIntegerField(default=0)
+    bad = models.PositiveIntegerField(default=0)
+    manifest_records = models.PositiveIntegerField(null=True, blank=True)
+    imported_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path

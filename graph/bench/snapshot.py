@@ -127,7 +127,14 @@ def _topic(number: int, name: str) -> dict:
     }
 
 
-def write_snapshot(corpus: Corpus, root: Path, seed: int = 7) -> SnapshotStats:
+def write_snapshot(
+    corpus: Corpus,
+    root: Path,
+    seed: int = 7,
+    *,
+    works_per_part: int = WORKS_PER_PART,
+    others_per_part: int = OTHERS_PER_PART,
+) -> SnapshotStats:
     """Turn the corpus files in `corpus.directory` (after `generate()`) into a snapshot tree
     at `root`. The small tables come from the corpus' own generators."""
     rnd = random.Random(seed)
@@ -138,13 +145,13 @@ def write_snapshot(corpus: Corpus, root: Path, seed: int = 7) -> SnapshotStats:
     topics = {int(i): name for i, _, name in corpus.topics()}
     venues = {int(i): name for i, _, name in corpus.venues()}
 
-    writer = _PartWriter(root, "institutions", OTHERS_PER_PART, stats)
+    writer = _PartWriter(root, "institutions", others_per_part, stats)
     for number, (name, country) in institutions.items():
         writer.write(
             {**_institution(number, name, country), "works_count": 0, "updated_date": UPDATED}
         )
     writer.close()
-    writer = _PartWriter(root, "sources", OTHERS_PER_PART, stats)
+    writer = _PartWriter(root, "sources", others_per_part, stats)
     for number, name in venues.items():
         writer.write(
             {
@@ -157,13 +164,13 @@ def write_snapshot(corpus: Corpus, root: Path, seed: int = 7) -> SnapshotStats:
             }
         )
     writer.close()
-    writer = _PartWriter(root, "topics", OTHERS_PER_PART, stats)
+    writer = _PartWriter(root, "topics", others_per_part, stats)
     for number, name in topics.items():
         writer.write({**_topic(number, name), "updated_date": UPDATED})
     writer.close()
 
     researcher_institution: dict[int, int] = {}
-    writer = _PartWriter(root, "authors", OTHERS_PER_PART, stats)
+    writer = _PartWriter(root, "authors", others_per_part, stats)
     for researcher_key, _source, name, institution in _tsv(corpus.path("researchers")):
         r, i = int(researcher_key), int(institution)
         researcher_institution[r] = i
@@ -187,7 +194,7 @@ def write_snapshot(corpus: Corpus, root: Path, seed: int = 7) -> SnapshotStats:
     work_topics = itertools.groupby(_tsv(corpus.path("work_topics")), key=lambda row: int(row[1]))
     next_authors = next(authorships, None)
     next_topics = next(work_topics, None)
-    writer = _PartWriter(root, "works", WORKS_PER_PART, stats)
+    writer = _PartWriter(root, "works", works_per_part, stats)
     for work_key, _source, title, year, venue, cited, _count, _team in _tsv(corpus.path("works")):
         w = int(work_key)
         team: list[list[str]] = []

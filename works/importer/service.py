@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from tqdm import tqdm
 
 from works.importer import touched
@@ -59,6 +59,12 @@ ANALYZED_MODELS = (
 _RECORD_ERRORS = (IntegrityError, DataError, RuntimeError, ValueError, TypeError)
 
 Report = Callable[[str], None]
+DEADLOCK_RETRIES = 5
+_RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE
 
 
 @dataclass(slots=True)
@@ -188,8 +194,8 @@ class _Run:
         self.stats.bad += 1
         self.emit(f"{location}: bad record: {reason}")
 
-    def import_file(self, path: Path) -> None:
-        reader = RecordReader(path, max_record_bytes=self.max_record_bytes)
+    def import_file(self, path: Path, label: str | None = None) -> None:
+        reader = RecordReader(path, label, max_record_bytes=self.max_record_bytes)
         self.stats.files += 1
         batch: list[tuple[Location, Row]] = []
         shown = 0
@@ -220,7 +226,7 @@ class _Run:
             self.bar.update(reader.bytes_read - shown)
         return reader.bytes_read
 
-    def commit(self, batch: list[tuple[Location, Row]]) -> None:
+    def commit(self, batch: list[tuple[Location, Row]], attempt: int = 1) -> None:
         outcome = BatchOutcome()
         try:
             with transaction.atomic():
@@ -228,6 +234,13 @@ class _Run:
                 touched.record(
                     outcome.touched | outcome.referenced if self.refresh_all else outcome.touched
                 )
+        except OperationalError as exc:
+            # Concurrent importers take locks in one order, but Postgres may still pick a
+            # victim (a unique index wait across tables): the batch is simply run again.
+            if _is_retryable(exc) and attempt < DEADLOCK_RETRIES:
+                self.commit(batch, attempt + 1)
+                return
+            raise
         except _RECORD_ERRORS as exc:
             if len(batch) == 1:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
