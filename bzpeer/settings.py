@@ -243,6 +243,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Publishing fails fast when the broker is down, so a request never hangs on .delay().
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 
+# OpenAlex snapshot kept in sync by the operator (docs/openalex-snapshot.md); the beat task
+# imports the partitions not imported yet, once a day. Empty: the task does nothing.
+OPENALEX_SNAPSHOT_DIR = env("OPENALEX_SNAPSHOT_DIR", default="")
+# The staff user in whose name OpenAlex's merged author ids are applied.
+OPENALEX_CURATOR = env("OPENALEX_CURATOR", default="")
+CELERY_BEAT_SCHEDULE = {
+    "import-openalex-snapshot": {
+        "task": "works.tasks.import_openalex_snapshot",
+        "schedule": env.int("OPENALEX_IMPORT_EVERY_SECONDS", default=24 * 3600),
+    }
+}
+
 # Pages that poll the worker give up after this many attempts.
 GRAPH_SLICE_MAX_POLLS = env.int("GRAPH_SLICE_MAX_POLLS", default=30)
 GRAPH_SLICE_POLL_SECONDS = env.int("GRAPH_SLICE_POLL_SECONDS", default=2)

@@ -329,3 +329,27 @@ def test_incremental_edges_after_imports_equal_a_full_rebuild_on_real_records(tm
 
     assert values() == incremental
     assert CoauthorEdge.objects.count() > 1000
+
+
+# --- the beat task ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_beat_task_imports_new_partitions_of_the_configured_snapshot(
+    tmp_path, settings, hook_calls
+):
+    from works.tasks import import_openalex_snapshot
+
+    settings.OPENALEX_SNAPSHOT_DIR = ""
+    assert "not set" in import_openalex_snapshot()
+    parts = tmp_path / "data" / "works" / "updated_date=2025-01-01"
+    parts.mkdir(parents=True)
+    write_jsonl(parts / "part_000.gz", demo_records(DEMO_WORKS_PATH)[:5], gzipped=True)
+    settings.OPENALEX_SNAPSHOT_DIR = str(tmp_path)
+
+    first = import_openalex_snapshot()
+    second = import_openalex_snapshot()
+
+    assert "Parts: 1 imported" in first
+    assert "Parts: 0 imported, 1 skipped" in second
+    assert Work.objects.count() == 5
