@@ -77,6 +77,18 @@ web: install
 # database (BENCH_DATABASE, default bzpeer_bench, on DATABASE_URL's server), then slice
 # build and fragment serve times, written into docs/benchmarks.md. BENCH_WORKS=100000 for a
 # quick run; BENCH_RUNS sets the runs per measurement (graph/management/commands/bench_graph.py).
+# The OpenAlex import benchmark (not a test): an OpenAlex-shaped snapshot written from the
+# same corpus generator, imported end to end into its own database (BENCH_IMPORT_DATABASE,
+# default bzpeer_bench_import), against the COPY floor; figures into docs/benchmarks.md.
+# BENCH_WORKS=100000 for a quick run; BENCH_IMPORT_WORKERS sets --workers (default 2).
+.PHONY: bench-import
+bench-import: $(VENV_STAMP)
+	@if [ ! -f .local/env ]; then \
+	  export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bzpeer}" \
+	         REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}"; \
+	fi; \
+	$(PY) manage.py bench_import
+
 .PHONY: bench
 bench: $(VENV_STAMP)
 	@if [ ! -f .local/env ]; then \

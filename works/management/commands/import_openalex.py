@@ -141,15 +141,23 @@ class Command(BaseCommand):
             )
         finally:
             bar.close()
+        phases = {"parts": time.perf_counter() - started}
+        mark = time.perf_counter()
         merged = self.apply_merged_ids(root, options["curator"])
+        phases["merged ids"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         if result.stats.records >= ANALYZE_AFTER_RECORDS:
             analyze_changed_tables()
+        phases["analyze"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         refreshed = refresh_touched()
+        phases["derived data"] = time.perf_counter() - mark
         self.stdout.write(result.stats.summary())
         self.stdout.write(
             f"Parts: {result.parts_imported} imported, {result.parts_skipped} skipped (imported "
             f"before) of {result.parts_total}. {merged}\n"
             f"Researchers passed to after_import: {len(refreshed)}.\n"
+            f"Phases: {', '.join(f'{name} {seconds:.1f}s' for name, seconds in phases.items())}.\n"
             f"Done in {time.perf_counter() - started:.1f}s."
         )
         failures = []
