@@ -255,6 +255,10 @@ class Command(BaseCommand):
         }
 
 
+def _phases(phases: dict[str, float]) -> str:
+    return ", ".join(f"{name} {seconds:.1f}s" for name, seconds in phases.items())
+
+
 def _line(text: str, prefix: str) -> str:
     return next((line for line in text.splitlines() if line.startswith(prefix)), "")
 
@@ -287,7 +291,7 @@ def render(f: dict[str, Any], facts: dict[str, str]) -> str:
         f"| rerun of the imported snapshot | {f['rerun_s']:,.1f} s | ≤ 1/10 of the first: "
         f"{'met' if f['rerun_s'] <= first['wall_s'] / 10 else 'missed'} |",
         f"| {CHANGED_WORKS:,} changed works (newer partition), derived data included | "
-        f"{changed['wall_s']:,.1f} s ({', '.join(f'{k} {v:.1f}s' for k, v in changed['phases'].items())}) | "
+        f"{changed['wall_s']:,.1f} s ({_phases(changed['phases'])}) | "
         f"≤ 10 s: {'met' if changed['wall_s'] <= 10 else 'missed'} |",
         f"| full co-author edge rebuild ({f['edge_rows']:,} rows) | {f['edges_s']:,.0f} s | "
         f"≤ 180 s: {'met' if f['edges_s'] <= 180 else 'missed'} |",
