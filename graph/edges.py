@@ -201,6 +201,11 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
             # costs more than it saves on statements this size.
             cursor.execute(f"SET LOCAL work_mem = '{INCREMENTAL_WORK_MEM}'")
             cursor.execute("SET LOCAL jit = off")
+            # Every statement here starts from the touched ids and follows indexes; a hash
+            # or merge join would read a whole table (authorships, edges) instead, which is
+            # what the planner picks once the touched set is a few thousand rows.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
             cursor.execute("INSERT INTO edge_touched SELECT unnest(%s::bigint[])", [chunk])
             cursor.execute("ANALYZE edge_touched")
             # Every edge touching the chunk as it should be: pairs seen from the chunk's side,
@@ -242,6 +247,8 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
             for row in cursor.fetchall():
                 changed.update(row)
             _refresh_close_counts(cursor, ids=sorted(changed))
+            for setting in ("work_mem", "jit", "enable_hashjoin", "enable_mergejoin"):
+                cursor.execute(f"SET LOCAL {setting} TO DEFAULT")  # for an outer transaction
         affected |= changed
     return affected
 

@@ -51,6 +51,8 @@ def unfollow_researcher(*, user: User, researcher: Researcher) -> bool:
 
 # --- denormalised counts ---------------------------------------------------------------
 
+COUNTS_CHUNK = 5_000
+
 
 def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
     """Recount works, followers and topics (and the per-topic rows) from the source rows."""
@@ -66,8 +68,13 @@ def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
         "WHERE nm.researcher_id = a.researcher_id AND nm.work_id = a.work_id "
         "AND nm.status IN ('pending', 'accepted'))"
     )
-    for chunk in chunked(sorted(set(researcher_ids))):
+    for chunk in chunked(sorted(set(researcher_ids)), size=COUNTS_CHUNK):
         with transaction.atomic(), connection.cursor() as cursor:
+            # Each statement starts from the chunk's ids and follows indexes; a hash join
+            # would read every authorship or topic link instead.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(f"DELETE FROM {topic_table} WHERE researcher_id = ANY(%s)", [chunk])
             cursor.execute(
                 f"""
@@ -95,6 +102,8 @@ def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
                 """,
                 [chunk],
             )
+            for setting in ("enable_hashjoin", "enable_mergejoin", "jit"):
+                cursor.execute(f"SET LOCAL {setting} TO DEFAULT")  # for an outer transaction
 
 
 def refresh_all_researcher_counts() -> int:
