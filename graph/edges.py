@@ -219,6 +219,13 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
                 "WHERE NOT EXISTS (SELECT 1 FROM edge_touched t WHERE t.id = pairs.c)"
             )
             cursor.execute("ANALYZE edge_new")
+            # Every co-author of the chunk, old (still stored) or new, may see a change.
+            cursor.execute(
+                f"SELECT DISTINCT e.coauthor_id FROM {edge_table} e "
+                "JOIN edge_touched t ON t.id = e.researcher_id "
+                "UNION SELECT c FROM edge_new"
+            )
+            changed.update(row[0] for row in cursor.fetchall())
             # Then only the difference is written, so unchanged edges cost a read. The old
             # edges are found in two index-friendly halves (by researcher, by co-author):
             # one `OR` over both columns can use neither index.

@@ -180,6 +180,13 @@ def import_part(
     return PartOutcome(part, stats, messages, time.perf_counter() - started, recorded)
 
 
+def _forget_inherited_connections() -> None:
+    """In a forked worker: drop the database connections copied from the parent without
+    touching their sockets (the parent may still use them); the worker opens its own."""
+    for conn in connections.all(initialized_only=True):
+        conn.connection = None
+
+
 def _import_part_in_worker(args: tuple[Part, int, int]) -> PartOutcome:
     part, batch_size, max_record_bytes = args
     try:
@@ -235,7 +242,9 @@ def import_snapshot(
         # Children open their own connections; the parent's must not be shared with them.
         connections.close_all()
         context = multiprocessing.get_context("fork")
-        with context.Pool(min(workers, len(level))) as pool:
+        with context.Pool(
+            min(workers, len(level)), initializer=_forget_inherited_connections
+        ) as pool:
             for outcome in pool.imap_unordered(
                 _import_part_in_worker,
                 [(part, batch_size, max_record_bytes) for part in level],
