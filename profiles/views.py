@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from bzpeer.htmx import partial_or_redirect
 from bzpeer.ratelimit import allow
 from bzpeer.types import HtmxHttpRequest
+from claims import listing
 from claims.queries import viewer_state
 from profiles import queries, services
 from profiles.access import get_researcher_or_404
@@ -28,11 +29,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _works_context(request: HttpRequest, researcher: Researcher) -> dict:
-    sort = request.GET.get("sort", queries.DEFAULT_WORK_SORT)
-    if sort not in queries.WORK_SORTS:
-        sort = queries.DEFAULT_WORK_SORT
-    page = queries.works_page(researcher, sort=sort, page_number=request.GET.get("page"))
-    return {"researcher": researcher, "works": page, "sort": sort, "sorts": queries.WORK_SORTS}
+    sort = request.GET.get("sort", listing.DEFAULT_WORK_SORT)
+    if sort not in listing.WORK_SORTS:
+        sort = listing.DEFAULT_WORK_SORT
+    page = listing.works_page(researcher, sort=sort, page_number=request.GET.get("page"))
+    return {"researcher": researcher, "works": page, "sort": sort, "sorts": listing.WORK_SORTS}
 
 
 def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
@@ -57,7 +58,7 @@ def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = No
         **_works_context(request, researcher),
         **_follow_context(request, researcher),
         "top_topics": topics,
-        "chart": works_per_year_chart(queries.works_per_year(researcher)),
+        "chart": works_per_year_chart(listing.works_per_year(researcher)),
         # The viewer's claim/owner/invitation state: one query, none for anonymous users.
         "identity": viewer_state(request.user, researcher),
         "corrections": queries.corrections(researcher),

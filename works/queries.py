@@ -10,17 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, QuerySet
 
-from profiles.models import Researcher, ResearcherTopic
 from works.models import Authorship, Institution, Topic, Work
 
 WORK_AUTHORS_SHOWN = 50
 WORK_INSTITUTIONS_SHOWN = 50
-TOPIC_RESEARCHERS_SHOWN = 50
 TOPIC_WORKS_SHOWN = 20
-INSTITUTION_RESEARCHERS_PER_PAGE = 50
 
 
 def public_works() -> QuerySet[Work]:
@@ -75,20 +71,6 @@ def topic_for_page() -> QuerySet[Topic]:
     return Topic.objects.all()
 
 
-def topic_researchers(
-    topic: Topic, *, limit: int = TOPIC_RESEARCHERS_SHOWN
-) -> list[ResearcherTopic]:
-    """Researchers of a topic ranked by how many of their works carry it.
-
-    Merged duplicates are left out: their works count under the survivor.
-    """
-    return list(
-        ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
-        .select_related("researcher", "researcher__last_known_institution")
-        .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
-    )
-
-
 def topic_recent_works(topic: Topic, *, limit: int = TOPIC_WORKS_SHOWN) -> list[Work]:
     return list(
         public_works()
@@ -101,20 +83,3 @@ def topic_recent_works(topic: Topic, *, limit: int = TOPIC_WORKS_SHOWN) -> list[
 
 def institution_for_page() -> QuerySet[Institution]:
     return Institution.objects.all()
-
-
-def institution_researchers(
-    institution: Institution,
-    *,
-    page_number: str | int | None,
-    per_page: int = INSTITUTION_RESEARCHERS_PER_PAGE,
-) -> Page:
-    """One page of the researchers last seen at an institution, most works first.
-
-    Two queries: the paginator's COUNT and the page itself. An invalid or
-    out-of-range page number falls back to the first or last page.
-    """
-    researchers = Researcher.objects.filter(
-        last_known_institution=institution, merged_into__isnull=True
-    ).order_by("-works_count", "display_name", "pk")
-    return Paginator(researchers, per_page).get_page(page_number)

@@ -1,27 +1,15 @@
-"""Public pages for the records the research graph links to: works, topics, institutions."""
+"""The public page of a work (topics and institutions, which list researchers, are in
+profiles/record_views.py: works imports no app above it)."""
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from bzpeer.utils import web_url
 from works import queries
 from works.models import Authorship
-
-
-def _web_url(url: str) -> str:
-    """The URL if it is http(s), else "": imported data must never yield a javascript: link."""
-    return url if urlsplit(url).scheme in {"http", "https"} else ""
-
-
-def _ror_url(ror: str) -> str:
-    # OpenAlex stores the full https://ror.org/... URL; hand-built records may hold the bare id.
-    if not ror:
-        return ""
-    return _web_url(ror) if "://" in ror else f"https://ror.org/{ror}"
 
 
 @require_GET
@@ -35,35 +23,7 @@ def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The total comes from the record, never from a COUNT over authorships.
         "more_authors": max(work.authors_count - len(authorships), 0),
         "institution_list": queries.work_institutions(work),
-        "landing_page_url": _web_url(work.landing_page_url),
+        "landing_page_url": web_url(work.landing_page_url),
         "path": request.path,
     }
     return render(request, "works/work_detail.html", context)
-
-
-@require_GET
-def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    topic = get_object_or_404(queries.topic_for_page(), pk=pk)
-    context = {
-        "topic": topic,
-        "researcher_topics": queries.topic_researchers(topic),
-        "works": queries.topic_recent_works(topic),
-        "path": request.path,
-    }
-    return render(request, "works/topic_detail.html", context)
-
-
-@require_GET
-def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    institution = get_object_or_404(queries.institution_for_page(), pk=pk)
-    page = queries.institution_researchers(institution, page_number=request.GET.get("page"))
-    # Each page of the list is its own canonical URL; page 1 is the bare path.
-    path = request.path if page.number == 1 else f"{request.path}?page={page.number}"
-    context = {
-        "institution": institution,
-        "page": page,
-        "homepage_url": _web_url(institution.homepage_url),
-        "ror_url": _ror_url(institution.ror),
-        "path": path,
-    }
-    return render(request, "works/institution_detail.html", context)

@@ -9,10 +9,10 @@ import json
 import pytest
 from django.db import connection
 
+from bzpeer.curation.importing import import_openalex
 from graph.models import CoauthorEdge
 from profiles.models import Researcher
 from tests.works.conftest import DEMO, DEMO_WORKS_PATH, demo_record, run_command, write_jsonl
-from works.importer import import_openalex
 from works.importer import service as importer_service
 from works.importer.normalize import plain_text
 from works.models import Authorship, TouchedResearcher, Work
@@ -175,7 +175,7 @@ def test_touched_researchers_survive_a_refresh_that_never_ran(tmp_path, monkeypa
     def killed(*, researcher_ids):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("profiles.services.after_import", killed)
+    monkeypatch.setattr("bzpeer.curation.derived.refresh_derived_data", killed)
     with pytest.raises(KeyboardInterrupt):
         import_openalex([path])
     authors = set(Authorship.objects.filter(work__source_id=LLAMA).values_list("researcher_id"))

@@ -338,7 +338,7 @@ def test_incremental_edges_after_imports_equal_a_full_rebuild_on_real_records(tm
 def test_the_beat_task_imports_new_partitions_of_the_configured_snapshot(
     tmp_path, settings, hook_calls
 ):
-    from works.tasks import import_openalex_snapshot
+    from bzpeer.curation.tasks import import_openalex_snapshot
 
     settings.OPENALEX_SNAPSHOT_DIR = ""
     assert "not set" in import_openalex_snapshot()

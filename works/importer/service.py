@@ -7,9 +7,12 @@
    one per transaction: only the culprit is lost, and it is reported too.
 3. Each batch records the researchers whose data it changed (or every researcher it
    named, with refresh_all) in the durable touched set (touched.py), in its own
-   transaction. At the end one hook, profiles.services.after_import, gets that set (with
-   whatever an earlier, killed import left in it) to refresh counts, co-author edges,
-   trust and graph slices; the rows it handled are then removed.
+   transaction. At the end the caller's `on_finish` gets that set (with whatever an
+   earlier, killed import left in it), also after an interrupted run, and the rows it
+   handled are removed. The importer sits below the apps whose derived data that
+   refreshes (counts, co-author edges, trust, graph slices), so it never calls that
+   refresh itself: the top layer passes it in (bzpeer.curation.importing). Without
+   `on_finish` the set stays in the table for the next refresh.
 4. After a large import the tables it changed are analysed: the refresh's plans, and every
    page's, depend on current statistics, and autovacuum may be off.
 """
@@ -70,7 +73,7 @@ def _is_retryable(exc: OperationalError) -> bool:
 @dataclass(slots=True)
 class ImportResult:
     stats: ImportStats = field(default_factory=ImportStats)
-    researcher_ids: set[int] = field(default_factory=set)  # what after_import received
+    researcher_ids: set[int] = field(default_factory=set)  # what on_finish received
 
     @property
     def bad(self) -> int:
@@ -79,7 +82,7 @@ class ImportResult:
     def summary(self) -> str:
         return (
             f"{self.stats.summary()}\n"
-            f"Researchers passed to after_import: {len(self.researcher_ids)}."
+            f"Researchers whose derived data is refreshed: {len(self.researcher_ids)}."
         )
 
 
@@ -91,6 +94,7 @@ def import_openalex(
     batch_size: int = BATCH_SIZE,
     refresh_all: bool = False,
     max_record_bytes: int = MAX_RECORD_BYTES,
+    on_finish: Callable[[set[int]], object] | None = None,
 ) -> ImportResult:
     """Import every record in `paths` (files or directories); see the module docstring.
 
@@ -121,34 +125,28 @@ def import_openalex(
         finished = True
     finally:
         bar.close()
+        refreshed: set[int] = set()
         if finished:
             if run.stats.records >= ANALYZE_AFTER_RECORDS:
                 analyze_changed_tables()
-            refreshed = refresh_touched()
-        else:
+            if on_finish is not None:
+                refreshed = refresh_touched(on_finish=on_finish)
+        elif on_finish is not None:
             # Batches already committed still need their counts and edges refreshed.
-            refreshed = set()
             try:
-                refreshed = refresh_touched()
+                refreshed = refresh_touched(on_finish=on_finish)
             except Exception:
-                logger.exception("after_import failed after an interrupted import")
+                logger.exception("Refreshing derived data failed after an interrupted import")
     return ImportResult(stats=run.stats, researcher_ids=refreshed)
 
 
-def refresh_touched() -> set[int]:
+def refresh_touched(*, on_finish: Callable[[set[int]], object]) -> set[int]:
     """Hand the durable touched set to the derived-data refresh, then forget what it took.
     Also picks up what a killed import left behind. Returns the researchers handed over."""
     read = touched.pending()
-    _after_import(read.researcher_ids)
+    on_finish(read.researcher_ids)
     touched.consume(read)
     return read.researcher_ids
-
-
-def _after_import(researcher_ids: set[int]) -> None:
-    # Imported at call time: profiles depends on works, not the other way round.
-    from profiles.services import after_import
-
-    after_import(researcher_ids=researcher_ids)
 
 
 def analyze_changed_tables() -> None:

@@ -1,6 +1,6 @@
-"""manage.py import_openalex PATH... — thin wrapper over works.importer.import_openalex, and
-over works.importer.snapshot for an OpenAlex snapshot root (then the merged-id lists are
-applied here, through the curation merge service, which the importer may not call)."""
+"""manage.py import_openalex PATH... — thin wrapper over bzpeer.curation.importing, and over
+works.importer.snapshot for an OpenAlex snapshot root (then the merged-id lists are applied
+here, through the curation merge service, which the importer may not call)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from works.importer import InputPathError, import_openalex
+from bzpeer.curation import importing
+from bzpeer.curation.importing import import_openalex
+from works.importer import InputPathError
 from works.importer.reader import MAX_RECORD_BYTES
 from works.importer.service import (
     ANALYZE_AFTER_RECORDS,
@@ -150,13 +152,13 @@ class Command(BaseCommand):
             analyze_changed_tables()
         phases["analyze"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        refreshed = refresh_touched()
+        refreshed = refresh_touched(on_finish=importing.refresh_after_import)
         phases["derived data"] = time.perf_counter() - mark
         self.stdout.write(result.stats.summary())
         self.stdout.write(
             f"Parts: {result.parts_imported} imported, {result.parts_skipped} skipped (imported "
             f"before) of {result.parts_total}. {merged}\n"
-            f"Researchers passed to after_import: {len(refreshed)}.\n"
+            f"Researchers whose derived data is refreshed: {len(refreshed)}.\n"
             f"Phases: {', '.join(f'{name} {seconds:.1f}s' for name, seconds in phases.items())}.\n"
             f"Done in {time.perf_counter() - started:.1f}s."
         )
@@ -186,7 +188,7 @@ class Command(BaseCommand):
                 f"Merged ids: {len(authors)} author list(s) not applied (give --curator); "
                 f"{len(others)} other list(s) not applied."
             )
-        from profiles.curation import CurationError, merge_researchers
+        from bzpeer.curation.services import CurationError, merge_researchers
         from profiles.models import Researcher
 
         merged = 0

@@ -1,4 +1,8 @@
-"""Worker tasks of the works app."""
+"""The worker's side of `derived.queue_recompute`.
+
+The task names are the ones messages already queued carry (they were first defined in
+profiles), so a deployment never strands a message under a name no worker knows.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,19 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+
+from bzpeer.curation import derived
+
+
+@shared_task(name="profiles.tasks.recompute_researchers", acks_late=True)
+def recompute_researchers(researcher_ids: list[int]) -> None:
+    derived.recompute_researchers(researcher_ids=researcher_ids)
+
+
+@shared_task(name="profiles.tasks.recompute_trust", acks_late=True)
+def recompute_trust(researcher_ids: list[int]) -> int:
+    return derived.recompute_trust(researcher_ids=researcher_ids)
+
 
 # One snapshot import at a time across every worker (a Postgres advisory lock key).
 SNAPSHOT_LOCK = 0x0BE57A1E

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, models
 
+from bzpeer.curation.derived import refresh_all_researcher_counts
 from graph.bench import corpus as corpus_module
 from graph.bench.snapshot import write_snapshot
 from graph.edges import rebuild_all_coauthor_edges
@@ -39,7 +40,6 @@ from graph.management.commands.bench_graph import Command as GraphBench
 from graph.management.commands.bench_graph import _cpu_model, _ram
 from graph.models import CoauthorEdge
 from profiles.models import Researcher, ResearcherTopic
-from profiles.services import refresh_all_researcher_counts
 from works.models import (
     Authorship,
     ImportedPart,
