@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("works", "0003_touched_researcher"),
+        ("works", "0004_touched_researcher"),
     ]
 
     operations = [

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("works", "0001_initial"),
+        ("works", "0002_work_type_choices"),
     ]
 
     operations = [

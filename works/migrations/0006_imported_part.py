@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("works", "0004_openalex_updated"),
+        ("works", "0005_openalex_updated"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("works", "0002_work_team_size"),
+        ("works", "0003_work_team_size"),
     ]
 
     operations = [
