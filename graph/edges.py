@@ -176,7 +176,8 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
     key = "(e.researcher_id, e.coauthor_id) = (n.r, n.c)"
     values = "(e.shared_works, e.last_year, e.smallest_team, e.is_close)"
     for chunk in chunked(sorted(set(researcher_ids)), size=INCREMENTAL_CHUNK):
-        changed: set[int] = set(chunk)
+        changed: set[int] = set(chunk)  # ends of an edge written here: counts may move
+        coauthors: set[int] = set()  # every old and new co-author: returned, not recounted
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS edge_touched (id bigint PRIMARY KEY) "
@@ -215,7 +216,7 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
                 "JOIN edge_touched t ON t.id = e.researcher_id "
                 "UNION SELECT c FROM edge_new"
             )
-            changed.update(row[0] for row in cursor.fetchall())
+            coauthors.update(row[0] for row in cursor.fetchall())
             # Then only the difference is written, so unchanged edges cost a read. The old
             # edges are found in two index-friendly halves (by researcher, by co-author):
             # one `OR` over both columns can use neither index.
@@ -246,7 +247,7 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
             _refresh_close_counts(cursor, ids=sorted(changed))
             for setting in ("work_mem", "jit", "enable_hashjoin", "enable_mergejoin"):
                 cursor.execute(f"SET LOCAL {setting} TO DEFAULT")  # for an outer transaction
-        affected |= changed
+        affected |= changed | coauthors
     return affected
 
 
