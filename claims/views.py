@@ -8,7 +8,7 @@ from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.curation import owners
@@ -55,7 +55,7 @@ def _claim_context(
     }
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def claim_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -118,6 +118,11 @@ def _result_message(claim: Claim) -> str:
         return f"You now own the record of {name}."
     if claim.is_dispute:
         return f"The record of {name} already has an owner: curators will review your dispute."
+    if claim.method == Claim.Method.EMAIL_DOMAIN:
+        return (
+            f"Your address is on the institution's domain but does not look like the name "
+            f"{name}: a curator reviews your claim."
+        )
     return f"Your claim on {name} is waiting for a curator."
 
 
@@ -158,7 +163,7 @@ def claim_evidence(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def my_claims(request: AuthenticatedHttpRequest) -> HttpResponse:
     claims = list(queries.user_claims(request.user))

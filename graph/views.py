@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.types import HtmxHttpRequest
@@ -56,7 +56,7 @@ def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
     return mark_safe(html)  # the output of our own template
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     researcher = queries.researcher_for_slice(pk)
@@ -81,7 +81,7 @@ def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _slice_response(request, "graph/_slice_building.html", context)
 
 
-@require_GET
+@require_safe
 def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     """The full explorer: the ready slice, or (until the worker has built it) the
     researcher's live neighbourhood, as an interactive graph and as lists of links."""
@@ -113,7 +113,7 @@ def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "graph/explorer.html", context)
 
 
-@require_GET
+@require_safe
 def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
     """One node's neighbours (nodes and typed edges) for the explorer to add on a click."""
     try:

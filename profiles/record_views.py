@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from bzpeer.utils import web_url
 from profiles import queries
@@ -21,7 +21,7 @@ def _ror_url(ror: str) -> str:
     return web_url(ror) if "://" in ror else f"https://ror.org/{ror}"
 
 
-@require_GET
+@require_safe
 def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     topic = get_object_or_404(work_queries.topic_for_page(), pk=pk)
     context = {
@@ -33,7 +33,7 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "works/topic_detail.html", context)
 
 
-@require_GET
+@require_safe
 def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     institution = get_object_or_404(work_queries.institution_for_page(), pk=pk)
     page = queries.institution_researchers(institution, page_number=request.GET.get("page"))

@@ -6,7 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -23,7 +23,7 @@ from profiles.models import Researcher
 FOLLOW_LIMIT_PER_HOUR = 60
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"researchers": queries.featured_researchers()})
 
@@ -43,7 +43,7 @@ def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
     }
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = None) -> HttpResponse:
     researcher = get_researcher_or_404(pk)
@@ -66,7 +66,7 @@ def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = No
     return render(request, "profiles/researcher_detail.html", context)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def works_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     researcher = get_researcher_or_404(pk)
@@ -125,7 +125,7 @@ def unfollow(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _toggle_follow(request, pk, follow=False)
 
 
-@require_GET
+@require_safe
 def researcher_by_source(request: HttpRequest, source_id: str) -> HttpResponse:
     """Resolve a record by where it came from (`A5017898742`, the OpenAlex URL, or a local
     urn:bzpeer id), so other sites and the README can link a profile without our pk."""

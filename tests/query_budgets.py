@@ -55,9 +55,10 @@ BUDGETS: dict[str, int] = {
     "invitations.detail": 3,
     # + received and sent invitations.
     "invitations.inbox": 4,
-    # + the record, the sender's verified address, the limits (one pending per pair, a
-    # daily count) and the invitation written in its audit context, the result back.
-    "invitations.send_fragment": 12,
+    # + the record, the sender's verified address, the sender locked (the daily limit counts
+    # under that lock), the limits (one pending per pair, a daily count) and the invitation
+    # written in its audit context, the result back.
+    "invitations.send_fragment": 13,
     # + the invitation locked and answered in its audit context, read back.
     "invitations.accept_fragment": 8,
     "invitations.decline_fragment": 8,

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from bzpeer.utils import web_url
 from works import queries
 from works.models import Authorship
 
 
-@require_GET
+@require_safe
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
     work = get_object_or_404(queries.work_for_page(), pk=pk)
     # Set by the Prefetch (to_attr) in queries.work_for_page.
