@@ -162,6 +162,14 @@ def parse_entity_id(raw: str) -> EntityId | None:
     value = raw.strip()
     if not value:
         return None
+    # The common case (a canonical URL of a stored entity) without the general parse: the
+    # importer calls this for every reference of every work.
+    if value.startswith(OPENALEX):
+        key = value[len(OPENALEX) :]
+        letter, digits = key[:1], key[1:]
+        if letter in STORED_ENTITIES and digits.isascii() and digits.isdigit():
+            stored_letter = "S" if letter == "V" else letter
+            return EntityId(STORED_ENTITIES[letter], f"{OPENALEX}{stored_letter}{digits}", True)
     match = _OPENALEX_URL.match(value)
     if match:
         segments = match.group(1).split("/")

@@ -305,6 +305,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Publishing fails fast when the broker is down, so a request never hangs on .delay().
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 
+# OpenAlex snapshot kept in sync by the operator (docs/openalex-snapshot.md); the beat task
+# imports the partitions not imported yet, once a day. Empty: the task does nothing.
+OPENALEX_SNAPSHOT_DIR = env("OPENALEX_SNAPSHOT_DIR", default="")
+# The staff user in whose name OpenAlex's merged author ids are applied.
+OPENALEX_CURATOR = env("OPENALEX_CURATOR", default="")
+
 # A graph slice queued or building for longer than a task may run has lost its job (worker
 # killed, message gone): the next request for it, or the periodic sweep, queues it again.
 GRAPH_SLICE_STUCK_SECONDS = CELERY_TASK_TIME_LIMIT + 30
@@ -320,6 +326,11 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-digest": {
         "task": "profiles.tasks.send_weekly_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+    },
+    # New partitions of the OpenAlex snapshot (a no-op unless OPENALEX_SNAPSHOT_DIR is set).
+    "import-openalex-snapshot": {
+        "task": "bzpeer.curation.tasks.import_openalex_snapshot",
+        "schedule": float(env.int("OPENALEX_IMPORT_EVERY_SECONDS", default=24 * 3600)),
     },
 }
 # A page polls while a slice is building; every poll asks for the slice again, so a poll

@@ -1,10 +1,11 @@
 """Materialised co-author edges (both directions) and the close-collaborator counts.
 
 Close collaborators (DESIGN.md): co-authors with at least two shared works, or one shared
-work with at most five authors. Works with more than 100 authors make no edges; hidden
-works, and works a researcher reported as "not me", count for nothing. `is_close` is
-decided here, in SQL, and nowhere else: the profile's stat, the trust score and the graph
-slice all read it (through `Researcher.close_collaborators_count` or `CoauthorEdge.is_close`).
+work with at most five authors (the team size: distinct resolved authors, `Work.team_size`).
+Works with more than 100 authors make no edges; hidden works, and works a researcher
+reported as "not me", count for nothing. `is_close` is decided here, in SQL, and nowhere
+else: the profile's stat, the trust score and the graph slice all read it (through
+`Researcher.close_collaborators_count` or `CoauthorEdge.is_close`).
 """
 
 from __future__ import annotations
@@ -24,17 +25,18 @@ HYPER_AUTHORED = 100
 CLOSE_MIN_SHARED_WORKS = 2
 CLOSE_MAX_TEAM = 5
 FULL_REBUILD_WORK_MEM = "256MB"
+INCREMENTAL_WORK_MEM = "64MB"
 
 
 def _pairs_sql(where: str) -> str:
     return f"""
         SELECT a1.researcher_id AS r, a2.researcher_id AS c, COUNT(*) AS n,
-               MAX(w.publication_year) AS y, MIN(w.authors_count) AS t
+               MAX(w.publication_year) AS y, MIN(w.team_size) AS t
         FROM {Authorship._meta.db_table} a1
         JOIN {Authorship._meta.db_table} a2
           ON a2.work_id = a1.work_id AND a2.researcher_id <> a1.researcher_id
         JOIN {Work._meta.db_table} w ON w.id = a1.work_id
-        WHERE w.authors_count <= {HYPER_AUTHORED} AND NOT w.is_hidden
+        WHERE w.team_size <= {HYPER_AUTHORED} AND NOT w.is_hidden
           AND {_not_me("a1")} AND {_not_me("a2")} {where}
         GROUP BY a1.researcher_id, a2.researcher_id
     """
@@ -42,6 +44,15 @@ def _pairs_sql(where: str) -> str:
 
 _IS_CLOSE = f"(n >= {CLOSE_MIN_SHARED_WORKS} OR t <= {CLOSE_MAX_TEAM})"
 _EDGE_COLUMNS = "researcher_id, coauthor_id, shared_works, last_year, smallest_team, is_close"
+
+
+# Researchers per transaction in the incremental path: large enough for set-based plans,
+# small enough that a transaction's row locks and memory stay modest.
+INCREMENTAL_CHUNK = 5_000
+# A refresh touching more than this share of all researchers rebuilds every edge instead:
+# past it, the full rebuild (one hash join, no per-row index maintenance) is cheaper.
+FULL_REBUILD_SHARE = 0.25
+_BUILD_SUFFIX = "_build"
 
 
 @dataclass(frozen=True)
@@ -52,25 +63,96 @@ class RebuildStats:
 
 
 def rebuild_all_coauthor_edges() -> RebuildStats:
-    """Recompute every edge from the authorships in one transaction (the management command).
+    """Recompute every edge from the authorships into a new table and swap it in.
 
-    Readers keep seeing the old edges until it commits (DELETE, not TRUNCATE, so the
-    table is never locked against reads).
+    The new table is filled with no index, constraint or foreign key to maintain per row;
+    they are created after the load (the foreign keys validated in one pass each), then the
+    old table is dropped and the new one takes its name, its indexes' and constraints'
+    names, in the same transaction. Readers see the old edges until the commit and wait only
+    for the swap itself.
     """
     edge_table = CoauthorEdge._meta.db_table
+    build = f"{edge_table}{_BUILD_SUFFIX}"
     with transaction.atomic(), connection.cursor() as cursor:
         # One big GROUP BY over every co-author pair: give it room to hash in memory.
         cursor.execute(f"SET LOCAL work_mem = '{FULL_REBUILD_WORK_MEM}'")
-        cursor.execute(f"DELETE FROM {edge_table}")
+        cursor.execute(f"SET LOCAL maintenance_work_mem = '{FULL_REBUILD_WORK_MEM}'")
+        indexes, constraints = _table_definition(cursor, edge_table)
+        cursor.execute(f"DROP TABLE IF EXISTS {build}")
         cursor.execute(
-            f"INSERT INTO {edge_table} ({_EDGE_COLUMNS}) "
+            f"CREATE TABLE {build} (LIKE {edge_table} INCLUDING DEFAULTS INCLUDING IDENTITY "
+            "INCLUDING CONSTRAINTS)"
+        )
+        cursor.execute(
+            f"INSERT INTO {build} ({_EDGE_COLUMNS}) "
             f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM ({_pairs_sql('')}) AS pairs"
         )
         edges = cursor.rowcount
+        for name, definition in constraints:
+            cursor.execute(f"ALTER TABLE {build} ADD CONSTRAINT {name}{_BUILD_SUFFIX} {definition}")
+        for name, definition in indexes:
+            cursor.execute(
+                definition.replace(
+                    f"INDEX {name} ON", f"INDEX {name}{_BUILD_SUFFIX} ON", 1
+                ).replace(f" ON public.{edge_table} ", f" ON public.{build} ", 1)
+            )
+        # Deferred foreign-key checks queued on the old table in this transaction would
+        # block its drop: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"LOCK TABLE {edge_table} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute(f"DROP TABLE {edge_table}")
+        cursor.execute(f"ALTER TABLE {build} RENAME TO {edge_table}")
+        for name, _ in constraints:
+            cursor.execute(
+                f"ALTER TABLE {edge_table} RENAME CONSTRAINT {name}{_BUILD_SUFFIX} TO {name}"
+            )
+        for name, _ in indexes:
+            cursor.execute(f"ALTER INDEX {name}{_BUILD_SUFFIX} RENAME TO {name}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute(f"ANALYZE {edge_table}")
         changed = _refresh_close_counts(cursor, ids=None)
         cursor.execute(f"SELECT COUNT(DISTINCT researcher_id) FROM {edge_table}")
         (with_edges,) = cursor.fetchone()
     return RebuildStats(edges=edges, researchers_with_edges=with_edges, counts_changed=changed)
+
+
+def _table_definition(cursor, table: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(plain indexes as (name, CREATE INDEX ...), constraints other than CHECK as
+    (name, definition)), read from the catalog so the swap follows the migrations."""
+    cursor.execute(
+        """
+        SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+        WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f', 'x')
+        ORDER BY contype = 'f', conname
+        """,
+        [table],
+    )
+    constraints = list(cursor.fetchall())
+    cursor.execute(
+        """
+        SELECT indexname, indexdef FROM pg_indexes
+        WHERE schemaname = 'public' AND tablename = %s
+          AND indexname NOT IN (SELECT conname FROM pg_constraint
+                                WHERE conrelid = %s::regclass)
+        ORDER BY indexname
+        """,
+        [table, table],
+    )
+    return list(cursor.fetchall()), constraints
+
+
+def should_rebuild_all(touched: int) -> bool:
+    """Whether refreshing `touched` researchers costs more than rebuilding every edge."""
+    if touched < 1_000:
+        return False
+    with connection.cursor() as cursor:
+        # The planner's estimate is enough to pick a path, and free.
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+            [Researcher._meta.db_table],
+        )
+        (total,) = cursor.fetchone()
+    return total > 0 and touched > FULL_REBUILD_SHARE * total
 
 
 def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> set[int]:
@@ -79,6 +161,10 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
     Returns the ids whose edges may have changed (the researchers and their old and new
     co-authors), with their close-collaborator counts already refreshed. A full rebuild
     returns the researchers that have edges afterwards.
+
+    The cost follows the touched researchers, never the table: each chunk's ids go into a
+    temporary table, the edges as they should be are computed from the touched
+    researchers' own works only, and only the difference with the stored edges is written.
     """
     edge_table = CoauthorEdge._meta.db_table
     if researcher_ids is None:
@@ -87,28 +173,81 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
             cursor.execute(f"SELECT DISTINCT researcher_id FROM {edge_table}")
             return {row[0] for row in cursor.fetchall()}
     affected: set[int] = set()
-    for chunk in chunked(sorted(set(researcher_ids))):
+    key = "(e.researcher_id, e.coauthor_id) = (n.r, n.c)"
+    values = "(e.shared_works, e.last_year, e.smallest_team, e.is_close)"
+    for chunk in chunked(sorted(set(researcher_ids)), size=INCREMENTAL_CHUNK):
+        changed: set[int] = set(chunk)  # ends of an edge written here: counts may move
+        coauthors: set[int] = set()  # every old and new co-author: returned, not recounted
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {edge_table} WHERE researcher_id = ANY(%s) OR coauthor_id = ANY(%s) "
-                "RETURNING researcher_id, coauthor_id",
-                [chunk, chunk],
+                "CREATE TEMP TABLE IF NOT EXISTS edge_touched (id bigint PRIMARY KEY) "
+                "ON COMMIT DELETE ROWS"
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS edge_new (r bigint, c bigint, n integer, "
+                "y smallint, t integer, close boolean, PRIMARY KEY (r, c)) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE edge_touched, edge_new")  # inside an outer transaction too
+            # The pair aggregate of a chunk fits in memory with some room; JIT compilation
+            # costs more than it saves on statements this size.
+            cursor.execute(f"SET LOCAL work_mem = '{INCREMENTAL_WORK_MEM}'")
+            cursor.execute("SET LOCAL jit = off")
+            # Every statement here starts from the touched ids and follows indexes; a hash
+            # or merge join would read a whole table (authorships, edges) instead, which is
+            # what the planner picks once the touched set is a few thousand rows.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+            cursor.execute("INSERT INTO edge_touched SELECT unnest(%s::bigint[])", [chunk])
+            cursor.execute("ANALYZE edge_touched")
+            # Every edge touching the chunk as it should be: pairs seen from the chunk's side,
+            # and their reverse direction where the co-author is outside the chunk.
+            cursor.execute(
+                f"WITH pairs AS MATERIALIZED ("
+                f"{_pairs_sql('AND a1.researcher_id IN (SELECT id FROM edge_touched)')}) "
+                "INSERT INTO edge_new "
+                f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM pairs "
+                f"UNION ALL SELECT c, r, n, y, t, {_IS_CLOSE} FROM pairs "
+                "WHERE NOT EXISTS (SELECT 1 FROM edge_touched t WHERE t.id = pairs.c)"
+            )
+            cursor.execute("ANALYZE edge_new")
+            # Every co-author of the chunk, old (still stored) or new, may see a change.
+            cursor.execute(
+                f"SELECT DISTINCT e.coauthor_id FROM {edge_table} e "
+                "JOIN edge_touched t ON t.id = e.researcher_id "
+                "UNION SELECT c FROM edge_new"
+            )
+            coauthors.update(row[0] for row in cursor.fetchall())
+            # Then only the difference is written, so unchanged edges cost a read. The old
+            # edges are found in two index-friendly halves (by researcher, by co-author):
+            # one `OR` over both columns can use neither index.
+            for column in ("researcher_id", "coauthor_id"):
+                cursor.execute(
+                    f"DELETE FROM {edge_table} e USING edge_touched t WHERE e.{column} = t.id "
+                    f"AND NOT EXISTS (SELECT 1 FROM edge_new n WHERE {key}) "
+                    "RETURNING e.researcher_id, e.coauthor_id"
+                )
+                for row in cursor.fetchall():
+                    changed.update(row)
+            cursor.execute(
+                f"UPDATE {edge_table} e SET shared_works = n.n, last_year = n.y, "
+                "smallest_team = n.t, is_close = n.close FROM edge_new n "
+                f"WHERE {key} AND {values} IS DISTINCT FROM (n.n, n.y, n.t, n.close) "
+                "RETURNING e.researcher_id, e.coauthor_id"
             )
             for row in cursor.fetchall():
-                affected.update(row)
-            # Pairs seen from the chunk's side; the reverse direction is written too, except
-            # where both ends are in the chunk (those rows come from the other end already).
+                changed.update(row)
             cursor.execute(
-                f"WITH pairs AS ({_pairs_sql('AND a1.researcher_id = ANY(%s)')}) "
                 f"INSERT INTO {edge_table} ({_EDGE_COLUMNS}) "
-                f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM pairs "
-                f"UNION ALL SELECT c, r, n, y, t, {_IS_CLOSE} FROM pairs WHERE NOT (c = ANY(%s)) "
-                "RETURNING coauthor_id",
-                [chunk, chunk],
+                "SELECT r, c, n, y, t, close FROM edge_new n "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {edge_table} e WHERE {key}) "
+                "RETURNING researcher_id, coauthor_id"
             )
-            affected.update(row[0] for row in cursor.fetchall())
-            affected.update(chunk)
-            _refresh_close_counts(cursor, ids=sorted(affected))
+            for row in cursor.fetchall():
+                changed.update(row)
+            _refresh_close_counts(cursor, ids=sorted(changed))
+            for setting in ("work_mem", "jit", "enable_hashjoin", "enable_mergejoin"):
+                cursor.execute(f"SET LOCAL {setting} TO DEFAULT")  # for an outer transaction
+        affected |= changed | coauthors
     return affected
 
 

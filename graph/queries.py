@@ -165,7 +165,7 @@ def suggested_researchers(
             WITH giant_teams AS MATERIALIZED (
                 SELECT DISTINCT theirs.researcher_id
                 FROM {_AUTHORSHIP} mine
-                JOIN {_WORK} w ON w.id = mine.work_id AND w.authors_count > %s
+                JOIN {_WORK} w ON w.id = mine.work_id AND w.team_size > %s
                 JOIN {_AUTHORSHIP} theirs ON theirs.work_id = mine.work_id
                 WHERE mine.researcher_id = %s
             )

@@ -108,6 +108,8 @@ class Researcher(models.Model):
     is_stub = models.BooleanField(
         default=True, help_text="Known only as a co-author inside a work record."
     )
+    # OpenAlex's updated_date of the author record stored: an older copy never overwrites it.
+    openalex_updated = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

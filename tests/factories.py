@@ -67,6 +67,8 @@ class WorkFactory(factory.django.DjangoModelFactory):
     publication_year = 2020
     venue = factory.SubFactory(SourceFactory)
     authors_count = 1
+    # Tests set the record's entry count; the resolved team is the same unless they say so.
+    team_size = factory.SelfAttribute("authors_count")
 
 
 class AuthorshipFactory(factory.django.DjangoModelFactory):

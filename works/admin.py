@@ -11,10 +11,10 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from bzpeer.admin_toolkit import BaseAdmin, source_id_search
+from bzpeer.admin_toolkit import BaseAdmin, BigTableAdmin, ReadOnlyAdminMixin, source_id_search
 from bzpeer.identifiers import normalize_ror
 
-from .models import Institution, Source, Topic
+from .models import ImportedPart, Institution, Source, Topic, TouchedResearcher
 
 # ---------------------------------------------------------------------------
 # Institution, Source, Topic: autocomplete targets, a few hundred thousand rows at most,
@@ -83,3 +83,23 @@ class TopicAdmin(BaseAdmin):
         if (by_id := source_id_search(queryset, search_term, "topic", "concept")) is not None:
             return by_id, False
         return super().get_search_results(request, queryset, search_term)
+
+
+# --- importer bookkeeping ---------------------------------------------------------------------
+
+
+@admin.register(TouchedResearcher)
+class TouchedResearcherAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Researchers waiting for the refresh after an import (empty when none is due)."""
+
+    list_display = ("researcher_id", "touched_at")
+    search_fields = ("=researcher_id",)
+
+
+@admin.register(ImportedPart)
+class ImportedPartAdmin(ReadOnlyAdminMixin, BaseAdmin):
+    """Snapshot files imported whole (a rerun skips them)."""
+
+    list_display = ("path", "entity", "records", "bad", "manifest_records", "imported_at")
+    list_filter = ("entity",)
+    search_fields = ("path",)

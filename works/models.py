@@ -6,6 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
 
 from bzpeer.identifiers import arxiv_url, doi_url
@@ -143,8 +144,13 @@ class Work(models.Model):
     # when the record did not say (absent is not zero).
     counts_by_year = models.JSONField(null=True, blank=True)
     referenced_works = ArrayField(models.CharField(max_length=255), default=list, blank=True)
-    # Number of authors on the record: hyper-authored works (>100) make no co-author edges.
+    # Authorship entries on the record, as listed (the page's "and N more" counts them).
     authors_count = models.PositiveIntegerField(default=0)
+    # Distinct resolved authors: entries with an author id, the placeholder excluded, a
+    # person listed twice counted once. The co-author rules (close collaborators, the
+    # hyper-authored cut at >100) use this, never the raw entry count, which also counts
+    # affiliation strings and reference-list names parsed as authors.
+    team_size = models.PositiveIntegerField(default=0)
     is_hidden = models.BooleanField(
         default=False, help_text="Hidden by a curator: off every public page."
     )
@@ -153,6 +159,8 @@ class Work(models.Model):
     # hand-built records. Feeds and digests list works by the first.
     first_imported_at = models.DateTimeField(null=True, blank=True)
     imported_at = models.DateTimeField(null=True, blank=True)
+    # OpenAlex's updated_date of the copy stored: an older copy never overwrites it.
+    openalex_updated = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -209,3 +217,41 @@ class Authorship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.raw_author_name or self.researcher_id} on {self.work_id}"
+
+
+class TouchedResearcher(models.Model):
+    """A researcher whose derived data (counts, co-author edges, trust, slices) is stale.
+
+    The importer writes a row in the same transaction as the batch that changed the
+    researcher's records, and the refresh after the import deletes the rows it consumed; a
+    killed import therefore leaves an exact list of what the next refresh must do. Plain
+    ids, no foreign key: the table is a queue, written in bulk.
+    """
+
+    researcher_id = models.BigIntegerField(primary_key=True)
+    touched_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"researcher {self.researcher_id} touched at {self.touched_at}"
+
+
+class ImportedPart(models.Model):
+    """One file of an OpenAlex snapshot that was imported whole: a rerun skips it (same
+    path and size), a killed import resumes at the first part without a row, and a newer
+    snapshot imports only the partitions not recorded yet. Merged-id lists are recorded
+    the same way once applied."""
+
+    path = models.CharField(max_length=1000, unique=True, help_text="Relative to the root.")
+    entity = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file.")
+    records = models.PositiveIntegerField(default=0)
+    bad = models.PositiveIntegerField(default=0)
+    manifest_records = models.PositiveIntegerField(null=True, blank=True)
+    imported_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path

@@ -175,6 +175,7 @@ class WorkAdmin(BigTableAdmin):
     exclude = ("referenced_works",)
     readonly_fields = (
         "references",
+        "team_size",
         "updated_at",
         "authorships_link",
         # Written by the importer only.
@@ -209,6 +210,7 @@ class WorkAdmin(BigTableAdmin):
                     "counts_by_year",
                     ("first_imported_at", "imported_at"),
                     "authors_count",
+                    "team_size",
                     "references",
                     "is_stub",
                     "updated_at",

@@ -20,7 +20,7 @@ from django.utils import timezone
 from bzpeer.utils import chunked
 from claims import listing
 from claims.models import Claim
-from graph.edges import rebuild_coauthor_edges
+from graph.edges import rebuild_coauthor_edges, should_rebuild_all
 from graph.models import CoauthorEdge, GraphSlice
 from graph.services import build_slice
 from profiles.metrics import I10_THRESHOLD
@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # --- denormalised counts ---------------------------------------------------------------
 
+COUNTS_CHUNK = 5_000
+
 
 def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
     """Recount works, followers and topics (and the per-topic rows) from the source rows."""
@@ -44,8 +46,13 @@ def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
     follow_table = Follow._meta.db_table
     # Only the works the profile lists count (claims.listing: not hidden, not "not me").
     listed = listing.listed_sql("a", "w")
-    for chunk in chunked(sorted(set(researcher_ids))):
+    for chunk in chunked(sorted(set(researcher_ids)), size=COUNTS_CHUNK):
         with transaction.atomic(), connection.cursor() as cursor:
+            # Each statement starts from the chunk's ids and follows indexes; a hash join
+            # would read every authorship or topic link instead.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(f"DELETE FROM {topic_table} WHERE researcher_id = ANY(%s)", [chunk])
             cursor.execute(
                 f"""
@@ -73,6 +80,65 @@ def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
                 """,
                 [chunk],
             )
+            for setting in ("enable_hashjoin", "enable_mergejoin", "jit"):
+                cursor.execute(f"SET LOCAL {setting} TO DEFAULT")  # for an outer transaction
+
+
+def refresh_all_researcher_counts() -> int:
+    """Every researcher's counts and per-topic rows, set-based in one transaction (the path
+    a refresh takes when a change touched a large share of the corpus). Only researchers
+    whose counts moved are written. Returns how many were."""
+    researcher_table = Researcher._meta.db_table
+    authorship_table = Authorship._meta.db_table
+    work_table = Work._meta.db_table
+    work_topics_table = Work.topics.through._meta.db_table
+    topic_table = ResearcherTopic._meta.db_table
+    follow_table = Follow._meta.db_table
+    listed = listing.listed_sql("a", "w")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(f"DELETE FROM {topic_table}")
+        cursor.execute(
+            f"""
+            INSERT INTO {topic_table} (researcher_id, topic_id, works_count)
+            SELECT a.researcher_id, wt.topic_id, COUNT(DISTINCT a.work_id)
+            FROM {authorship_table} a
+            JOIN {work_table} w ON w.id = a.work_id
+            JOIN {work_topics_table} wt ON wt.work_id = a.work_id
+            WHERE {listed}
+            GROUP BY a.researcher_id, wt.topic_id
+            """
+        )
+        cursor.execute(
+            f"""
+            UPDATE {researcher_table} r SET
+              works_count = COALESCE(c.works, 0), topics_count = COALESCE(c.topics, 0),
+              followers_count = COALESCE(c.followers, 0)
+            FROM {researcher_table} r2
+            LEFT JOIN (
+                SELECT id, SUM(works) AS works, SUM(topics) AS topics, SUM(followers) AS followers
+                FROM (
+                    SELECT a.researcher_id AS id, COUNT(*) AS works, 0 AS topics, 0 AS followers
+                    FROM {authorship_table} a
+                    JOIN {work_table} w ON w.id = a.work_id
+                    WHERE {listed} GROUP BY a.researcher_id
+                    UNION ALL
+                    SELECT researcher_id, 0, COUNT(*), 0 FROM {topic_table} GROUP BY researcher_id
+                    UNION ALL
+                    SELECT researcher_id, 0, 0, COUNT(*) FROM {follow_table}
+                    GROUP BY researcher_id
+                ) parts GROUP BY id
+            ) c ON c.id = r2.id
+            WHERE r.id = r2.id AND (
+              r.works_count, r.topics_count, r.followers_count
+            ) IS DISTINCT FROM (
+              COALESCE(c.works, 0), COALESCE(c.topics, 0), COALESCE(c.followers, 0)
+            )
+            """
+        )
+        changed = cursor.rowcount
+        cursor.execute(f"ANALYZE {topic_table}")
+    return changed
 
 
 # --- trust ----------------------------------------------------------------------------
@@ -239,8 +305,14 @@ def refresh_derived_data(*, researcher_ids: Iterable[int]) -> set[int]:
     touched = set(researcher_ids)
     if not touched:
         return set()
-    refresh_researcher_counts(researcher_ids=touched)
-    affected = rebuild_coauthor_edges(researcher_ids=touched) | touched
+    # The cost follows the touched set; when it is a large share of the corpus (a first
+    # import), every count and edge is rebuilt set-based instead, which is then cheaper.
+    if should_rebuild_all(len(touched)):
+        refresh_all_researcher_counts()
+        affected = rebuild_coauthor_edges(researcher_ids=None) | touched
+    else:
+        refresh_researcher_counts(researcher_ids=touched)
+        affected = rebuild_coauthor_edges(researcher_ids=touched) | touched
     queue_recompute(researcher_ids=affected)
     return affected
 

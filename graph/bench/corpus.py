@@ -211,7 +211,7 @@ class Corpus:
                 title = " ".join(rnd.choice(WORDS) for _ in range(6)).capitalize()
                 works_out.write(
                     f"{w}\turn:bzpeer:bench:W{w}\t{_escape(title)} ({w})\t{year}\t{venue}"
-                    f"\t{cited}\t{len(team)}\n"
+                    f"\t{cited}\t{len(team)}\t{len(team)}\n"
                 )
                 for order, person in enumerate(team):
                     authorship_id += 1

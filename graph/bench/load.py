@@ -35,6 +35,7 @@ TABLES: list[tuple[str, type[models.Model], list[str]]] = [
             "venue_id",
             "cited_by_count",
             "authors_count",
+            "team_size",
         ],
     ),
     ("authorships", Authorship, ["id", "work_id", "researcher_id", "author_position", "order"]),

@@ -13,6 +13,7 @@ from django.core.management import call_command
 DEMO = Path(settings.BASE_DIR) / "bzpeer" / "demo_data"
 OPENALEX_DEMO = DEMO / "openalex_demo"
 SEED = DEMO / "seed_profile"
+DEMO_WORKS_PATH = OPENALEX_DEMO / "works.jsonl.gz"
 DATA = Path(__file__).parent / "data"
 
 

@@ -73,11 +73,55 @@ def _separate_tags(text: str) -> str:
     return _TAG.sub(spaced, text)
 
 
+# Element names that real titles and abstracts carry as markup (HTML, JATS, MathML). A `<`
+# that opens anything else ("x<y", "ranged from <LOD") is text, not a tag.
+_KNOWN_TAGS = {
+    "a", "abbr", "b", "big", "blockquote", "body", "br", "center", "cite", "code", "dd",
+    "del", "dfn", "div", "dl", "dt", "em", "font", "h1", "h2", "h3", "h4", "h5", "h6",
+    "head", "hr", "html", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q",
+    "s", "samp", "script", "small", "span", "strike", "strong", "style", "sub", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var", "wbr",
+    "abstract", "bold", "break", "caption", "disp-formula", "email", "ext-link", "fig",
+    "inf", "inline-formula", "italic", "label", "list", "list-item", "math", "mi", "mn",
+    "mo", "mrow", "msub", "msubsup", "msup", "mfrac", "msqrt", "mtext", "monospace",
+    "named-content", "overline", "sc", "scp", "sec", "section", "styled-content", "tex-math",
+    "title", "underline", "uri", "xref",
+}  # fmt: skip
+_MARKUP_AT = re.compile(
+    r"<(?:!--.*?-->|/?([A-Za-z][\w.-]*)(?::([\w.-]+))?(?:\s[^<>]*)?/?>)", re.DOTALL
+)
+
+
+def _escape_stray_lt(text: str) -> str:
+    """Escape every `<` that does not open a known tag or a comment, so the HTML cleaner
+    keeps the text after it instead of reading it as the start of a tag."""
+    if "<" not in text:
+        return text
+    parts: list[str] = []
+    position = 0
+    while (found := text.find("<", position)) != -1:
+        parts.append(text[position:found])
+        match = _MARKUP_AT.match(text, found)
+        if match and (
+            match.group(1) is None  # a comment
+            or match.group(2) is not None  # a namespaced tag: jats:p, mml:math
+            or match.group(1).lower() in _KNOWN_TAGS
+        ):
+            parts.append(match.group(0))
+            position = match.end()
+        else:
+            parts.append("&lt;")
+            position = found + 1
+    parts.append(text[position:])
+    return "".join(parts)
+
+
 def plain_text(raw: str | None) -> str:
-    """Markup-free text: tags stripped (nh3), entities decoded, whitespace collapsed."""
+    """Markup-free text: tags stripped (nh3), entities decoded, whitespace collapsed.
+    A literal `<` that opens no known tag is kept as text."""
     if not raw:
         return ""
-    cleaned = nh3.clean(_separate_tags(raw), tags=set())
+    cleaned = nh3.clean(_separate_tags(_escape_stray_lt(raw)), tags=set())
     # Postgres text cannot hold NUL; nothing legitimate uses it.
     text = html.unescape(cleaned).replace("\x00", "")
     return " ".join(text.split())
@@ -87,7 +131,9 @@ def rebuild_abstract(inverted_index: dict[str, list[int]] | None) -> str:
     """Sort the (position, word) pairs and join them with spaces; None gives ""."""
     if not inverted_index:
         return ""
-    pairs = sorted(
-        (position, word) for word, positions in inverted_index.items() for position in positions
-    )
-    return " ".join(word for _, word in pairs)
+    placed: dict[int, list[str]] = {}
+    for word, positions in inverted_index.items():
+        for position in positions:
+            placed.setdefault(position, []).append(word)
+    # Words sharing a position keep the (position, word) order a sort of pairs would give.
+    return " ".join(word for position in sorted(placed) for word in sorted(placed[position]))

@@ -18,12 +18,20 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import ijson
+import orjson
 from ijson.common import ObjectBuilder
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
 # Names picked up when a directory is given (a snapshot tree holds manifests beside data).
 DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
+# OpenAlex's merged-id lists (data/merged_ids/<entity>/*.csv.gz) are CSV, not records.
+MERGED_IDS_DIR = "merged_ids"
+CSV_SUFFIXES = (".csv", ".csv.gz")
+# The largest JSON line read as one record. Real OpenAlex records stay far below it (a
+# work with thousands of authors is a few MB); a longer line is reported, not parsed, since
+# decoding it would take about fifteen times its size in memory.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
 # How many leading lines may be broken before a file that does not parse is taken for one
 # broken JSON document rather than JSON Lines with bad lines.
 _SNIFF_LINES = 5
@@ -53,8 +61,22 @@ class RawRecord:
     error: str = ""  # set when the text could not be decoded; value is then None
 
 
+def is_merged_ids_list(path: Path) -> bool:
+    return path.name.lower().endswith(CSV_SUFFIXES) or MERGED_IDS_DIR in path.parts
+
+
+def decode(line: bytes) -> Any:
+    """One JSON value from bytes: orjson, with the standard library as the judge of what
+    orjson refuses (integers beyond 64 bits), so both accept and report the same lines."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
 def discover_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files to read, in a stable order: files as given, directories walked for data files."""
+    """Files to read, in a stable order: files as given, directories walked for data files
+    (merged-id lists left out: they are CSV, applied by the snapshot import)."""
     files: list[Path] = []
     for given in paths:
         path = Path(given)
@@ -66,6 +88,7 @@ def discover_files(paths: Iterable[str | Path]) -> list[Path]:
                     if found.is_file()
                     and not found.name.startswith(".")
                     and found.name.lower().endswith(DATA_SUFFIXES)
+                    and not is_merged_ids_list(found.relative_to(path))
                 )
             )
         elif path.is_file():
@@ -83,9 +106,12 @@ class RecordReader:
     """Reads one file lazily. `bytes_read` is the position in the file on disk (compressed
     bytes for gzip), which is what a progress bar over file sizes needs."""
 
-    def __init__(self, path: Path, label: str | None = None) -> None:
+    def __init__(
+        self, path: Path, label: str | None = None, *, max_record_bytes: int = MAX_RECORD_BYTES
+    ) -> None:
         self.path = path
         self.label = label or str(path)
+        self.max_record_bytes = max_record_bytes
         self.size = path.stat().st_size
         self._raw: BinaryIO | None = None
         self._done = False
@@ -148,7 +174,10 @@ class RecordReader:
         if shape == "page":
             return "page"
         with self._open() as stream:
-            parsed = [_parses(line) for line in _first_lines(stream, _SNIFF_LINES)]
+            parsed = [
+                _parses(line, self.max_record_bytes)
+                for line in _first_lines(stream, _SNIFF_LINES, self.max_record_bytes)
+            ]
         if shape == "object":
             # A compact first object sits on line 1 (JSON Lines); a pretty one spans lines.
             return "lines" if parsed and parsed[0] else "values"
@@ -160,14 +189,24 @@ class RecordReader:
 
     def _lines(self) -> Iterator[RawRecord]:
         number = 0
+        limit = self.max_record_bytes
         with self._open() as stream:
             try:
-                for number, line in enumerate(stream, 1):  # noqa: B007 (used after the loop)
+                while line := stream.readline(limit + 1):
+                    number += 1
+                    location = Location(self.label, number)
+                    if len(line) > limit and not line.endswith(b"\n"):
+                        size = len(line) + _skip_rest_of_line(stream)
+                        yield RawRecord(
+                            location,
+                            error=f"record too large: {size:,} bytes, the limit is {limit:,} "
+                            "(--max-record-bytes)",
+                        )
+                        continue
                     if not line.strip():
                         continue
-                    location = Location(self.label, number)
                     try:
-                        value = json.loads(line)
+                        value = decode(line)
                     except ValueError as exc:  # also UnicodeDecodeError
                         yield RawRecord(location, error=f"invalid JSON: {exc}")
                         continue
@@ -277,9 +316,20 @@ def _first_object_shape(stream: BinaryIO) -> str:
     return "object"
 
 
-def _first_lines(stream: BinaryIO, count: int) -> list[bytes]:
+def _skip_rest_of_line(stream: BinaryIO) -> int:
+    skipped = 0
+    while chunk := stream.readline(1 << 20):
+        skipped += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return skipped
+
+
+def _first_lines(stream: BinaryIO, count: int, limit: int) -> list[bytes]:
     lines: list[bytes] = []
-    for line in stream:
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith(b"\n"):
+            _skip_rest_of_line(stream)
         if line.strip():
             lines.append(line)
             if len(lines) == count:
@@ -287,9 +337,11 @@ def _first_lines(stream: BinaryIO, count: int) -> list[bytes]:
     return lines
 
 
-def _parses(line: bytes) -> bool:
+def _parses(line: bytes, limit: int) -> bool:
+    if len(line) > limit:
+        return True  # one oversized line: read as JSON Lines, where it is reported alone
     try:
-        json.loads(line)
+        decode(line)
     except ValueError:
         return False
     return True

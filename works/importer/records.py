@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -108,6 +108,7 @@ class AuthorRow:
     cited_by_count: int | None = None
     counts_by_year: list[dict[str, int]] | None = None
     summary_stats: dict[str, int | float] | None = None
+    updated_date: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -134,9 +135,11 @@ class WorkRow:
     cited_by_count: int | None
     referenced_works: list[str]
     authors_count: int
+    team_size: int
     counts_by_year: list[dict[str, int]] | None = None
     topics: list[TopicRow] = field(default_factory=list)
     authorships: list[AuthorshipRow] = field(default_factory=list)
+    updated_date: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -199,6 +202,9 @@ def parse_record(value: Any) -> Row | SkippedRecord:
     if not isinstance(value, dict):
         raise BadRecord(f"expected a JSON object, got {type(value).__name__}")
     raw_id = value.get("id")
+    if (raw_id is None or raw_id == "") and "results" in value:
+        kind = type(value["results"]).__name__ if value["results"] is not None else "null"
+        raise BadRecord(f"an API page whose `results` is not a list (got {kind})")
     if raw_id is None or raw_id == "":
         raise BadRecord("missing id")
     if not isinstance(raw_id, str):
@@ -280,6 +286,7 @@ def _parse_author(obj: dict[str, Any], source_id: str) -> AuthorRow:
         cited_by_count=_bounded(_get(obj, "cited_by_count", int, ""), INT_MAX),
         counts_by_year=_counts_by_year(obj, ("works_count", "cited_by_count")),
         summary_stats=_summary_stats(obj),
+        updated_date=_updated_date(obj),
     )
 
 
@@ -393,11 +400,14 @@ def _abstract(obj: dict[str, Any]) -> str:
         if not isinstance(index, dict):
             raise BadRecord("abstract_inverted_index.InvertedIndex must be an object")
     for word, positions in index.items():
-        if not isinstance(positions, list) or not all(
-            isinstance(p, int) and not isinstance(p, bool) for p in positions
-        ):
+        # `type(p) is int` also refuses booleans (a subclass of int), in one check.
+        if type(positions) is not list or not all(type(p) is int for p in positions):
             raise BadRecord(f"abstract_inverted_index[{word!r}] must be a list of integers")
-    return plain_text(rebuild_abstract(index))
+    text = rebuild_abstract(index)
+    # Most abstracts hold no markup and no entity: the HTML cleaner has nothing to do.
+    if "<" not in text and "&" not in text and "\x00" not in text:
+        return " ".join(text.split())
+    return plain_text(text)
 
 
 def _publication_date(obj: dict[str, Any]) -> date | None:
@@ -408,6 +418,19 @@ def _publication_date(obj: dict[str, Any]) -> date | None:
         return date.fromisoformat(raw[:10])
     except ValueError:
         return None
+
+
+def _updated_date(obj: dict[str, Any]) -> datetime | None:
+    """OpenAlex's updated_date ("2025-10-09T13:42:18.571041" or "2025-10-09"), in UTC;
+    None when absent or unreadable (such a copy is applied as before: no ordering)."""
+    raw = _get(obj, "updated_date", str, "")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _bounded(value: int | None, upper: int) -> int | None:
@@ -500,9 +523,11 @@ def _parse_work(obj: dict[str, Any], source_id: str) -> WorkRow:
         cited_by_count=_bounded(_get(obj, "cited_by_count", int, ""), INT_MAX),
         referenced_works=list(referenced),
         authors_count=authors_count,
+        team_size=len({a.author.source_id for a in authorships}),
         counts_by_year=_counts_by_year(obj, ("cited_by_count",)),
         topics=_topic_refs(obj),
         authorships=authorships,
+        updated_date=_updated_date(obj),
     )
 
 

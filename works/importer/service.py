@@ -5,11 +5,16 @@
 2. Good records are written ~500 at a time, each batch in its own transaction (writer.py).
    If the database still refuses a batch, it is rolled back and its records are retried
    one per transaction: only the culprit is lost, and it is reported too.
-3. At the end the caller's `on_finish` gets the researchers whose data changed (or every
-   researcher named, with refresh_all), also after an interrupted run (committed batches
-   stay). The importer sits below the apps whose derived data that refreshes (counts,
-   co-author edges, trust, graph slices), so it never calls that refresh itself: the
-   top layer passes it in (bzpeer.curation.importing).
+3. Each batch records the researchers whose data it changed (or every researcher it
+   named, with refresh_all) in the durable touched set (touched.py), in its own
+   transaction. At the end the caller's `on_finish` gets that set (with whatever an
+   earlier, killed import left in it), also after an interrupted run, and the rows it
+   handled are removed. The importer sits below the apps whose derived data that
+   refreshes (counts, co-author edges, trust, graph slices), so it never calls that
+   refresh itself: the top layer passes it in (bzpeer.curation.importing). Without
+   `on_finish` the set stays in the table for the next refresh.
+4. After a large import the tables it changed are analysed: the refresh's plans, and every
+   page's, depend on current statistics, and autovacuum may be off.
 """
 
 from __future__ import annotations
@@ -19,10 +24,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DataError, IntegrityError, transaction
+from django.conf import settings
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from tqdm import tqdm
 
-from works.importer.reader import Location, RecordReader, discover_files
+from works.importer import touched
+from works.importer.reader import (
+    DATA_SUFFIXES,
+    MAX_RECORD_BYTES,
+    InputPathError,
+    Location,
+    RecordReader,
+    discover_files,
+)
 from works.importer.records import BadRecord, Row, SkippedRecord, parse_record
 from works.importer.stats import ImportStats
 from works.importer.writer import BatchOutcome, write_batch
@@ -30,11 +44,30 @@ from works.importer.writer import BatchOutcome, write_batch
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# Records read past which the changed tables are analysed at the end of the run.
+ANALYZE_AFTER_RECORDS = 10_000
+ANALYZED_MODELS = (
+    "works.Work",
+    "works.Work_topics",
+    "works.Authorship",
+    "works.Authorship_institutions",
+    "works.Institution",
+    "works.Source",
+    "works.Topic",
+    "profiles.Researcher",
+    "works.TouchedResearcher",
+)
 # Errors that belong to the data of some record in the batch. Anything else (a lost
 # connection, a bug) stops the import instead of being blamed on every record in turn.
 _RECORD_ERRORS = (IntegrityError, DataError, RuntimeError, ValueError, TypeError)
 
 Report = Callable[[str], None]
+DEADLOCK_RETRIES = 5
+_RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE
 
 
 @dataclass(slots=True)
@@ -60,15 +93,23 @@ def import_openalex(
     progress: bool = False,
     batch_size: int = BATCH_SIZE,
     refresh_all: bool = False,
+    max_record_bytes: int = MAX_RECORD_BYTES,
     on_finish: Callable[[set[int]], object] | None = None,
 ) -> ImportResult:
     """Import every record in `paths` (files or directories); see the module docstring.
 
     `report` receives one line per bad record or warning ("path:line: ..."). Raises
-    InputPathError before touching the database when a path does not exist.
+    InputPathError before touching the database when a path does not exist or the paths
+    hold no data file.
     """
+    paths = list(paths)
     files = discover_files(paths)
-    run = _Run(report or logger.warning, batch_size, refresh_all)
+    if not files:
+        raise InputPathError(
+            f"{', '.join(map(str, paths))}: no data files found "
+            f"(looked for {', '.join('*' + suffix for suffix in DATA_SUFFIXES)})"
+        )
+    run = _Run(report or logger.warning, batch_size, refresh_all, max_record_bytes)
     bar = tqdm(
         total=sum(path.stat().st_size for path in files),
         unit="B",
@@ -84,24 +125,60 @@ def import_openalex(
         finished = True
     finally:
         bar.close()
-        if on_finish is not None and finished:
-            on_finish(run.researcher_ids)
+        refreshed: set[int] = set()
+        if finished:
+            if run.stats.records >= ANALYZE_AFTER_RECORDS:
+                analyze_changed_tables()
+            if on_finish is not None:
+                refreshed = refresh_touched(on_finish=on_finish)
         elif on_finish is not None:
             # Batches already committed still need their counts and edges refreshed.
             try:
-                on_finish(run.researcher_ids)
+                refreshed = refresh_touched(on_finish=on_finish)
             except Exception:
                 logger.exception("Refreshing derived data failed after an interrupted import")
-    return ImportResult(stats=run.stats, researcher_ids=run.researcher_ids)
+    return ImportResult(stats=run.stats, researcher_ids=refreshed)
+
+
+def refresh_touched(*, on_finish: Callable[[set[int]], object]) -> set[int]:
+    """Hand the durable touched set to the derived-data refresh, then forget what it took.
+    Also picks up what a killed import left behind. Returns the researchers handed over."""
+    read = touched.pending()
+    on_finish(read.researcher_ids)
+    touched.consume(read)
+    return read.researcher_ids
+
+
+def analyze_changed_tables() -> None:
+    from django.apps import apps
+
+    with connection.cursor() as cursor:
+        for label in ANALYZED_MODELS:
+            app_label, _, name = label.partition(".")
+            model_name, _, m2m = name.partition("_")
+            model = apps.get_model(app_label, model_name)
+            if m2m:
+                model = model._meta.get_field(m2m).remote_field.through
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def _forget_logged_queries() -> None:
+    """With DEBUG on, Django keeps every query's SQL (up to 9,000 of them, each batch's
+    parameters included): the importer drops its own. A test capturing queries sets
+    force_debug_cursor and keeps them."""
+    if settings.DEBUG and not connection.force_debug_cursor:
+        connection.queries_log.clear()
 
 
 class _Run:
-    def __init__(self, report: Report, batch_size: int, refresh_all: bool) -> None:
+    def __init__(
+        self, report: Report, batch_size: int, refresh_all: bool, max_record_bytes: int
+    ) -> None:
         self.report = report
         self.batch_size = max(1, batch_size)
         self.refresh_all = refresh_all
+        self.max_record_bytes = max_record_bytes
         self.stats = ImportStats()
-        self.researcher_ids: set[int] = set()
         self.bar: tqdm | None = None
 
     def emit(self, message: str) -> None:
@@ -115,8 +192,8 @@ class _Run:
         self.stats.bad += 1
         self.emit(f"{location}: bad record: {reason}")
 
-    def import_file(self, path: Path) -> None:
-        reader = RecordReader(path)
+    def import_file(self, path: Path, label: str | None = None) -> None:
+        reader = RecordReader(path, label, max_record_bytes=self.max_record_bytes)
         self.stats.files += 1
         batch: list[tuple[Location, Row]] = []
         shown = 0
@@ -147,11 +224,21 @@ class _Run:
             self.bar.update(reader.bytes_read - shown)
         return reader.bytes_read
 
-    def commit(self, batch: list[tuple[Location, Row]]) -> None:
+    def commit(self, batch: list[tuple[Location, Row]], attempt: int = 1) -> None:
         outcome = BatchOutcome()
         try:
             with transaction.atomic():
                 write_batch(batch, outcome)
+                touched.record(
+                    outcome.touched | outcome.referenced if self.refresh_all else outcome.touched
+                )
+        except OperationalError as exc:
+            # Concurrent importers take locks in one order, but Postgres may still pick a
+            # victim (a unique index wait across tables): the batch is simply run again.
+            if _is_retryable(exc) and attempt < DEADLOCK_RETRIES:
+                self.commit(batch, attempt + 1)
+                return
+            raise
         except _RECORD_ERRORS as exc:
             if len(batch) == 1:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -163,6 +250,4 @@ class _Run:
         self.stats.merge(outcome.stats)
         for message in outcome.warnings:
             self.emit(message)
-        self.researcher_ids |= outcome.touched
-        if self.refresh_all:
-            self.researcher_ids |= outcome.referenced
+        _forget_logged_queries()

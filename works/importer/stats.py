@@ -43,6 +43,7 @@ class ImportStats:
     bad: int = 0
     warnings: int = 0
     repeated: int = 0  # the same id twice in one batch: the later record wins
+    older: int = 0  # copies older (updated_date) than the one stored: ignored
 
     def merge(self, other: ImportStats) -> None:
         for name, counts in other.entities.items():
@@ -53,6 +54,7 @@ class ImportStats:
         self.bad += other.bad
         self.warnings += other.warnings
         self.repeated += other.repeated
+        self.older += other.older
 
     @property
     def changed(self) -> bool:
@@ -78,6 +80,8 @@ class ImportStats:
             lines.append(f"Skipped (not stored): {skipped}.")
         if self.repeated:
             lines.append(f"Repeated ids in a batch (later record kept): {self.repeated}.")
+        if self.older:
+            lines.append(f"Older copies ignored (a newer updated_date is stored): {self.older}.")
         if not self.changed:
             lines.append("Nothing changed: every record was already up to date.")
         return "\n".join(lines)

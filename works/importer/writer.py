@@ -19,6 +19,7 @@ from django.db import models
 from django.utils import timezone
 
 from profiles.models import Researcher, VerificationLevel, merge_survivor_ids
+from works.importer.copy import ids_for, upsert
 from works.importer.normalize import OPENALEX
 from works.importer.reader import Location
 from works.importer.records import (
@@ -31,8 +32,6 @@ from works.importer.records import (
 )
 from works.importer.stats import ImportStats
 from works.models import Authorship, Institution, Source, Topic, Work
-
-WRITE_BATCH = 1000
 
 Values = dict[str, Any]
 Pending = dict[str, tuple[Location, Values]]  # source_id -> (where it came from, column values)
@@ -119,6 +118,7 @@ class _Batch:
     # --- orchestration ---------------------------------------------------------------------
 
     def write(self) -> None:
+        self._drop_older_copies()
         self._write_simple(Institution, self.institutions, _institution_values, "institution")
         self._write_simple(Source, self.sources, _source_values, "source")
         self._write_simple(Topic, self.topics, _topic_values, None)
@@ -132,6 +132,25 @@ class _Batch:
             if status == "unchanged" and self.ids[Work][source_id] in changed_works:
                 status = "updated"  # its topics or authorships changed
             self._count("work", status)
+
+    def _drop_older_copies(self) -> None:
+        """A work or author whose stored copy has a newer updated_date is left out of the
+        batch entirely (its fields, authorships, topics and references). Equal dates go
+        through: an identical copy is then "unchanged"."""
+        for model, rows in ((Work, self.works), (Researcher, self.authors)):
+            dated = [sid for sid, (_, row) in rows.items() if row.updated_date is not None]
+            if not dated:
+                continue
+            stored = dict(
+                model._default_manager.filter(source_id__in=dated, openalex_updated__isnull=False)
+                .values_list("source_id", "openalex_updated")
+                .order_by()
+            )
+            for source_id, when in stored.items():
+                updated = rows[source_id][1].updated_date
+                if updated is not None and when is not None and updated < when:
+                    del rows[source_id]
+                    self.stats.older += 1
 
     def _count(self, entity: str, status: str, n: int = 1) -> None:
         counts = self.stats.entities[entity]
@@ -162,7 +181,7 @@ class _Batch:
         """Insert new rows and update changed ones (is_stub False: these are full records).
         Returns created / updated / unchanged per source_id."""
         status: dict[str, str] = {}
-        to_write: list[Any] = []  # rows of `model`, which all have a source_id
+        to_write: list[tuple[Any, ...]] = []
         columns: list[str] = []
         stamps = _import_stamps(model)
         for source_id, (_location, values) in pending.items():
@@ -183,25 +202,17 @@ class _Batch:
                 first = old.get("first_imported_at") if old and not old["is_stub"] else None
                 values["first_imported_at"] = first or self.now
             columns = list(values)
-            to_write.append(model(source_id=source_id, **values))
+            to_write.append((source_id, *values.values()))
         if to_write:
-            update_fields = [model._meta.get_field(column).name for column in columns]
-            model._default_manager.bulk_create(
+            written = upsert(
+                model,
+                [_column(model, name) for name in ("source_id", *columns)],
                 to_write,
-                update_conflicts=True,
-                unique_fields=["source_id"],
-                update_fields=[*update_fields, "updated_at"],
-                batch_size=WRITE_BATCH,
+                conflict=["source_id"],
+                update=[_column(model, name) for name in columns],
+                returning=["source_id", "id"],
             )
-            for obj in to_write:
-                self.ids[model][obj.source_id] = obj.pk
-            if any(obj.pk is None for obj in to_write):  # a backend that returns no ids
-                written = [obj.source_id for obj in to_write]
-                self.ids[model].update(
-                    model._default_manager.filter(source_id__in=written).values_list(
-                        "source_id", "id"
-                    )
-                )
+            self.ids[model].update(written)
         return status
 
     def _write_simple(
@@ -295,16 +306,15 @@ class _Batch:
         if unique:
             column, empty, label = unique
             self._claim_unique(model, column, missing, empty=empty, label=label, full=False)
-        model._default_manager.bulk_create(
-            [model(source_id=sid, is_stub=True, **values) for sid, (_, values) in missing.items()],
-            ignore_conflicts=True,
-            batch_size=WRITE_BATCH,
+        names = list(next(iter(missing.values()))[1])
+        upsert(
+            model,
+            [_column(model, name) for name in ("source_id", "is_stub", *names)],
+            [(sid, True, *values.values()) for sid, (_, values) in missing.items()],
+            conflict=["source_id"],
+            update=None,
         )
-        created = dict(
-            model._default_manager.filter(source_id__in=list(missing)).values_list(
-                "source_id", "id"
-            )
-        )
+        created = ids_for(model, missing)
         if len(created) != len(missing):
             # Rolls the batch back; its records are then retried and reported one by one.
             raise RuntimeError(f"could not create {len(missing) - len(created)} stub row(s)")
@@ -348,6 +358,7 @@ class _Batch:
             "source_cited_by_count",
             "source_counts_by_year",
             "source_summary_stats",
+            "openalex_updated",
         ]
         existing = self._existing(Researcher, self.authors, columns, lock=True)
         pending: Pending = {}
@@ -372,6 +383,8 @@ class _Batch:
                     "source_cited_by_count": row.cited_by_count,
                     "source_counts_by_year": row.counts_by_year,
                     "source_summary_stats": row.summary_stats,
+                    "openalex_updated": row.updated_date
+                    or (old["openalex_updated"] if old else None),
                 },
             )
         self._claim_unique(Researcher, "orcid", pending, empty=None, label="ORCID", full=True)
@@ -418,10 +431,13 @@ class _Batch:
             "referenced_works",
             "authors_count",
             "counts_by_year",
+            "team_size",
+            "openalex_updated",
         ]
         existing = self._existing(Work, self.works, columns)
         pending: Pending = {}
         for source_id, (location, row) in self.works.items():
+            old = existing.get(source_id)
             pending[source_id] = (
                 location,
                 {
@@ -438,6 +454,9 @@ class _Batch:
                     "referenced_works": row.referenced_works,
                     "authors_count": row.authors_count,
                     "counts_by_year": row.counts_by_year,
+                    "team_size": row.team_size,
+                    "openalex_updated": row.updated_date
+                    or (old["openalex_updated"] if old else None),
                 },
             )
         self._claim_unique(Work, "doi", pending, empty=None, label="DOI", full=True)
@@ -464,10 +483,8 @@ class _Batch:
         removed = [pair for pair in stored if pair not in wanted]
         added = [pair for pair in wanted if pair not in stored]
         through.objects.filter(pk__in=[stored[pair] for pair in removed]).delete()
-        through.objects.bulk_create(
-            [through(work_id=w, topic_id=t) for w, t in added],
-            ignore_conflicts=True,
-            batch_size=WRITE_BATCH,
+        upsert(
+            through, ["work_id", "topic_id"], added, conflict=["work_id", "topic_id"], update=None
         )
         self.stats.relations["work topic links added"] += len(added)
         self.stats.relations["work topic links removed"] += len(removed)
@@ -509,7 +526,7 @@ class _Batch:
         removed = [key for key in stored if key not in wanted]
         Authorship.objects.filter(id__in=[stored[key]["id"] for key in removed]).delete()
 
-        to_write: list[Authorship] = []
+        to_write: list[tuple[int, int, str, int, str]] = []
         counts: Counter[str] = Counter()
         for key, (position, order, raw_name, _) in wanted.items():
             old = stored.get(key)
@@ -523,30 +540,23 @@ class _Batch:
                 counts["authorships updated"] += 1
             else:
                 continue
-            to_write.append(
-                Authorship(
-                    work_id=key[0],
-                    researcher_id=key[1],
-                    author_position=position,
-                    order=order,
-                    raw_author_name=raw_name,
-                )
-            )
+            to_write.append((key[0], key[1], position, order, raw_name))
         # ON CONFLICT (work, researcher) DO UPDATE keeps the id of a row that stays.
-        Authorship.objects.bulk_create(
+        written = upsert(
+            Authorship,
+            ["work_id", "researcher_id", "author_position", "order", "raw_author_name"],
             to_write,
-            update_conflicts=True,
-            unique_fields=["work", "researcher"],
-            update_fields=["author_position", "order", "raw_author_name"],
-            batch_size=WRITE_BATCH,
+            conflict=["work_id", "researcher_id"],
+            update=["author_position", "order", "raw_author_name"],
+            returning=["work_id", "researcher_id", "id"],
         )
         authorship_ids = {key: row["id"] for key, row in stored.items() if key in wanted}
-        authorship_ids.update({(a.work_id, a.researcher_id): a.pk for a in to_write})
+        authorship_ids.update({(work, researcher): pk for work, researcher, pk in written})
         changed_links = self._sync_authorship_institutions(wanted, authorship_ids)
 
         counts["authorships removed"] = len(removed)
         self.stats.relations.update(counts)
-        changed = {key[0] for key in removed} | {a.work_id for a in to_write} | changed_links
+        changed = {key[0] for key in removed} | {row[0] for row in to_write} | changed_links
         changed |= {self.ids[Work][sid] for sid, s in work_status.items() if s != "unchanged"}
         for (work_id, researcher_id), _ in wanted.items():
             self.out.referenced.add(researcher_id)
@@ -576,10 +586,12 @@ class _Batch:
         removed = [link for link in stored if link not in wanted_links]
         added = [link for link in wanted_links if link not in stored]
         through.objects.filter(pk__in=[stored[link] for link in removed]).delete()
-        through.objects.bulk_create(
-            [through(authorship_id=a, institution_id=i) for a, i in added],
-            ignore_conflicts=True,
-            batch_size=WRITE_BATCH,
+        upsert(
+            through,
+            ["authorship_id", "institution_id"],
+            added,
+            conflict=["authorship_id", "institution_id"],
+            update=None,
         )
         self.stats.relations["authorship institution links added"] += len(added)
         self.stats.relations["authorship institution links removed"] += len(removed)
@@ -590,6 +602,12 @@ def _import_stamps(model: type[models.Model]) -> set[str]:
     """The import timestamp columns a model has (imported_at, first_imported_at)."""
     names = {field.name for field in model._meta.concrete_fields}
     return names & {"imported_at", "first_imported_at"}
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)  # a field's name or attname (venue_id)
+    assert isinstance(field, models.Field) and field.column is not None
+    return field.column
 
 
 def _noun(model: type[models.Model]) -> str:

@@ -251,7 +251,7 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute("SELECT version()")
             (version,) = cursor.fetchone()
-            cursor.execute(f"SELECT COUNT(*) FROM {Work._meta.db_table} WHERE authors_count > 100")
+            cursor.execute(f"SELECT COUNT(*) FROM {Work._meta.db_table} WHERE team_size > 100")
             (hyper,) = cursor.fetchone()
         facts = {
             "date": timezone.now().strftime("%Y-%m-%d %H:%M UTC"),

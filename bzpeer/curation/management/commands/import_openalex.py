@@ -1,14 +1,37 @@
-"""manage.py import_openalex PATH... — thin wrapper over bzpeer.curation.importing."""
+"""manage.py import_openalex PATH... — thin wrapper over bzpeer.curation.importing, and over
+works.importer.snapshot for an OpenAlex snapshot root (then the merged-id lists are applied
+here, through the curation merge service, which the importer may not call)."""
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
 
+from bzpeer.curation import importing
 from bzpeer.curation.importing import import_openalex
 from works.importer import InputPathError
-from works.importer.service import BATCH_SIZE
+from works.importer.reader import MAX_RECORD_BYTES
+from works.importer.service import (
+    ANALYZE_AFTER_RECORDS,
+    BATCH_SIZE,
+    analyze_changed_tables,
+    refresh_touched,
+)
+from works.importer.snapshot import (
+    PartOutcome,
+    SnapshotResult,
+    import_snapshot,
+    is_snapshot,
+    merged_id_lists,
+    read_merged_ids,
+    record_merged_ids,
+)
 
 
 class Command(BaseCommand):
@@ -16,7 +39,9 @@ class Command(BaseCommand):
         "Import OpenAlex records (authors, works, institutions, sources, topics, concepts) "
         "from JSON Lines, API result pages or single entities, plain or gzipped. "
         "Directories are searched for *.json, *.jsonl, *.ndjson and *.gz files. "
-        "Re-running with the same files changes nothing."
+        "Given one OpenAlex snapshot root (data/<entity>/updated_date=.../part_NNN.gz), it "
+        "imports the parts not imported yet, checks them against the manifests and applies "
+        "the merged-id lists. Re-running with the same files changes nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,8 +58,31 @@ class Command(BaseCommand):
             help="refresh every researcher the files name, not only the changed ones "
             "(use after an interrupted import)",
         )
+        parser.add_argument(
+            "--max-record-bytes",
+            type=int,
+            default=MAX_RECORD_BYTES,
+            help=f"longest JSON line read as one record (default {MAX_RECORD_BYTES:,} bytes); "
+            "a longer one is reported as a bad record",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="snapshot root: import this many parts at once, in separate processes",
+        )
+        parser.add_argument(
+            "--curator",
+            default="",
+            help="snapshot root: the staff user in whose name OpenAlex's merged-id lists "
+            "are applied (without it they are reported and left for a later run)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        paths = [Path(p) for p in options["paths"]]
+        if len(paths) == 1 and is_snapshot(paths[0]) and not options["refresh_all"]:
+            self.import_snapshot(paths[0], options)
+            return
         try:
             result = import_openalex(
                 options["paths"],
@@ -42,6 +90,7 @@ class Command(BaseCommand):
                 progress=self.stdout.isatty(),
                 batch_size=options["batch_size"],
                 refresh_all=options["refresh_all"],
+                max_record_bytes=options["max_record_bytes"],
             )
         except InputPathError as exc:
             raise CommandError(str(exc)) from exc
@@ -51,3 +100,118 @@ class Command(BaseCommand):
                 f"{result.bad} bad record(s) were not imported (listed above with file and "
                 "line); every other record was."
             )
+
+    # --- snapshot ---------------------------------------------------------------------------
+
+    def import_snapshot(self, root: Path, options: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        bar = tqdm(total=1.0, unit="", desc="import_openalex", disable=not self.stdout.isatty())
+
+        def progress(outcome: PartOutcome, result: SnapshotResult, done: float) -> None:
+            elapsed = time.perf_counter() - started
+            stats = outcome.stats
+            rate = stats.records / outcome.seconds if outcome.seconds else 0.0
+            overall = result.stats.records / elapsed if elapsed else 0.0
+            eta = elapsed * (1 - done) / done if done else 0.0
+            line = (
+                f"{outcome.part.relative}: {stats.records:,} records in {outcome.seconds:.1f}s "
+                f"({rate:,.0f}/s), {stats.bad} bad; overall {result.parts_imported} part(s), "
+                f"{result.stats.records:,} records ({overall:,.0f}/s), "
+                f"{result.stats.bad} bad, {done:.0%} of the bytes, ETA {eta:,.0f}s"
+            )
+            if bar.disable:
+                self.stderr.write(line)
+            else:
+                bar.update(done - bar.n)
+                bar.set_postfix_str(f"{overall:,.0f} records/s, {result.stats.bad} bad")
+
+        def report(message: str) -> None:
+            if bar.disable:
+                self.stderr.write(message)
+            else:
+                with tqdm.external_write_mode(file=sys.stdout):
+                    self.stderr.write(message)
+
+        try:
+            result = import_snapshot(
+                root,
+                workers=max(1, options["workers"]),
+                report=report,
+                batch_size=options["batch_size"],
+                max_record_bytes=options["max_record_bytes"],
+                progress=progress,
+            )
+        finally:
+            bar.close()
+        phases = {"parts": time.perf_counter() - started}
+        mark = time.perf_counter()
+        merged = self.apply_merged_ids(root, options["curator"])
+        phases["merged ids"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        if result.stats.records >= ANALYZE_AFTER_RECORDS:
+            analyze_changed_tables()
+        phases["analyze"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        refreshed = refresh_touched(on_finish=importing.refresh_after_import)
+        phases["derived data"] = time.perf_counter() - mark
+        self.stdout.write(result.stats.summary())
+        self.stdout.write(
+            f"Parts: {result.parts_imported} imported, {result.parts_skipped} skipped (imported "
+            f"before) of {result.parts_total}. {merged}\n"
+            f"Researchers whose derived data is refreshed: {len(refreshed)}.\n"
+            f"Phases: {', '.join(f'{name} {seconds:.1f}s' for name, seconds in phases.items())}.\n"
+            f"Done in {time.perf_counter() - started:.1f}s."
+        )
+        failures = []
+        if result.stats.bad:
+            failures.append(f"{result.stats.bad} bad record(s) were not imported")
+        if result.problems:
+            failures.append(f"{len(result.problems)} part(s) disagree with their manifest")
+        if failures:
+            raise CommandError("; ".join(failures) + " (listed above); everything else was.")
+
+    def apply_merged_ids(self, root: Path, curator_name: str) -> str:
+        """Merge the authors OpenAlex merged, through the curation merge service (the old
+        profile then redirects to the survivor). Work merges are reported, not applied."""
+        lists = merged_id_lists(root)
+        if not lists:
+            return "Merged ids: none new."
+        authors = [item for item in lists if item.entity == "authors"]
+        others = [item for item in lists if item.entity != "authors"]
+        curator = None
+        if curator_name:
+            curator = get_user_model()._default_manager.filter(username=curator_name).first()
+            if curator is None:
+                raise CommandError(f"--curator {curator_name}: no such user")
+        if curator is None:
+            return (
+                f"Merged ids: {len(authors)} author list(s) not applied (give --curator); "
+                f"{len(others)} other list(s) not applied."
+            )
+        from bzpeer.curation.services import CurationError, merge_researchers
+        from profiles.models import Researcher
+
+        merged = 0
+        for item in authors:
+            applied = 0
+            for old, new in read_merged_ids(item):
+                people = {
+                    r.source_id: r
+                    for r in Researcher.objects.filter(source_id__in=[old, new], merged_into=None)
+                }
+                if old not in people or new not in people:
+                    continue  # unknown here, or merged already
+                try:
+                    merge_researchers(
+                        survivor=people[new], duplicates=[people[old]], curator=curator
+                    )
+                except CurationError as exc:
+                    self.stderr.write(f"{item.relative}: {old} -> {new} not merged: {exc}")
+                    continue
+                applied += 1
+            record_merged_ids(item, applied=applied)
+            merged += applied
+        return (
+            f"Merged ids: {merged} author(s) merged from {len(authors)} list(s); "
+            f"{len(others)} list(s) of other entities not applied (no merge service for them)."
+        )
