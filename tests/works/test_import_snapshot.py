@@ -199,7 +199,7 @@ def _kill_when(root: Path, ready, *, batch_size: int = 20) -> None:
     process = subprocess.Popen(
         [sys.executable, "manage.py", "import_openalex", str(root), f"--batch-size={batch_size}"],
         cwd=settings.BASE_DIR,
-        env=subprocess_env(),
+        env={**subprocess_env(), "PGAPPNAME": KILLED_IMPORT},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -210,6 +210,26 @@ def _kill_when(root: Path, ready, *, batch_size: int = 20) -> None:
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait()
+        _end_backends_of_the_killed_import()
+
+
+# A killed client's Postgres backend lives on until it notices the closed socket, holding
+# its locks; the rerun (and the test database's flush afterwards) would wait on them or
+# deadlock. End it and wait until it is gone, as a supervisor would.
+KILLED_IMPORT = "bzpeer-killed-import"
+
+
+def _end_backends_of_the_killed_import() -> None:
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                [KILLED_IMPORT],
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 def _works_parts_done() -> int:
