@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "bzpeer.audit",
+    "bzpeer.pagecache",
 ]
 
 MIDDLEWARE = [

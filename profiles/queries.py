@@ -9,6 +9,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import version_annotations
 from claims.queries import not_me_reported
 from profiles.models import Follow, Researcher, ResearcherTopic
 from works.models import Work
@@ -27,6 +29,16 @@ def get_researcher(pk: int) -> Researcher:
     """The record behind a profile URL (merged or not): one query."""
     return get_object_or_404(
         Researcher.objects.select_related("last_known_institution", "merged_into"), pk=pk
+    )
+
+
+def get_researcher_for_page(pk: int) -> Researcher:
+    """The record behind a profile URL with its page version (still one query)."""
+    return get_object_or_404(
+        Researcher.objects.select_related("last_known_institution", "merged_into").annotate(
+            **version_annotations(ContentVersion.Kind.RESEARCHER)
+        ),
+        pk=pk,
     )
 
 

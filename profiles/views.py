@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+from functools import cache as memoize
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import PageVersion, fragments, serve
 from bzpeer.ratelimit import allow
 from claims.queries import viewer_state
 from profiles import queries, services
@@ -25,12 +29,25 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"researchers": queries.featured_researchers()})
 
 
-def _works_context(request: HttpRequest, researcher: Researcher) -> dict:
+def _works_params(request: HttpRequest) -> tuple[str, str]:
+    """The sort and page asked for, normalised: they name a cached rendering, so anything
+    else in the query string must not make a new one (an invalid page reads as page 1)."""
     sort = request.GET.get("sort", queries.DEFAULT_WORK_SORT)
     if sort not in queries.WORK_SORTS:
         sort = queries.DEFAULT_WORK_SORT
-    page = queries.works_page(researcher, sort=sort, page_number=request.GET.get("page"))
-    return {"researcher": researcher, "works": page, "sort": sort, "sorts": queries.WORK_SORTS}
+    page = request.GET.get("page", "1")
+    if not (page.isdigit() and len(page) <= 6):
+        page = "1"
+    return sort, page
+
+
+def _works_context(researcher: Researcher, sort: str, page: str) -> dict:
+    works = queries.works_page(researcher, sort=sort, page_number=page)
+    return {"researcher": researcher, "works": works, "sort": sort, "sorts": queries.WORK_SORTS}
+
+
+def _works_html(researcher: Researcher, sort: str, page: str) -> str:
+    return render_to_string("profiles/_works.html", _works_context(researcher, sort, page))
 
 
 def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
@@ -40,10 +57,67 @@ def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
     }
 
 
+def _profile_path(researcher: Researcher, sort: str, page: str) -> str:
+    query = {k: v for k, v in (("sort", sort), ("page", page)) if v not in ("newest", "1")}
+    return f"{researcher.get_absolute_url()}{'?' + urlencode(query) if query else ''}"
+
+
+def _render_profile(
+    request: HttpRequest, researcher: Researcher, version: PageVersion, sort: str, page: str
+) -> HttpResponse:
+    """The page around its cached fragments: the record's sections come from the cache
+    for this version; the viewer's own sections (follow, claim, owner tools, invitations,
+    the site header) are rendered for this request."""
+    # The viewer's claim/owner/invitation state: one query, none for anonymous users.
+    identity = viewer_state(request.user, researcher)
+
+    @memoize
+    def top_topics() -> list:
+        return queries.top_topics(researcher)
+
+    def top_html() -> str:
+        context = {
+            "researcher": researcher,
+            "top_topics": top_topics(),
+            "chart": works_per_year_chart(queries.works_per_year(researcher)),
+            "identity": identity,
+        }
+        return render_to_string("profiles/_profile_top.html", context)
+
+    parts = {
+        "summary": lambda: render_to_string(
+            "profiles/_summary_text.html", {"researcher": researcher, "top_topics": top_topics()}
+        ),
+        "graph": lambda: render_to_string(
+            "profiles/_profile_graph.html", {"researcher": researcher}
+        ),
+        f"works.{sort}.{page}": lambda: _works_html(researcher, sort, page),
+        "corrections": lambda: render_to_string(
+            "profiles/_corrections.html", {"corrections": queries.corrections(researcher)}
+        ),
+    }
+    # The owner and a pending claimant see their own state in the header badges.
+    personal_top = identity.is_owner or bool(identity.pending_claim_id)
+    if not personal_top:
+        parts["top"] = top_html
+    html = fragments(version, parts)
+    context = {
+        **_follow_context(request, researcher),
+        "identity": identity,
+        "summary_html": html["summary"],
+        "top_html": top_html() if personal_top else html["top"],
+        "graph_html": html["graph"],
+        "works_html": html[f"works.{sort}.{page}"],
+        "corrections_html": html["corrections"],
+        "page_path": _profile_path(researcher, sort, page),
+    }
+    return render(request, "profiles/researcher_detail.html", context)
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
-    researcher = queries.get_researcher(pk)
+    researcher = queries.get_researcher_for_page(pk)
     survivor = queries.merge_survivor(researcher)
     target = survivor or researcher
     if survivor is not None or slug != researcher.slug:
@@ -51,27 +125,39 @@ def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) ->
         if request.GET:
             url = f"{url}?{request.GET.urlencode()}"
         return HttpResponsePermanentRedirect(url)
-    topics = queries.top_topics(researcher)
-    context = {
-        **_works_context(request, researcher),
-        **_follow_context(request, researcher),
-        "top_topics": topics,
-        "chart": works_per_year_chart(queries.works_per_year(researcher)),
-        # The viewer's claim/owner/invitation state: one query, none for anonymous users.
-        "identity": viewer_state(request.user, researcher),
-        "corrections": queries.corrections(researcher),
-    }
-    return render(request, "profiles/researcher_detail.html", context)
+    sort, page = _works_params(request)
+    version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
+    return serve(
+        request,
+        version=version,
+        variant=f"profile|{sort}|{page}",
+        render=lambda: _render_profile(request, researcher, version, sort, page),
+    )
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def works_fragment(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = queries.get_researcher(pk)
+    researcher = queries.get_researcher_for_page(pk)
     if not request.htmx:
         query = urlencode({k: v for k, v in request.GET.items() if k in ("sort", "page")})
         return redirect(f"{researcher.get_absolute_url()}?{query}#published-work")
-    return render(request, "profiles/_works.html", _works_context(request, researcher))
+    sort, page = _works_params(request)
+    version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
+    name = f"works.{sort}.{page}"
+
+    def render_fragment() -> HttpResponse:
+        html = fragments(version, {name: lambda: _works_html(researcher, sort, page)})
+        return HttpResponse(html[name])
+
+    # The same HTML for every visitor: served from the cache to signed-in visitors too.
+    return serve(
+        request,
+        version=version,
+        variant=f"works|{sort}|{page}",
+        render=render_fragment,
+        shared=True,
+    )
 
 
 def _follow_response(request: HttpRequest, researcher: Researcher, *, status: int = 200):

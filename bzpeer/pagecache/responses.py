@@ -1,0 +1,184 @@
+"""Serving pages and fragments from the cache by content version (see __init__.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from calendar import timegm
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache as memoize
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date
+from django.utils.safestring import SafeString, mark_safe
+
+from bzpeer.pagecache.models import ContentVersion
+
+# Entries leave the cache only when Redis needs the room or a version moves on; this
+# timeout only bounds how long an entry nobody asks for keeps its memory.
+CACHE_SECONDS = 7 * 24 * 3600
+# A shared cache (a CDN, a proxy) may keep a public page this long; browsers revalidate
+# every time (max-age=0) and get a 304 while the version holds.
+SHARED_MAX_AGE = 10
+PUBLIC_CACHE_CONTROL = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
+PRIVATE_CACHE_CONTROL = "private, no-store"
+VARY = ("Cookie", "HX-Request")
+
+
+def version_annotations(kind: str) -> dict:
+    """Annotations that read a record's page version in the query that loads it: its
+    version (0 until something changed it), when it changed and the database's epoch."""
+    rows = ContentVersion.objects.filter(kind=kind, object_id=OuterRef("pk"))
+    return {
+        "page_version": Coalesce(Subquery(rows.values("version")[:1]), Value(0)),
+        "page_changed_at": Subquery(rows.values("changed_at")[:1]),
+        "page_epoch": RawSQL("SELECT value FROM pagecache_epoch LIMIT 1", ()),
+    }
+
+
+@dataclass(frozen=True)
+class PageVersion:
+    """What a cached rendering depends on: one or more (kind, id, version) parts."""
+
+    epoch: str
+    parts: tuple[str, ...]
+    changed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record, kind: str) -> PageVersion:
+        """From a record loaded with version_annotations(kind)."""
+        return cls(
+            epoch=record.page_epoch,
+            parts=(f"{kind}{record.pk}.{record.page_version}",),
+            changed_at=record.page_changed_at,
+        )
+
+    def plus(self, *parts: object) -> PageVersion:
+        return PageVersion(self.epoch, (*self.parts, *(str(p) for p in parts)), self.changed_at)
+
+    @property
+    def key(self) -> str:
+        return f"{self.epoch}:{release()}:{'/'.join(self.parts)}"
+
+
+@memoize
+def release() -> str:
+    """A digest of the code and templates that render pages, computed once per process:
+    a deploy that changes how a page looks never serves an older rendering."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    base = Path(settings.BASE_DIR)
+    apps = ["bzpeer", "works", "profiles", "claims", "graph", "templates"]
+    for app in apps:
+        for path in sorted((base / app).rglob("*")):
+            if path.suffix in {".py", ".html", ".svg"} and "migrations" not in path.parts:
+                digest.update(str(path.relative_to(base)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _variant(request: HttpRequest, variant: str) -> str:
+    # The host and scheme appear in canonical links; HTMX requests get fragments.
+    htmx = "htmx" if request.headers.get("HX-Request") == "true" else "page"
+    return f"{request.scheme}://{request.get_host()}|{htmx}|{variant}"
+
+
+def _is_public(request: HttpRequest) -> bool:
+    """True when the response may be the same for every visitor: an anonymous visitor
+    with no message waiting to be shown (len() does not consume them)."""
+    if request.user.is_authenticated:
+        return False
+    return len(get_messages(request)) == 0
+
+
+def _set_public_headers(response: HttpResponse, etag: str, changed_at: datetime | None) -> None:
+    response["ETag"] = etag
+    if changed_at is not None:
+        response["Last-Modified"] = http_date(timegm(changed_at.utctimetuple()))
+    response["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    patch_vary_headers(response, VARY)
+
+
+def _set_private_headers(response: HttpResponse) -> None:
+    response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    patch_vary_headers(response, VARY)
+
+
+def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+    """A rendering may be shared only if it is a plain 200 that set no cookie and asked
+    for no CSRF token (a token is a per-visitor secret)."""
+    return (
+        response.status_code == 200
+        and not response.cookies
+        and not response.streaming
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+    )
+
+
+def serve(
+    request: HttpRequest,
+    *,
+    version: PageVersion,
+    variant: str,
+    render: Callable[[], HttpResponse],
+    shared: bool = False,
+) -> HttpResponse:
+    """The response for `version` of a page: from the cache, a 304, or `render()`.
+
+    `shared=True` marks a fragment that is the same for every visitor (no per-user part),
+    so signed-in visitors get it from the cache too. Otherwise only anonymous visitors
+    do, and signed-in ones get `render()` (which may use cached fragments) privately.
+    """
+    if not (shared or _is_public(request)):
+        response = render()
+        _set_private_headers(response)
+        return response
+
+    key = f"page:{version.key}:{_variant(request, variant)}"
+    etag = f'"{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:24]}"'
+    last_modified = timegm(version.changed_at.utctimetuple()) if version.changed_at else None
+    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if not_modified is not None:
+        _set_public_headers(not_modified, etag, version.changed_at)
+        return not_modified
+
+    stored = cache.get(key)
+    if stored is not None:
+        content, content_type = stored
+        response = HttpResponse(content, content_type=content_type)
+        response["X-Page-Cache"] = "hit"
+    else:
+        response = render()
+        if not _storable(request, response):
+            _set_private_headers(response)
+            return response
+        cache.set(key, (response.content, response["Content-Type"]), CACHE_SECONDS)
+        response["X-Page-Cache"] = "miss"
+    _set_public_headers(response, etag, version.changed_at)
+    return response
+
+
+def fragments(version: PageVersion, parts: dict[str, Callable[[], str]]) -> dict[str, SafeString]:
+    """Rendered HTML of named fragments of one page version: one cache round trip for
+    all of them, and only the missing ones rendered (and stored)."""
+    keys = {name: f"fragment:{version.key}:{name}" for name in parts}
+    found = cache.get_many(list(keys.values()))
+    html: dict[str, SafeString] = {}
+    missing: dict[str, str] = {}
+    for name, render in parts.items():
+        value = found.get(keys[name])
+        if value is None:
+            value = render()
+            missing[keys[name]] = value
+        html[name] = mark_safe(value)  # the output of our own templates
+    if missing:
+        cache.set_many(missing, CACHE_SECONDS)
+    return html
