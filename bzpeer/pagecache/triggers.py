@@ -29,7 +29,8 @@ CHILD_TABLES: dict[str, list[tuple[str, str]]] = {
     "works_authorship_institutions": [
         (
             "W",
-            "SELECT a.work_id FROM works_authorship a WHERE a.id IN (SELECT authorship_id FROM {rows})",
+            "SELECT a.work_id FROM works_authorship a"
+            " WHERE a.id IN (SELECT authorship_id FROM {rows})",
         ),
     ],
     "works_work_topics": [("W", "SELECT work_id FROM {rows}")],
@@ -63,17 +64,20 @@ ROW_TABLES: dict[str, list[tuple[str, str]]] = {
     "works_topic": [
         (
             "R",
-            "SELECT rt.researcher_id FROM profiles_researchertopic rt WHERE rt.topic_id IN (SELECT id FROM {changed} c)",
+            "SELECT rt.researcher_id FROM profiles_researchertopic rt"
+            " WHERE rt.topic_id IN (SELECT id FROM {changed} c)",
         ),
         (
             "W",
-            "SELECT wt.work_id FROM works_work_topics wt WHERE wt.topic_id IN (SELECT id FROM {changed} c)",
+            "SELECT wt.work_id FROM works_work_topics wt"
+            " WHERE wt.topic_id IN (SELECT id FROM {changed} c)",
         ),
     ],
     "works_institution": [
         (
             "R",
-            "SELECT r.id FROM profiles_researcher r WHERE r.last_known_institution_id IN (SELECT id FROM {changed} c)",
+            "SELECT r.id FROM profiles_researcher r"
+            " WHERE r.last_known_institution_id IN (SELECT id FROM {changed} c)",
         ),
         (
             "W",
