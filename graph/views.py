@@ -11,10 +11,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import PageVersion, serve
 from graph import queries, services
 from graph.models import GraphSlice
 from profiles.models import Researcher
-from profiles.queries import get_researcher, merge_survivor
+from profiles.queries import merge_survivor
 
 # Neighbourhoods change only with an import; a short shared cache spares repeat expands.
 NEIGHBOURS_MAX_AGE = 60
@@ -64,10 +66,37 @@ def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
     return mark_safe(html)  # the output of our own template
 
 
+def _ready_slice_version(researcher: Researcher) -> PageVersion | None:
+    """The version of a ready, current slice (from the state read with the researcher);
+    None when the request must go the long way (no slice, building, failed or stale:
+    request_slice then queues what is needed)."""
+    if researcher.slice_status != GraphSlice.Status.READY:
+        return None
+    if researcher.slice_freshness != services.freshness_key(researcher):
+        return None
+    computed = researcher.slice_computed_at.timestamp() if researcher.slice_computed_at else ""
+    version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
+    return version.plus(f"slice{researcher.slice_id}.{computed}")
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = queries.researcher_for_slice(pk)
+    researcher = queries.researcher_for_slice_page(pk)
+    version = _ready_slice_version(researcher)
+    if version is not None:
+        # The fragment is the same for everyone; the page around it (no JavaScript) is not.
+        return serve(
+            request,
+            version=version,
+            variant="slice",
+            render=lambda: _slice_fragment(request, researcher),
+            shared=bool(request.htmx),
+        )
+    return _slice_fragment(request, researcher)
+
+
+def _slice_fragment(request: HttpRequest, researcher: Researcher) -> HttpResponse:
     graph_slice = services.request_slice(researcher=researcher)
     context: dict = {"researcher": researcher, "graph_slice": graph_slice}
     if graph_slice.status == GraphSlice.Status.READY:
@@ -91,10 +120,24 @@ def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     """The full explorer: the ready slice, or (until the worker has built it) the
     researcher's live neighbourhood, as an interactive graph and as lists of links."""
-    researcher = get_researcher(pk)
+    researcher = queries.researcher_for_explorer(pk)
     survivor = merge_survivor(researcher)
     if survivor is not None:
         return redirect("graph_explorer", pk=survivor.pk, permanent=True)
+    if researcher.slice_status != GraphSlice.Status.READY:
+        return _explorer(request, researcher)
+    # A ready slice: the page changes with the record and with each rebuild of the slice.
+    computed = researcher.slice_computed_at.timestamp() if researcher.slice_computed_at else ""
+    version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
+    return serve(
+        request,
+        version=version.plus(f"slice{researcher.slice_id}.{computed}"),
+        variant="explorer",
+        render=lambda: _explorer(request, researcher),
+    )
+
+
+def _explorer(request: HttpRequest, researcher: Researcher) -> HttpResponse:
     graph_slice = GraphSlice.objects.filter(researcher=researcher).first()
     if graph_slice is not None and graph_slice.status == GraphSlice.Status.READY:
         payload = graph_slice.payload

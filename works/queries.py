@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models.expressions import RawSQL
 
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import version_annotations
 from profiles.models import Researcher, ResearcherTopic
 from works.models import Authorship, Institution, Topic, Work
 
@@ -28,23 +31,35 @@ def public_works() -> QuerySet[Work]:
 
 
 def work_for_page() -> QuerySet[Work]:
-    """A visible work with its venue, topics and first authors (in author order).
-
-    The authorship prefetch is sliced, so a hyper-authored work loads only the
-    authors the page shows; the page takes the total from Work.authors_count.
-    """
-    shown_authorships = (
-        Authorship.objects.select_related("researcher")
-        .prefetch_related("institutions")
-        .order_by("order", "pk")[:WORK_AUTHORS_SHOWN]
-    )
+    """A visible work with its venue and page version; the lists it shows are loaded by
+    load_work_lists() only when the page is rendered (not on a cache hit)."""
     return (
         public_works()
         .select_related("venue")
-        .prefetch_related(
-            Prefetch("topics", queryset=Topic.objects.order_by("display_name")),
-            Prefetch("authorships", queryset=shown_authorships, to_attr="shown_authorships"),
-        )
+        .annotate(**version_annotations(ContentVersion.Kind.WORK))
+    )
+
+
+def author_pages(work: Work, *, per_page: int = WORK_AUTHORS_SHOWN) -> int:
+    return max(1, -(-work.authors_count // per_page))
+
+
+def load_work_lists(work: Work, *, authors_page: int = 1) -> None:
+    """Topics and one page of authors (in author order) with their institutions.
+
+    The authorship prefetch is sliced, so a hyper-authored work loads only the authors
+    the page shows; the page takes the total from Work.authors_count.
+    """
+    start = (authors_page - 1) * WORK_AUTHORS_SHOWN
+    shown_authorships = (
+        Authorship.objects.select_related("researcher")
+        .prefetch_related("institutions")
+        .order_by("order", "pk")[start : start + WORK_AUTHORS_SHOWN]
+    )
+    prefetch_related_objects(
+        [work],
+        Prefetch("topics", queryset=Topic.objects.order_by("display_name")),
+        Prefetch("authorships", queryset=shown_authorships, to_attr="shown_authorships"),
     )
 
 
@@ -70,8 +85,49 @@ def work_institutions(work: Work, *, limit: int = WORK_INSTITUTIONS_SHOWN) -> In
     return InstitutionList(institutions=rows[:limit], has_more=len(rows) > limit)
 
 
+# The version of a topic or institution page: a digest of exactly the rows it lists and
+# their page versions, read by the same query as the record (these pages are lists of
+# other records, so they have no version row of their own).
+TOPIC_PAGE_DIGEST = """
+SELECT md5(concat_ws('|', t::text,
+  (SELECT string_agg(x.rt || '.' || x.v, ',') FROM (
+     SELECT rt::text AS rt, coalesce(v.version, 0) AS v
+     FROM profiles_researchertopic rt
+     JOIN profiles_researcher r ON r.id = rt.researcher_id AND r.merged_into_id IS NULL
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
+     WHERE rt.topic_id = t.id
+     ORDER BY rt.works_count DESC, r.display_name, r.id LIMIT %s) x),
+  (SELECT string_agg(y.id || '.' || y.v, ',') FROM (
+     SELECT w.id, coalesce(v.version, 0) AS v
+     FROM works_work w JOIN works_work_topics wt ON wt.work_id = w.id
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'W' AND v.object_id = w.id
+     WHERE wt.topic_id = t.id AND NOT w.is_hidden
+     ORDER BY w.publication_year DESC NULLS LAST, w.title, w.id LIMIT %s) y)))
+FROM works_topic t WHERE t.id = works_topic.id
+"""
+
+# The paginator shows the last page for a number past it: the digest clamps the same way.
+INSTITUTION_PAGE_DIGEST = """
+SELECT md5(concat_ws('|', i::text, c.n,
+  (SELECT string_agg(x.id || '.' || x.v, ',') FROM (
+     SELECT r.id, coalesce(v.version, 0) AS v
+     FROM profiles_researcher r
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
+     WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL
+     ORDER BY r.works_count DESC, r.display_name, r.id
+     LIMIT %s OFFSET least(%s, greatest((c.n - 1) / %s, 0) * %s)) x)))
+FROM works_institution i,
+  LATERAL (SELECT count(*) AS n FROM profiles_researcher r
+           WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL) c
+WHERE i.id = works_institution.id
+"""
+
+
 def topic_for_page() -> QuerySet[Topic]:
-    return Topic.objects.all()
+    return Topic.objects.annotate(
+        page_digest=RawSQL(TOPIC_PAGE_DIGEST, (TOPIC_RESEARCHERS_SHOWN, TOPIC_WORKS_SHOWN)),
+        page_epoch=version_annotations(ContentVersion.Kind.RESEARCHER)["page_epoch"],
+    )
 
 
 def topic_researchers(
@@ -98,8 +154,13 @@ def topic_recent_works(topic: Topic, *, limit: int = TOPIC_WORKS_SHOWN) -> list[
     )
 
 
-def institution_for_page() -> QuerySet[Institution]:
-    return Institution.objects.all()
+def institution_for_page(*, page_number: int = 1) -> QuerySet[Institution]:
+    per_page = INSTITUTION_RESEARCHERS_PER_PAGE
+    offset = (page_number - 1) * per_page
+    return Institution.objects.annotate(
+        page_digest=RawSQL(INSTITUTION_PAGE_DIGEST, (per_page, offset, per_page, per_page)),
+        page_epoch=version_annotations(ContentVersion.Kind.RESEARCHER)["page_epoch"],
+    )
 
 
 def institution_researchers(
