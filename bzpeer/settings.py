@@ -53,6 +53,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses HTML and JSON for clients that accept gzip (static files come compressed
+    # from WhiteNoise). BREACH needs a secret in a compressed body next to input an attacker
+    # controls: anonymous pages, the ones shared from the cache, carry no secret at all (no
+    # CSRF token, nothing about the visitor: bzpeer/pagecache); on signed-in pages the CSRF
+    # token is masked anew for every response, and Django adds random bytes to each gzip
+    # header, so sizes do not line up across requests.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
