@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
-from bzpeer.pagecache.responses import version_annotations
 from graph import edges
 from graph.models import CoauthorEdge, GraphSlice
 from profiles.models import Researcher, ResearcherTopic
@@ -46,30 +48,42 @@ def researcher_for_slice(pk: int) -> Researcher:
     return get_object_or_404(Researcher.objects.only(*SLICE_RESEARCHER_FIELDS), pk=pk)
 
 
-def _slice_state(researchers):
-    graph_slice = GraphSlice.objects.filter(researcher=OuterRef("pk"))
-    return researchers.annotate(
-        **version_annotations(ContentVersion.Kind.RESEARCHER),
-        slice_id=Subquery(graph_slice.values("pk")[:1]),
-        slice_status=Subquery(graph_slice.values("status")[:1]),
-        slice_computed_at=Subquery(graph_slice.values("computed_at")[:1]),
-        slice_freshness=Subquery(graph_slice.values("payload__freshness")[:1]),
+# The slice's state beside the researcher row (status, when computed, the freshness key it
+# was built for; not the payload): all a cached fragment or explorer page needs to know
+# it is current.
+SLICE_STATE_JOIN = ' LEFT JOIN "graph_graphslice" gs ON gs.researcher_id = r.id'
+SLICE_STATE = {
+    "slice_id": "gs.id",
+    "slice_status": "gs.status",
+    "slice_computed_at": "gs.computed_at",
+    "slice_freshness": "gs.payload -> 'freshness'",
+}
+
+
+def _with_slice_state(pk: int, related: tuple[str, ...]) -> Researcher:
+    researcher = load_with_version(
+        Researcher,
+        pk,
+        kind=ContentVersion.Kind.RESEARCHER,
+        related=related,
+        joins=SLICE_STATE_JOIN,
+        extra=SLICE_STATE,
     )
+    if researcher is None:
+        raise Http404("No such researcher")
+    if isinstance(researcher.slice_freshness, str):  # jsonb comes back as text
+        researcher.slice_freshness = json.loads(researcher.slice_freshness)
+    return researcher
 
 
 def researcher_for_explorer(pk: int) -> Researcher:
-    """The record (as profiles.queries.get_researcher loads it) with its page version and
-    its slice's state: one query."""
-    researchers = Researcher.objects.select_related("last_known_institution", "merged_into")
-    return get_object_or_404(_slice_state(researchers), pk=pk)
+    """The record with its institution, page version and slice state: one statement."""
+    return _with_slice_state(pk, ("last_known_institution",))
 
 
 def researcher_for_slice_page(pk: int) -> Researcher:
-    """researcher_for_slice plus its page version and its slice's state (status, when
-    computed, the freshness key it was built for; not the payload): still one query,
-    and all a cached fragment or explorer page needs to know it is current."""
-    researchers = Researcher.objects.only(*SLICE_RESEARCHER_FIELDS)
-    return get_object_or_404(_slice_state(researchers), pk=pk)
+    """researcher_for_slice plus its page version and slice state: one statement."""
+    return _with_slice_state(pk, ())
 
 
 LEGEND = [

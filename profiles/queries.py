@@ -7,10 +7,11 @@ from datetime import datetime
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
-from bzpeer.pagecache.responses import version_annotations
 from claims.queries import not_me_reported
 from profiles.models import Follow, Researcher, ResearcherTopic
 from works.models import Work
@@ -33,13 +34,14 @@ def get_researcher(pk: int) -> Researcher:
 
 
 def get_researcher_for_page(pk: int) -> Researcher:
-    """The record behind a profile URL with its page version (still one query)."""
-    return get_object_or_404(
-        Researcher.objects.select_related("last_known_institution", "merged_into").annotate(
-            **version_annotations(ContentVersion.Kind.RESEARCHER)
-        ),
-        pk=pk,
+    """The record behind a profile URL with its institution and page version: one plain
+    statement (a cache hit runs nothing else; bzpeer/pagecache/loading.py)."""
+    researcher = load_with_version(
+        Researcher, pk, kind=ContentVersion.Kind.RESEARCHER, related=("last_known_institution",)
     )
+    if researcher is None:
+        raise Http404("No such researcher")
+    return researcher
 
 
 def merge_survivor(researcher: Researcher) -> Researcher | None:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, QuerySet, prefetch_related_objects
 from django.db.models.expressions import RawSQL
+from django.http import Http404
 
+from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import version_annotations
 from profiles.models import Researcher, ResearcherTopic
@@ -30,14 +32,15 @@ def public_works() -> QuerySet[Work]:
     return Work.objects.filter(is_hidden=False)
 
 
-def work_for_page() -> QuerySet[Work]:
-    """A visible work with its venue and page version; the lists it shows are loaded by
-    load_work_lists() only when the page is rendered (not on a cache hit)."""
-    return (
-        public_works()
-        .select_related("venue")
-        .annotate(**version_annotations(ContentVersion.Kind.WORK))
+def get_work_for_page(pk: int) -> Work:
+    """A visible work with its venue and page version: one plain statement (a cache hit
+    runs nothing else); the lists the page shows come from load_work_lists()."""
+    work = load_with_version(
+        Work, pk, kind=ContentVersion.Kind.WORK, related=("venue",), where=" AND NOT r.is_hidden"
     )
+    if work is None:
+        raise Http404("No such work")
+    return work
 
 
 def author_pages(work: Work, *, per_page: int = WORK_AUTHORS_SHOWN) -> int:

@@ -40,7 +40,7 @@ LAST_PAGE = 999_999
 
 @require_GET
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    work = get_object_or_404(queries.work_for_page(), pk=pk)
+    work = queries.get_work_for_page(pk)
     pages = queries.author_pages(work)
     authors_page = min(_page_number(request, "authors"), pages)
     path = request.path if authors_page == 1 else f"{request.path}?authors={authors_page}"

@@ -19,7 +19,9 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
+from django.utils.regex_helper import _lazy_re_compile
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import compress_string
 
 from bzpeer.pagecache.models import ContentVersion
 
@@ -32,6 +34,7 @@ SHARED_MAX_AGE = 10
 PUBLIC_CACHE_CONTROL = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
 PRIVATE_CACHE_CONTROL = "private, no-store"
 VARY = ("Cookie", "HX-Request")
+ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")
 
 
 def version_annotations(kind: str) -> dict:
@@ -152,15 +155,27 @@ def serve(
 
     stored = cache.get(key)
     if stored is not None:
-        content, content_type = stored
-        response = HttpResponse(content, content_type=content_type)
+        content, compressed, content_type = stored
+        if compressed is not None and ACCEPTS_GZIP.search(
+            request.headers.get("Accept-Encoding", "")
+        ):
+            # Compressed once when stored: no per-hit gzip. There is no secret in a shared
+            # page (see _storable), so a fixed compressed body leaks nothing (BREACH).
+            response = HttpResponse(compressed, content_type=content_type)
+            response["Content-Encoding"] = "gzip"
+            etag = f"W/{etag}"
+        else:
+            response = HttpResponse(content, content_type=content_type)
+        patch_vary_headers(response, ("Accept-Encoding",))
         response["X-Page-Cache"] = "hit"
     else:
         response = render()
         if not _storable(request, response):
             _set_private_headers(response)
             return response
-        cache.set(key, (response.content, response["Content-Type"]), CACHE_SECONDS)
+        content = response.content
+        compressed = compress_string(content) if len(content) >= 200 else None
+        cache.set(key, (content, compressed, response["Content-Type"]), CACHE_SECONDS)
         response["X-Page-Cache"] = "miss"
     _set_public_headers(response, etag, version.changed_at)
     return response

@@ -31,6 +31,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from graph.bench import wrk
@@ -50,6 +51,7 @@ HTMX = {"HX-Request": "true"}
 # Ratios to the floor the pages must reach (warm), by case.
 TARGETS = {"profile": 0.5, "signed-in profile": 0.2, "slice": 0.6, "work": 0.4, "304": 0.7}
 COLD_RUNS = 30
+SERVER_SECRET_KEY = "bench-only-" + "x" * 40
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,13 @@ class Command(BaseCommand):
         user, _ = get_user_model().objects.get_or_create(
             username="bench-reader", defaults={"email": "bench-reader@example.org"}
         )
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
+        # Signed with the server's key, as its login would have.
+        with override_settings(SECRET_KEY=SERVER_SECRET_KEY):
+            session = SessionStore()
+            session[SESSION_KEY] = str(user.pk)
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            session.create()
         return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
     def server_env(self) -> dict[str, str]:
@@ -140,7 +144,7 @@ class Command(BaseCommand):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "graph.bench.pages_settings",
             "DEBUG": "false",
-            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-" + "x" * 40),
+            "SECRET_KEY": SERVER_SECRET_KEY,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgres://{auth}@{host}:{db.get('PORT') or 5432}/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
