@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache as memoize
 
 import psycopg
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Model
 
 
@@ -78,6 +78,26 @@ def _prepared_cursor():
     return connection.make_cursor(raw)
 
 
+def _fetch_one(sql: str, params: list) -> tuple | None:
+    """Run the statement; a connection that went away (a database restart) is replaced
+    and the statement run once more. That is what Django's per-request health check (a
+    `SELECT 1` before the first query) buys, without its round trip: a cache hit then
+    costs one round trip to Postgres."""
+    for attempt in (1, 2):
+        try:
+            with _prepared_cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        except (OperationalError, InterfaceError):
+            if attempt == 2 or connection.in_atomic_block:
+                raise
+            connection.close()
+            continue
+        connection.health_check_done = True  # it just answered
+        return row
+    return None
+
+
 @memoize
 def _converters(model: type[Model]) -> list:
     return [getattr(f, "from_db_value", None) for f in model._meta.concrete_fields]
@@ -106,9 +126,7 @@ def load_with_version(
     page_changed_at, page_epoch, and one per `extra` (name → SQL over alias r and `joins`)."""
     extra = extra or {}
     sql, layout = _statement(model, related, joins, tuple(extra.values()), where)
-    with _prepared_cursor() as cursor:
-        cursor.execute(sql, [kind, pk])
-        row = cursor.fetchone()
+    row = _fetch_one(sql, [kind, pk])
     if row is None:
         return None
     _, names, width = layout[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from calendar import timegm
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +35,54 @@ SHARED_MAX_AGE = 10
 PUBLIC_CACHE_CONTROL = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
 PRIVATE_CACHE_CONTROL = "private, no-store"
 VARY = ("Cookie", "HX-Request")
+LOCAL_CACHE_BYTES = 16 * 1024 * 1024
 ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")
+
+
+class _LocalPages:
+    """A small in-process LRU in front of Redis for the hottest pages. Safe without any
+    invalidation: a key names one version of a page, whose content never changes, so an
+    entry can only be unused, never wrong. It saves the Redis round trip on a hit."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[str, tuple] = OrderedDict()
+
+    def get(self, key: str) -> tuple | None:
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
+        return entry
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+
+    def put(self, key: str, entry: tuple) -> None:
+        if key in self.entries:
+            return
+        self.entries[key] = entry
+        self.size += _entry_size(entry)
+        while self.size > self.max_bytes and self.entries:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= _entry_size(dropped)
+
+
+def _entry_size(entry: tuple) -> int:
+    content, compressed, _ = entry
+    return len(content) + len(compressed or b"")
+
+
+# Per worker process; pages are 5-60 KB, so this holds the few hundred hottest.
+_local = _LocalPages(max_bytes=LOCAL_CACHE_BYTES)
+
+
+def clear_all() -> None:
+    """Empty the shared cache and this process's copy (tests that need a full rendering,
+    maintenance). Never needed for freshness: versions take care of that."""
+    cache.clear()
+    _local.clear()
 
 
 def version_annotations(kind: str) -> dict:
@@ -153,7 +201,11 @@ def serve(
         _set_public_headers(not_modified, etag, version.changed_at)
         return not_modified
 
-    stored = cache.get(key)
+    stored = _local.get(key)
+    if stored is None:
+        stored = cache.get(key)
+        if stored is not None:
+            _local.put(key, stored)
     if stored is not None:
         content, compressed, content_type = stored
         if compressed is not None and ACCEPTS_GZIP.search(
@@ -175,7 +227,9 @@ def serve(
             return response
         content = response.content
         compressed = compress_string(content) if len(content) >= 200 else None
-        cache.set(key, (content, compressed, response["Content-Type"]), CACHE_SECONDS)
+        stored = (content, compressed, response["Content-Type"])
+        cache.set(key, stored, CACHE_SECONDS)
+        _local.put(key, stored)
         response["X-Page-Cache"] = "miss"
     _set_public_headers(response, etag, version.changed_at)
     return response

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+
+from bzpeer.pagecache.responses import clear_all
 
 HTMX = {"HX-Request": "true"}
 
@@ -9,7 +10,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture(autouse=True)
 def _empty_page_cache():
     # Every test starts cold; keys are unique per database anyway (epoch + ids).
-    cache.clear()
+    clear_all()
     yield
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, path, reverse
 
 from bzpeer import urls as root_urls
+from bzpeer.pagecache.responses import clear_all
 from profiles.models import Researcher, ResearcherTopic
 from tests.factories import (
     AuthorshipFactory,
@@ -94,7 +94,7 @@ def make_work_with_authors(n: int, **work_fields) -> Work:
 def page_queries(client, url: str) -> int:
     """Queries of a full rendering: the page cache is emptied first (a cache hit costs
     one query whatever the page; tests/pagecache asserts that)."""
-    cache.clear()
+    clear_all()
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
     return len(ctx.captured_queries)
