@@ -6,10 +6,12 @@
    with 119 authors), imported once; ready graph slices for both profiles.
 2. gunicorn (2 sync workers) with the production settings (DEBUG off, static files from
    collectstatic's manifest) and one more URL, /bench/hello/, the floor.
+   A second gunicorn serves the same data with the code before the page cache (the commit
+   this branch started from, or BENCH_BASELINE), exported with `git archive`.
 3. wrk (/usr/bin/wrk; 16 connections, BENCH_SECONDS per page) against the floor and each
    page, warm: anonymous, signed in, a 304 revalidation; requests/s, ratio to the floor,
-   p50/p99. Then "cold": the first request after a change (a version bump), one request
-   at a time, against the same page rendered with the page cache emptied.
+   p50/p99, and the same page "before". Then "cold": the first request after a change (a
+   version bump), one request at a time, against the same page from the code before.
 4. Prints the table and writes it into docs/benchmarks.md (between its markers).
 """
 
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -51,6 +55,7 @@ HTMX = {"HX-Request": "true"}
 # Ratios to the floor the pages must reach (warm), by case.
 TARGETS = {"profile": 0.5, "signed-in profile": 0.2, "slice": 0.6, "work": 0.4, "304": 0.7}
 COLD_RUNS = 30
+BASELINE_PORT = PORT + 1
 SERVER_SECRET_KEY = "bench-only-" + "x" * 40
 
 
@@ -59,6 +64,7 @@ class Row:
     label: str
     result: wrk.WrkResult
     target: float | None
+    before: wrk.WrkResult | None
 
 
 @dataclass(frozen=True)
@@ -97,13 +103,20 @@ class Command(BaseCommand):
             graph.build_corpus(options["works"], corpus_id)
         subjects = self.prepare()
         cookie = self.signed_in_cookie()
-        self.collect_static()
-        server = self.start_gunicorn()
+        self.collect_static(settings.BASE_DIR, "graph.bench.pages_settings")
+        baseline_dir, self.baseline_ref = self.export_baseline()
+        self.collect_static(baseline_dir, "bzpeer.settings")
+        servers = [
+            self.start_gunicorn(settings.BASE_DIR, "graph.bench.pages_settings", PORT),
+            self.start_gunicorn(baseline_dir, "bzpeer.settings", BASELINE_PORT),
+        ]
         try:
             rows, cold = self.measure(subjects, cookie, options["seconds"], options["connections"])
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
+            shutil.rmtree(baseline_dir, ignore_errors=True)
         report = self.render(rows, cold, options)
         self.say("\n" + report)
         if not options["no_report"]:
@@ -136,13 +149,13 @@ class Command(BaseCommand):
             session.create()
         return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
-    def server_env(self) -> dict[str, str]:
+    def server_env(self, settings_module: str) -> dict[str, str]:
         db = connection.settings_dict
         host = db.get("HOST") or (db.get("OPTIONS") or {}).get("host") or "127.0.0.1"
         auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
         return {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "graph.bench.pages_settings",
+            "DJANGO_SETTINGS_MODULE": settings_module,
             "DEBUG": "false",
             "SECRET_KEY": SERVER_SECRET_KEY,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -151,15 +164,34 @@ class Command(BaseCommand):
             "LOG_LEVEL": "WARNING",
         }
 
-    def collect_static(self) -> None:
+    def export_baseline(self) -> tuple[Path, str]:
+        """The code before the page cache (BENCH_BASELINE, default: where this branch left
+        main), exported to a temporary directory: the "before" of every figure."""
+        base = settings.BASE_DIR
+
+        def git(*args: str) -> str:
+            return subprocess.run(
+                ["git", *args], cwd=base, capture_output=True, text=True, check=True
+            ).stdout.strip()
+
+        ref = os.environ.get("BENCH_BASELINE") or git("merge-base", "HEAD", "main")
+        directory = Path(tempfile.mkdtemp(prefix="bzpeer-baseline-"))
+        archive = subprocess.run(
+            ["git", "archive", ref], cwd=base, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True)
+        (directory / "node_modules").symlink_to(Path(base) / "node_modules")
+        return directory, git("rev-parse", "--short", ref)
+
+    def collect_static(self, directory: Path, settings_module: str) -> None:
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            cwd=settings.BASE_DIR,
-            env=self.server_env(),
+            cwd=directory,
+            env=self.server_env(settings_module),
             check=True,
         )
 
-    def start_gunicorn(self) -> subprocess.Popen:
+    def start_gunicorn(self, directory: Path, settings_module: str, port: int) -> subprocess.Popen:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         server = subprocess.Popen(
             [
@@ -167,23 +199,25 @@ class Command(BaseCommand):
                 "bzpeer.wsgi:application",
                 "--workers=2",
                 "--worker-class=sync",
-                f"--bind=127.0.0.1:{PORT}",
+                f"--bind=127.0.0.1:{port}",
                 "--log-level=warning",
             ],
-            cwd=settings.BASE_DIR,
-            env=self.server_env(),
+            cwd=directory,
+            env=self.server_env(settings_module),
         )
-        for _ in range(100):
+        for _ in range(150):
             try:
-                if self.fetch("/bench/hello/")[0] == 200:
+                if self.fetch("/", port=port)[0] == 200:
                     return server
             except OSError:
                 time.sleep(0.2)
         server.terminate()
-        raise RuntimeError("gunicorn did not answer")
+        raise RuntimeError(f"gunicorn in {directory} did not answer")
 
-    def fetch(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
-        request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", headers=headers or {})
+    def fetch(
+        self, path: str, headers: dict[str, str] | None = None, *, port: int = PORT
+    ) -> tuple[int, dict, bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, dict(response.headers), response.read()
@@ -238,10 +272,20 @@ class Command(BaseCommand):
                 connections=connections,
                 headers=headers,
             )
-            rows.append(Row(label, result, TARGETS.get(target)))
+            before = None
+            if "If-None-Match" not in headers and path != "/bench/hello/":
+                assert self.fetch(path, headers, port=BASELINE_PORT)[0] == 200, label
+                before = wrk.run(
+                    f"http://127.0.0.1:{BASELINE_PORT}{path}",
+                    seconds=seconds,
+                    connections=connections,
+                    headers=headers,
+                )
+            rows.append(Row(label, result, TARGETS.get(target), before))
             self.say(
                 f"{label}: {result.requests_per_second:,.0f} req/s,"
                 f" p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+                + (f" (before: {before.requests_per_second:,.0f} req/s)" if before else "")
             )
         cold = [
             self.cold("profile, Teven Le Scao", teven, profile),
@@ -256,10 +300,7 @@ class Command(BaseCommand):
         self, label: str, researcher: Researcher, path: str, work: Work | None = None
     ) -> ColdRow:
         """The first request after a change (the change moves the page's version), one at a
-        time; and the same page rendered with the page cache emptied (every fragment
-        rendered, as before the cache existed)."""
-        from django.core.cache import cache
-
+        time; and the same page from the code before the cache (every request renders)."""
         after_change, uncached = [], []
         for run in range(COLD_RUNS):
             if work is not None:
@@ -272,9 +313,9 @@ class Command(BaseCommand):
             assert self.fetch(path, GZIP)[0] == 200
             after_change.append((time.perf_counter() - started) * 1000)
         for _ in range(COLD_RUNS):
-            cache.clear()
+            # The code before the cache renders every request: its uncached time.
             started = time.perf_counter()
-            assert self.fetch(path, GZIP)[0] == 200
+            assert self.fetch(path, GZIP, port=BASELINE_PORT)[0] == 200
             uncached.append((time.perf_counter() - started) * 1000)
         Researcher.objects.filter(pk=researcher.pk).update(followers_count=0)
         row = ColdRow(label, after_change, uncached)
@@ -299,32 +340,46 @@ class Command(BaseCommand):
             f"`Accept-Encoding: gzip` on pages; database `{connection.settings_dict['NAME']}` "
             f"({Work.objects.count():,} works, {Researcher.objects.count():,} researchers).",
             "",
-            "| page (warm) | requests/s | × hello | p50 | p99 | target | errors |",
-            "|---|---:|---:|---:|---:|---|---:|",
+            f"Before: the same pages from the code this branch started from ({self.baseline_ref}),"
+            " no page cache, in the same run on the same data (another gunicorn, same settings).",
+            "",
+            "| page (warm) | requests/s | × hello | p50 | p99 | before: req/s | × hello | p99 "
+            "| target | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
         for row in rows:
             r = row.result
             ratio = r.requests_per_second / floor
             target = row.target
             verdict = f"≥ {target}×: {'met' if ratio >= target else 'MISSED'}" if target else ""
+            b = row.before
+            before = (
+                f"{b.requests_per_second:,.0f} | {b.requests_per_second / floor:.2f} "
+                f"| {b.p99_ms:.1f} ms"
+                if b
+                else " | | "
+            )
+            errors = r.errors + (b.errors if b else 0)
             lines.append(
                 f"| {row.label} | {r.requests_per_second:,.0f} | {ratio:.2f} | {r.p50_ms:.1f} ms "
-                f"| {r.p99_ms:.1f} ms | {verdict} | {r.errors} |"
+                f"| {r.p99_ms:.1f} ms | {before} | {verdict} | {errors} |"
             )
         lines += [
             "",
             f'Cold: one request at a time, {COLD_RUNS} runs each; "after a change" is the first '
             "request after a write moved the page's version (the page and its fragments render "
-            'again); "uncached" empties the whole cache before each request.',
+            'again, and are stored); "before" is the same page from the code before the cache. '
+            "Target: after a change ≤ 2× before.",
             "",
-            "| page (cold) | after a change p50 | p99 | uncached p50 | p99 | ratio |",
+            "| page (cold) | after a change p50 | p99 | before p50 | p99 | ratio (p50) |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         for row in cold:
             a, u = median(row.after_change_ms), median(row.uncached_ms)
+            verdict = "met" if a <= 2 * u else "MISSED"
             lines.append(
                 f"| {row.label} | {a:.1f} ms | {p99(row.after_change_ms):.1f} ms | {u:.1f} ms "
-                f"| {p99(row.uncached_ms):.1f} ms | {a / u:.2f} |"
+                f"| {p99(row.uncached_ms):.1f} ms | {a / u:.2f} ({verdict}) |"
             )
         return "\n".join(lines)
 
