@@ -28,7 +28,7 @@ NODE_STAMP := node_modules/.bzpeer-installed
 help:
 	@echo "make run      start BZPEER locally (embedded Postgres/Redis unless DATABASE_URL/REDIS_URL)"
 	@echo "make test     run the whole test suite (PYTEST_ARGS='-k name' to narrow it)"
-	@echo "make lint     ruff check + ruff format --check"
+	@echo "make lint     ruff check + ruff format --check + mypy (django-stubs)"
 	@echo "make fmt      ruff format + ruff check --fix"
 	@echo "make install  create .venv, pip install -e '.[local,dev]', npm install"
 	@echo "make migrate | worker | web   one piece at a time (needs DATABASE_URL/REDIS_URL or a running 'make run')"
@@ -51,9 +51,14 @@ run: install
 test: install
 	$(PY) -m bzpeer.localrun test $(PYTEST_ARGS)
 
+# mypy's Django plugin imports the settings, which need these set (nothing is connected to).
+LINT_ENV := DATABASE_URL="$${DATABASE_URL:-postgres://localhost/bzpeer}" \
+	REDIS_URL="$${REDIS_URL:-redis://localhost:6379/0}"
+
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(LINT_ENV) $(VENV)/bin/mypy
 
 fmt: $(VENV_STAMP)
 	$(VENV)/bin/ruff format .

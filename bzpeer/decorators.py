@@ -8,9 +8,11 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
+
+from bzpeer.types import HtmxHttpRequest
 
 
 def login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -19,7 +21,7 @@ def login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     swap the whole login page into a fragment."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated:
             return view(request, *args, **kwargs)
         if request.htmx:

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
+from bzpeer.types import AnyUser, User
 from claims.models import Claim, NotMeReport
 from profiles.models import Invitation, Researcher
 
@@ -47,13 +48,13 @@ def normalise_orcid(value: str | None) -> str:
     return value.rsplit("/", 1)[-1].upper()
 
 
-def has_verified_email(user) -> bool:
+def has_verified_email(user: AnyUser) -> bool:
     if not user.is_authenticated:
         return False
     return EmailAddress.objects.filter(user=user, verified=True).exists()
 
 
-def connected_orcids(user) -> list[str]:
+def connected_orcids(user: User) -> list[str]:
     """ORCID iDs this user proved they control by signing in with ORCID (OAuth)."""
     uids = SocialAccount.objects.filter(user=user, provider=ORCID_PROVIDER).values_list(
         "uid", flat=True
@@ -82,7 +83,7 @@ def email_domain_matches(email: str, domain: str) -> bool:
     return host == domain or host.endswith(f".{domain}")
 
 
-def matching_verified_emails(user, researcher: Researcher) -> list[str]:
+def matching_verified_emails(user: User, researcher: Researcher) -> list[str]:
     domain = institution_domain(researcher)
     if not domain:
         return []
@@ -90,7 +91,7 @@ def matching_verified_emails(user, researcher: Researcher) -> list[str]:
     return [email for email in emails if email_domain_matches(email, domain)]
 
 
-def user_claims(user) -> QuerySet[Claim]:
+def user_claims(user: User) -> QuerySet[Claim]:
     """The "My claims" list: the user's claims with their record, newest first."""
     return (
         Claim.objects.filter(user=user)
@@ -99,7 +100,7 @@ def user_claims(user) -> QuerySet[Claim]:
     )
 
 
-def get_claim_for_user(user, claim_id: int) -> Claim:
+def get_claim_for_user(user: User, claim_id: int) -> Claim:
     """A claim its claimant may act on; anyone else gets a 404 (a claim is private)."""
     return get_object_or_404(Claim.objects.select_related("researcher"), pk=claim_id, user=user)
 
@@ -162,7 +163,7 @@ class ViewerState:
 ANONYMOUS = ViewerState()
 
 
-def viewer_state(user, researcher: Researcher) -> ViewerState:
+def viewer_state(user: AnyUser, researcher: Researcher) -> ViewerState:
     """Everything the profile's identity sections need about the viewer, in one query."""
     if not user.is_authenticated:
         return ANONYMOUS

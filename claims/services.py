@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bzpeer.types import User
 from claims import queries
 from claims.models import Claim, NotMeReport
 from profiles.models import Researcher, VerificationLevel
@@ -56,7 +57,7 @@ VERIFY_EMAIL_MESSAGE = (
 )
 
 
-def require_verified_email(user) -> None:
+def require_verified_email(user: User) -> None:
     if not queries.has_verified_email(user):
         raise EmailNotVerified(VERIFY_EMAIL_MESSAGE)
 
@@ -64,7 +65,7 @@ def require_verified_email(user) -> None:
 # --- claiming -----------------------------------------------------------------------------
 
 
-def claim_with_orcid(*, user, researcher: Researcher) -> Claim:
+def claim_with_orcid(*, user: User, researcher: Researcher) -> Claim:
     """Approve at once (L3) when the user's connected ORCID iD equals the record's."""
     require_verified_email(user)
     with transaction.atomic():
@@ -89,7 +90,7 @@ def claim_with_orcid(*, user, researcher: Researcher) -> Claim:
         )
 
 
-def claim_with_email(*, user, researcher: Researcher) -> Claim:
+def claim_with_email(*, user: User, researcher: Researcher) -> Claim:
     """Approve at once (L2) when a verified email is on the institution's domain."""
     require_verified_email(user)
     with transaction.atomic():
@@ -116,7 +117,7 @@ def claim_with_email(*, user, researcher: Researcher) -> Claim:
 
 
 def claim_with_evidence(
-    *, user, researcher: Researcher, statement: str, links: Iterable[str] = ()
+    *, user: User, researcher: Researcher, statement: str, links: Iterable[str] = ()
 ) -> Claim:
     """File a claim for a curator to review; it stays pending until decided."""
     require_verified_email(user)
@@ -145,7 +146,7 @@ def claim_with_evidence(
 
 def _file_claim(
     *,
-    user,
+    user: User,
     record: Researcher,
     method: str,
     evidence: str,
@@ -179,14 +180,14 @@ def _file_claim(
             )
     except IntegrityError as exc:
         raise ClaimError("You already have a pending claim on this record.") from exc
-    if status == Claim.Status.APPROVED:
+    if status == Claim.Status.APPROVED and approve_with is not None:
         _take_record(record=record, claim=claim, level=approve_with)
         _notify_claimant(claim)
     queue_recompute(researcher_ids=[record.pk])
     return claim
 
 
-def _check_user_may_claim(user, record: Researcher, *, automatic: bool) -> Claim | None:
+def _check_user_may_claim(user: User, record: Researcher, *, automatic: bool) -> Claim | None:
     """Refuse what the rules forbid; return the user's pending claim on this record when an
     automatic claim may replace it."""
     if record.merged_into_id:
@@ -237,7 +238,7 @@ def _take_record(*, record: Researcher, claim: Claim, level: int) -> None:
 # --- curator decisions ----------------------------------------------------------------------
 
 
-def approve_claim(*, claim: Claim, reviewer, reason: str = "") -> Claim:
+def approve_claim(*, claim: Claim, reviewer: User | None, reason: str = "") -> Claim:
     """A curator approves a pending claim: the claimant owns the record at L2 (L3 for an
     ORCID dispute, whose iD was checked when it was filed). Approving a dispute moves the
     record from its owner to the claimant; the earlier approval is closed with the why."""
@@ -288,7 +289,7 @@ def approve_claim(*, claim: Claim, reviewer, reason: str = "") -> Claim:
     return claim
 
 
-def reject_claim(*, claim: Claim, reviewer, reason: str) -> Claim:
+def reject_claim(*, claim: Claim, reviewer: User | None, reason: str) -> Claim:
     reason = (reason or "").strip()
     if not reason:
         raise ClaimError("A rejection needs a reason: the claimant reads it.")
@@ -305,7 +306,7 @@ def reject_claim(*, claim: Claim, reviewer, reason: str) -> Claim:
     return claim
 
 
-def _check_reviewer(claim: Claim, reviewer) -> None:
+def _check_reviewer(claim: Claim, reviewer: User | None) -> None:
     if reviewer is None or not reviewer.has_perm(DECIDE_PERMISSION):
         raise PermissionDenied("Only curators decide claims.")
     if reviewer.pk == claim.user_id:
@@ -317,7 +318,7 @@ def _check_reviewer(claim: Claim, reviewer) -> None:
 # --- the claimant's and the owner's own actions ---------------------------------------------
 
 
-def withdraw_claim(*, claim: Claim, user) -> Claim:
+def withdraw_claim(*, claim: Claim, user: User) -> Claim:
     if claim.user_id != user.pk:
         raise PermissionDenied("Only the claimant can withdraw a claim.")
     with transaction.atomic():
@@ -329,7 +330,7 @@ def withdraw_claim(*, claim: Claim, user) -> Claim:
     return claim
 
 
-def release_record(*, user, researcher: Researcher) -> Researcher:
+def release_record(*, user: User, researcher: Researcher) -> Researcher:
     """The owner gives the record back: unclaimed, its level back to L1/L0, collaboration
     settings back to their defaults, the approval closed."""
     with transaction.atomic():
@@ -373,7 +374,7 @@ def unclaimed_level(record: Researcher) -> int:
 # --- "not me" --------------------------------------------------------------------------------
 
 
-def report_not_me(*, user, researcher: Researcher, work: Work, reason: str) -> NotMeReport:
+def report_not_me(*, user: User, researcher: Researcher, work: Work, reason: str) -> NotMeReport:
     """The owner says a work on their record is not theirs: it leaves the profile now and
     waits for a curator. The work count drops with it (and comes back on a rejection)."""
     reason = (reason or "").strip()
@@ -397,7 +398,7 @@ def report_not_me(*, user, researcher: Researcher, work: Work, reason: str) -> N
     return report
 
 
-def accept_not_me(*, report: NotMeReport, reviewer, reason: str = "") -> NotMeReport:
+def accept_not_me(*, report: NotMeReport, reviewer: User | None, reason: str = "") -> NotMeReport:
     """A curator agrees: the authorship goes, counts and co-author edges are rebuilt. The
     accepted report stays, so a re-import that brings the authorship back still hides it."""
     with transaction.atomic():
@@ -408,7 +409,7 @@ def accept_not_me(*, report: NotMeReport, reviewer, reason: str = "") -> NotMeRe
     return report
 
 
-def reject_not_me(*, report: NotMeReport, reviewer, reason: str) -> NotMeReport:
+def reject_not_me(*, report: NotMeReport, reviewer: User | None, reason: str) -> NotMeReport:
     if not (reason or "").strip():
         raise ClaimError("A rejection needs a reason: the owner reads it.")
     with transaction.atomic():
@@ -426,7 +427,9 @@ def _sync_works_count(researcher_id: int) -> None:
     Researcher.objects.filter(pk=researcher_id).update(works_count=listed)
 
 
-def _decide_not_me(report: NotMeReport, reviewer, status: str, reason: str) -> NotMeReport:
+def _decide_not_me(
+    report: NotMeReport, reviewer: User | None, status: str, reason: str
+) -> NotMeReport:
     report = NotMeReport.objects.select_for_update().get(pk=report.pk)
     if reviewer is None or not reviewer.has_perm(DECIDE_PERMISSION):
         raise PermissionDenied("Only curators decide reports.")
@@ -445,7 +448,7 @@ def _decide_not_me(report: NotMeReport, reviewer, status: str, reason: str) -> N
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _lock_user(user) -> None:
+def _lock_user(user: User) -> None:
     _lock_user_id(user.pk)
 
 

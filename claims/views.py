@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.decorators import login_required
+from bzpeer.htmx import partial_or_page, partial_or_redirect
 from bzpeer.ratelimit import allow
+from bzpeer.types import AuthenticatedHttpRequest
 from claims import queries, services
 from claims.forms import EvidenceClaimForm
 from claims.models import Claim
-from profiles import queries as profile_queries
+from profiles.access import get_researcher_or_404
 from profiles.models import Researcher
 
 CLAIMS_PER_DAY = 5
@@ -26,18 +27,15 @@ RATE_LIMITED_MESSAGE = (
 )
 
 
-def _get_researcher(pk: int) -> Researcher:
-    """The record to claim (a merged record's survivor); 404 when there is none."""
-    researcher = profile_queries.get_researcher(pk)
-    return profile_queries.merge_survivor(researcher) or researcher
-
-
 def _orcid_available(request: HttpRequest) -> bool:
     return bool(get_social_adapter().list_apps(request, provider=queries.ORCID_PROVIDER))
 
 
 def _claim_context(
-    request: HttpRequest, researcher: Researcher, *, form: EvidenceClaimForm | None = None
+    request: AuthenticatedHttpRequest,
+    researcher: Researcher,
+    *,
+    form: EvidenceClaimForm | None = None,
 ) -> dict:
     user = request.user
     orcids = queries.connected_orcids(user)
@@ -58,44 +56,58 @@ def _claim_context(
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
-def claim_start(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = _get_researcher(pk)
-    template = "claims/_claim_panel.html" if request.htmx else "claims/claim_start.html"
-    return render(request, template, _claim_context(request, researcher))
+def claim_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    researcher = get_researcher_or_404(pk)
+    return partial_or_page(
+        request,
+        "claims/_claim_panel.html",
+        "claims/claim_start.html",
+        _claim_context(request, researcher),
+    )
 
 
 def _submit(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     pk: int,
     file_claim: Callable[[Researcher], Claim],
     *,
     form: EvidenceClaimForm | None = None,
 ) -> HttpResponse:
-    researcher = _get_researcher(pk)
+    researcher = get_researcher_or_404(pk)
     claim_page = reverse("claim_start", args=[researcher.pk])
     if not allow(
         scope="claim", key=str(request.user.pk), limit=CLAIMS_PER_DAY, window_seconds=86400
     ):
-        if request.htmx:
-            context = {**_claim_context(request, researcher, form=form)}
-            context["error"] = RATE_LIMITED_MESSAGE
-            return render(request, "claims/_claim_panel.html", context, status=429)
-        messages.error(request, RATE_LIMITED_MESSAGE)
-        return redirect(claim_page)
+        return partial_or_redirect(
+            request,
+            "claims/_claim_panel.html",
+            lambda: {
+                **_claim_context(request, researcher, form=form),
+                "error": RATE_LIMITED_MESSAGE,
+            },
+            redirect_to=claim_page,
+            error=RATE_LIMITED_MESSAGE,
+            status=429,
+        )
     try:
         claim = file_claim(researcher)
     except services.ClaimError as exc:
-        if request.htmx:
-            context = {**_claim_context(request, researcher, form=form), "error": str(exc)}
-            return render(request, "claims/_claim_panel.html", context)
-        messages.error(request, str(exc))
-        return redirect(claim_page)
-    if request.htmx:
-        return render(request, "claims/_claim_result.html", {"claim": claim})
-    messages.success(request, _result_message(claim))
-    if claim.status == Claim.Status.APPROVED:
-        return redirect(researcher.get_absolute_url())
-    return redirect("my_claims")
+        error = str(exc)
+        return partial_or_redirect(
+            request,
+            "claims/_claim_panel.html",
+            lambda: {**_claim_context(request, researcher, form=form), "error": error},
+            redirect_to=claim_page,
+            error=error,
+        )
+    approved = claim.status == Claim.Status.APPROVED
+    return partial_or_redirect(
+        request,
+        "claims/_claim_result.html",
+        {"claim": claim},
+        redirect_to=researcher.get_absolute_url() if approved else reverse("my_claims"),
+        message=_result_message(claim),
+    )
 
 
 def _result_message(claim: Claim) -> str:
@@ -109,7 +121,7 @@ def _result_message(claim: Claim) -> str:
 
 @require_POST
 @login_required
-def claim_orcid(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_orcid(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _submit(
         request, pk, lambda r: services.claim_with_orcid(user=request.user, researcher=r)
     )
@@ -117,7 +129,7 @@ def claim_orcid(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def claim_email(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_email(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _submit(
         request, pk, lambda r: services.claim_with_email(user=request.user, researcher=r)
     )
@@ -125,13 +137,16 @@ def claim_email(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def claim_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+def claim_evidence(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = EvidenceClaimForm(request.POST)
     if not form.is_valid():
-        researcher = _get_researcher(pk)
-        context = _claim_context(request, researcher, form=form)
-        template = "claims/_claim_panel.html" if request.htmx else "claims/claim_start.html"
-        return render(request, template, context)
+        researcher = get_researcher_or_404(pk)
+        return partial_or_page(
+            request,
+            "claims/_claim_panel.html",
+            "claims/claim_start.html",
+            _claim_context(request, researcher, form=form),
+        )
     return _submit(
         request,
         pk,
@@ -147,25 +162,27 @@ def claim_evidence(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def my_claims(request: HttpRequest) -> HttpResponse:
+def my_claims(request: AuthenticatedHttpRequest) -> HttpResponse:
     claims = list(queries.user_claims(request.user))
     return render(request, "claims/my_claims.html", {"claims": claims})
 
 
 @require_POST
 @login_required
-def withdraw(request: HttpRequest, claim_id: int) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     claim = queries.get_claim_for_user(request.user, claim_id)
+    name = claim.researcher.display_name
     error = ""
     try:
-        claim = services.withdraw_claim(claim=claim, user=request.user)
+        services.withdraw_claim(claim=claim, user=request.user)
     except services.ClaimError as exc:
         error = str(exc)
-    if request.htmx:
-        claim = queries.get_claim_for_user(request.user, claim_id)
-        return render(request, "claims/_claim_row.html", {"claim": claim, "error": error})
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, f"You withdrew your claim on {claim.researcher.display_name}.")
-    return redirect("my_claims")
+    return partial_or_redirect(
+        request,
+        "claims/_claim_row.html",
+        # Read again with its researcher for the row (the withdrawal changed its status).
+        lambda: {"claim": queries.get_claim_for_user(request.user, claim_id), "error": error},
+        redirect_to=reverse("my_claims"),
+        message=f"You withdrew your claim on {name}.",
+        error=error,
+    )

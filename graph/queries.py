@@ -1,4 +1,5 @@
-"""Reads for the graph fragments: a stored slice turned into what templates show."""
+"""Reads for the graph: the slice fragment's groups, ranked works and suggestions in SQL, and
+the explorer's neighbourhoods."""
 
 from __future__ import annotations
 
@@ -15,20 +16,30 @@ from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
 from graph import edges
 from graph.models import CoauthorEdge, GraphSlice
+from graph.nodes import (
+    NODE_TYPES,
+    UnknownNode,
+    institution_node,
+    parse_node_id,
+    researcher_node,
+    topic_node,
+    work_node,
+)
 from profiles.models import Researcher, ResearcherTopic
 from works.models import Authorship, Institution, Topic, Work
 
+# The list view's groups: key, title, message when empty. The node types in each come
+# from the types' own group (graph.nodes).
+_GROUPS = [
+    ("people", "People", "No co-authors in the imported works."),
+    ("papers", "Papers", "No papers yet."),
+    ("topics", "Topics", "No topics in the imported works."),
+    ("institutions", "Institutions", "No institutions imported."),
+    ("suggestions", "Never worked with, same topics", "Nobody else on these topics yet."),
+]
 GROUPS = [
-    ("people", "People", ("person",), "No co-authors in the imported works."),
-    ("papers", "Papers", ("paper",), "No papers yet."),
-    ("topics", "Topics", ("topic",), "No topics in the imported works."),
-    ("institutions", "Institutions", ("institution",), "No institutions imported."),
-    (
-        "suggestions",
-        "Never worked with, same topics",
-        ("suggestion",),
-        "Nobody else on these topics yet.",
-    ),
+    (key, title, tuple(t.type for t in NODE_TYPES if t.group == key), empty)
+    for key, title, empty in _GROUPS
 ]
 
 
@@ -86,16 +97,6 @@ def researcher_for_slice_page(pk: int) -> Researcher:
     return _with_slice_state(pk, ())
 
 
-LEGEND = [
-    ("researcher", "researcher"),
-    ("person", "co-author"),
-    ("paper", "paper"),
-    ("topic", "topic"),
-    ("institution", "institution"),
-    ("suggestion", "same topics, never worked with"),
-]
-
-
 @dataclass(frozen=True)
 class SliceGroup:
     key: str
@@ -106,32 +107,6 @@ class SliceGroup:
 
 def slice_groups(graph_slice: GraphSlice) -> list[SliceGroup]:
     return group_nodes(graph_slice.payload.get("nodes", []))
-
-
-def slice_drawing(graph_slice: GraphSlice) -> dict:
-    nodes = graph_slice.payload.get("nodes", [])
-    position = {n["id"]: n for n in nodes if "x" in n}
-    lines = [
-        {
-            "type": e["type"],
-            "x1": position[e["source"]]["x"],
-            "y1": position[e["source"]]["y"],
-            "x2": position[e["target"]]["x"],
-            "y2": position[e["target"]]["y"],
-        }
-        for e in graph_slice.payload.get("edges", [])
-        if e["source"] in position and e["target"] in position
-    ]
-    counts = {g.title: len(g.nodes) for g in slice_groups(graph_slice)}
-    description = ", ".join(f"{n} {title.lower()}" for title, n in counts.items() if n)
-    center = position.get(graph_slice.payload.get("center", ""))
-    return {
-        "nodes": [n for n in nodes if "x" in n],
-        "lines": lines,
-        "description": f"Around the researcher: {description or 'nothing yet'}.",
-        "center": center and {"x": center["x"], "y": center["y"] + 30, "label": center["label"]},
-        "legend": LEGEND,
-    }
 
 
 # --- ranked works, in SQL that cannot take the wrong plan --------------------------------
@@ -213,6 +188,58 @@ def works_in_order(ids: list[int], *, topics: bool = False) -> list[Work]:
     return [found[pk] for pk in ids if pk in found]
 
 
+def suggested_researchers(
+    *, researcher_id: int, topic_ids: list[int], candidates_per_topic: int, limit: int
+) -> list[tuple[int, str, int]]:
+    """(id, name, weight) of the researchers strongest on these topics who never worked
+    with this one, strongest first; only the top `candidates_per_topic` of each topic are
+    looked at (an index range)."""
+    if not topic_ids:
+        return []
+    topic_table = ResearcherTopic._meta.db_table
+    researcher_table = Researcher._meta.db_table
+    edge_table = CoauthorEdge._meta.db_table
+    # "Worked with" is an edge, or a shared hyper-authored work (those make no edges): the
+    # second set is read once, from the researcher's few hyper-authored works.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH giant_teams AS MATERIALIZED (
+                SELECT DISTINCT theirs.researcher_id
+                FROM {_AUTHORSHIP} mine
+                JOIN {_WORK} w ON w.id = mine.work_id AND w.authors_count > %s
+                JOIN {_AUTHORSHIP} theirs ON theirs.work_id = mine.work_id
+                WHERE mine.researcher_id = %s
+            )
+            SELECT r.id, r.display_name, SUM(rt.works_count) AS weight
+            FROM unnest(%s::bigint[]) AS t(topic_id)
+            CROSS JOIN LATERAL (
+                SELECT researcher_id, works_count FROM {topic_table}
+                WHERE topic_id = t.topic_id
+                ORDER BY works_count DESC LIMIT %s
+            ) rt
+            JOIN {researcher_table} r ON r.id = rt.researcher_id AND r.merged_into_id IS NULL
+            WHERE r.id <> %s
+              AND NOT EXISTS (SELECT 1 FROM {edge_table} e
+                              WHERE e.researcher_id = %s AND e.coauthor_id = r.id)
+              AND r.id NOT IN (SELECT researcher_id FROM giant_teams)
+            GROUP BY r.id, r.display_name
+            ORDER BY weight DESC, r.display_name, r.id
+            LIMIT %s
+            """,
+            [
+                edges.HYPER_AUTHORED,
+                researcher_id,
+                topic_ids,
+                candidates_per_topic,
+                researcher_id,
+                researcher_id,
+                limit,
+            ],
+        )
+        return cursor.fetchall()
+
+
 # --- the explorer's neighbourhoods ------------------------------------------------------
 # One node's neighbours for the full explorer, capped per kind, in a fixed number of
 # queries whatever the size of the record (a researcher with 5,000 works, a topic with
@@ -223,11 +250,6 @@ NEIGHBOUR_WORKS = 15
 NEIGHBOUR_TOPICS = 10
 NEIGHBOUR_INSTITUTIONS = 10
 NEIGHBOUR_AUTHORS = 30
-NODE_KINDS = ("researcher", "work", "topic", "institution")
-
-
-class UnknownNode(Exception):
-    """The node id is malformed, of an unknown kind, or names no visible record."""
 
 
 @dataclass
@@ -253,55 +275,9 @@ class Neighbourhood:
         }
 
 
-def parse_node_id(value: str) -> tuple[str, int]:
-    kind, _, pk = value.partition(":")
-    if kind not in NODE_KINDS or not pk.isdigit() or len(pk) > 18:
-        raise UnknownNode(value)
-    return kind, int(pk)
-
-
-def _researcher_node(researcher: Researcher, kind: str = "person", detail: str = "") -> dict:
-    return {
-        "id": f"researcher:{researcher.pk}",
-        "type": kind,
-        "label": researcher.display_name,
-        "url": researcher.get_absolute_url(),
-        "detail": detail or f"{researcher.works_count} work(s)",
-    }
-
-
-def _work_node(work: Work) -> dict:
-    return {
-        "id": f"work:{work.pk}",
-        "type": "paper",
-        "label": work.title or "Untitled work",
-        "url": work.get_absolute_url(),
-        "detail": ", ".join(
-            str(part)
-            for part in (work.publication_year, work.venue and work.venue.display_name)
-            if part
-        ),
-    }
-
-
-def _topic_node(topic: Topic, detail: str = "") -> dict:
-    return {
-        "id": f"topic:{topic.pk}",
-        "type": "topic",
-        "label": topic.display_name,
-        "url": topic.get_absolute_url(),
-        "detail": detail,
-    }
-
-
-def _institution_node(institution: Institution) -> dict:
-    return {
-        "id": f"institution:{institution.pk}",
-        "type": "institution",
-        "label": institution.display_name,
-        "url": institution.get_absolute_url(),
-        "detail": institution.country_code,
-    }
+def _person(researcher: Researcher, detail: str = "") -> dict:
+    """A researcher around the node expanded, with their number of works unless told."""
+    return researcher_node(researcher, detail=detail or f"{researcher.works_count} work(s)")
 
 
 def _capped(rows: list, limit: int) -> tuple[list, bool]:
@@ -328,7 +304,11 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
     )
     if researcher is None:
         raise UnknownNode(pk)
-    result = Neighbourhood(node=_researcher_node(researcher, kind="researcher"))
+    result = Neighbourhood(
+        node=researcher_node(
+            researcher, type="researcher", detail=f"{researcher.works_count} work(s)"
+        )
+    )
     coauthors, more_people = _capped(
         list(
             CoauthorEdge.objects.filter(researcher=researcher, coauthor__merged_into__isnull=True)
@@ -341,11 +321,11 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
     )
     for edge in coauthors:
         detail = f"{edge.shared_works} shared work(s)" + (", close" if edge.is_close else "")
-        result.add(_researcher_node(edge.coauthor, detail=detail), "coauthor")
+        result.add(_person(edge.coauthor, detail=detail), "coauthor")
     recent_ids, _ = own_work_ids(researcher.pk, recent=NEIGHBOUR_WORKS + 1)
     works, more_works = _capped(works_in_order(recent_ids), NEIGHBOUR_WORKS)
     for work in works:
-        result.add(_work_node(work), "authored")
+        result.add(work_node(work), "authored")
     topics, more_topics = _capped(
         list(
             ResearcherTopic.objects.filter(researcher=researcher)
@@ -355,9 +335,9 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_TOPICS,
     )
     for row in topics:
-        result.add(_topic_node(row.topic, f"{row.works_count} work(s)"), "studies")
+        result.add(topic_node(row.topic, detail=f"{row.works_count} work(s)"), "studies")
     if researcher.last_known_institution:
-        result.add(_institution_node(researcher.last_known_institution), "affiliated")
+        result.add(institution_node(researcher.last_known_institution), "affiliated")
     result.truncated = more_people or more_works or more_topics
     return result
 
@@ -367,7 +347,7 @@ def _work_neighbours(pk: int) -> Neighbourhood:
     work = Work.objects.select_related("venue").filter(pk=pk, is_hidden=False).first()
     if work is None:
         raise UnknownNode(pk)
-    result = Neighbourhood(node=_work_node(work))
+    result = Neighbourhood(node=work_node(work))
     authorships, more_authors = _capped(
         list(
             Authorship.objects.filter(work=work, researcher__merged_into__isnull=True)
@@ -377,9 +357,9 @@ def _work_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_AUTHORS,
     )
     for authorship in authorships:
-        result.add(_researcher_node(authorship.researcher), "authored", reverse=True)
+        result.add(_person(authorship.researcher), "authored", reverse=True)
     for topic in Topic.objects.filter(works=work).order_by("display_name", "pk")[:NEIGHBOUR_TOPICS]:
-        result.add(_topic_node(topic), "about")
+        result.add(topic_node(topic), "about")
     institutions, more_institutions = _capped(
         list(
             Institution.objects.filter(authorships__work=work)
@@ -389,7 +369,7 @@ def _work_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_INSTITUTIONS,
     )
     for institution in institutions:
-        result.add(_institution_node(institution), "affiliated")
+        result.add(institution_node(institution), "affiliated")
     result.truncated = more_authors or more_institutions
     return result
 
@@ -399,7 +379,7 @@ def _topic_neighbours(pk: int) -> Neighbourhood:
     topic = Topic.objects.filter(pk=pk).first()
     if topic is None:
         raise UnknownNode(pk)
-    result = Neighbourhood(node=_topic_node(topic))
+    result = Neighbourhood(node=topic_node(topic))
     rows, more_people = _capped(
         list(
             ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
@@ -411,7 +391,7 @@ def _topic_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_PEOPLE,
     )
     for row in rows:
-        node = _researcher_node(row.researcher, detail=f"{row.works_count} work(s) on it")
+        node = _person(row.researcher, detail=f"{row.works_count} work(s) on it")
         result.add(node, "studies", reverse=True)
     works, more_works = _capped(
         list(
@@ -424,7 +404,7 @@ def _topic_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_WORKS,
     )
     for work in works:
-        result.add(_work_node(work), "about", reverse=True)
+        result.add(work_node(work), "about", reverse=True)
     result.truncated = more_people or more_works
     return result
 
@@ -434,7 +414,7 @@ def _institution_neighbours(pk: int) -> Neighbourhood:
     institution = Institution.objects.filter(pk=pk).first()
     if institution is None:
         raise UnknownNode(pk)
-    result = Neighbourhood(node=_institution_node(institution))
+    result = Neighbourhood(node=institution_node(institution))
     people, more_people = _capped(
         list(
             Researcher.objects.filter(
@@ -444,7 +424,7 @@ def _institution_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_PEOPLE,
     )
     for person in people:
-        result.add(_researcher_node(person), "affiliated", reverse=True)
+        result.add(_person(person), "affiliated", reverse=True)
     result.truncated = more_people
     return result
 

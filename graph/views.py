@@ -13,24 +13,24 @@ from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import PageVersion, serve
-from graph import queries, services
+from bzpeer.types import HtmxHttpRequest
+from graph import drawing, nodes, queries, services
 from graph.models import GraphSlice
 from profiles.models import Researcher
-from profiles.queries import merge_survivor
+from profiles.queries import follow_merge_chain
 
 # Neighbourhoods change only with an import; a short shared cache spares repeat expands.
 NEIGHBOURS_MAX_AGE = 60
 
 
 # Rendering the slice (its drawing and lists: some 800 template nodes) costs more than the
-# rest of the request together, so a ready slice's HTML is rendered once per version of the
-# slice and kept in the cache. Bump when graph/_slice.html or its includes change.
-SLICE_HTML_VERSION = 1
+# rest of the request together, so a ready slice's HTML is rendered once per content of the
+# slice and release of the code that draws it, and kept in the cache.
 SLICE_HTML_SECONDS = 60 * 60
 
 
 def _slice_response(
-    request: HttpRequest, template: str, context: dict, html: str | None = None
+    request: HtmxHttpRequest, template: str, context: dict, html: str | None = None
 ) -> HttpResponse:
     """HTMX gets the fragment; a plain request (no JavaScript) gets it inside a page."""
     if request.htmx:
@@ -40,25 +40,16 @@ def _slice_response(
 
 
 def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
-    """The ready fragment's HTML, from the cache when this version was rendered before
-    (the close-collaborator count comes from the researcher row, so it is in the key)."""
-    key = ":".join(
-        str(part)
-        for part in (
-            "graph-slice-html",
-            SLICE_HTML_VERSION,
-            graph_slice.pk,
-            graph_slice.computed_at.timestamp() if graph_slice.computed_at else "",
-            researcher.close_collaborators_count,
-        )
-    )
-    html = cache.get(key)
+    """The ready fragment's HTML, from the cache when this content was rendered before by
+    this release (the close-collaborator count comes from the researcher row, so it is in
+    the key)."""
+    html = cache.get(key := drawing.slice_html_key(graph_slice, researcher))
     if html is None:
         context = {
             "researcher": researcher,
             "graph_slice": graph_slice,
             "groups": queries.slice_groups(graph_slice),
-            "drawing": queries.slice_drawing(graph_slice),
+            "drawing": drawing.slice_drawing(graph_slice),
             "coauthors_count": graph_slice.payload.get("counts", {}).get("coauthors", 0),
         }
         html = render_to_string("graph/_slice.html", context)
@@ -81,8 +72,10 @@ def _ready_slice_version(researcher: Researcher) -> PageVersion | None:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     researcher = queries.researcher_for_slice_page(pk)
+    if researcher.merged_into_id:  # a page loaded before a merge: the survivor's slice
+        researcher = queries.researcher_for_slice_page(follow_merge_chain(pk).pk)
     version = _ready_slice_version(researcher)
     if version is not None:
         # The fragment is the same for everyone; the page around it (no JavaScript) is not.
@@ -96,7 +89,7 @@ def slice_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     return _slice_fragment(request, researcher)
 
 
-def _slice_fragment(request: HttpRequest, researcher: Researcher) -> HttpResponse:
+def _slice_fragment(request: HtmxHttpRequest, researcher: Researcher) -> HttpResponse:
     graph_slice = services.request_slice(researcher=researcher)
     context: dict = {"researcher": researcher, "graph_slice": graph_slice}
     if graph_slice.status == GraphSlice.Status.READY:
@@ -121,9 +114,8 @@ def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     """The full explorer: the ready slice, or (until the worker has built it) the
     researcher's live neighbourhood, as an interactive graph and as lists of links."""
     researcher = queries.researcher_for_explorer(pk)
-    survivor = merge_survivor(researcher)
-    if survivor is not None:
-        return redirect("graph_explorer", pk=survivor.pk, permanent=True)
+    if researcher.merged_into_id:  # merged: the survivor's explorer is the canonical URL
+        return redirect("graph_explorer", pk=follow_merge_chain(researcher).pk, permanent=True)
     if researcher.slice_status != GraphSlice.Status.READY:
         return _explorer(request, researcher)
     # A ready slice: the page changes with the record and with each rebuild of the slice.
@@ -148,7 +140,7 @@ def _explorer(request: HttpRequest, researcher: Researcher) -> HttpResponse:
         }
     else:
         services.request_slice(researcher=researcher)
-        hood = queries.neighbourhood(f"researcher:{researcher.pk}")
+        hood = queries.neighbourhood(nodes.node_id("researcher", researcher.pk))
         data = {"center": hood.node["id"], "nodes": [hood.node, *hood.nodes], "edges": hood.edges}
         graph_slice = None
     context = {
@@ -156,7 +148,8 @@ def _explorer(request: HttpRequest, researcher: Researcher) -> HttpResponse:
         "graph_slice": graph_slice,
         "graph_data": data,
         "groups": queries.group_nodes(data["nodes"]),
-        "node_types": queries.LEGEND,
+        "node_types": nodes.LEGEND,
+        "node_types_json": nodes.node_types_json(),
         "neighbours_url": reverse("graph_node_neighbours", args=["NODE_ID"]),
     }
     return render(request, "graph/explorer.html", context)
@@ -167,7 +160,7 @@ def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
     """One node's neighbours (nodes and typed edges) for the explorer to add on a click."""
     try:
         hood = queries.neighbourhood(node_id)
-    except queries.UnknownNode as error:
+    except nodes.UnknownNode as error:
         raise Http404("No such node") from error
     response = JsonResponse(hood.as_json())
     patch_cache_control(response, public=True, max_age=NEIGHBOURS_MAX_AGE)

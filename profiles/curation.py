@@ -173,7 +173,7 @@ def _close_other_approvals(survivor: Researcher, dups: list[Researcher]) -> None
     owner_id = survivor.owner_id or next((d.owner_id for d in dups if d.owner_id), None)
     Claim.objects.filter(
         researcher_id__in=[survivor.pk, *(d.pk for d in dups)], status=Claim.Status.APPROVED
-    ).exclude(user_id=owner_id).update(
+    ).exclude(user_id=owner_id).update(  # type: ignore[misc]  # None is a valid lookup: IS NULL
         status=Claim.Status.WITHDRAWN,
         decided_at=timezone.now(),
         reason="Ownership ended by a curator.",
@@ -191,7 +191,7 @@ def _take_identity(survivor: Researcher, dups: list[Researcher]) -> None:
             dup.orcid = None if orcid else dup.orcid
             dup.save(update_fields=["owner", "orcid", "updated_at"])
     fields = ["alternative_names", "updated_at"]
-    if new_owner_id is not None:
+    if owned is not None and new_owner_id is not None:
         survivor.owner_id = new_owner_id
         survivor.verification_level = max(survivor.verification_level, owned.verification_level)
         fields += ["owner", "verification_level"]

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bzpeer.types import User
 from claims.queries import has_verified_email
 from graph.models import CoauthorEdge
 from profiles.models import Invitation, Researcher
@@ -41,7 +42,9 @@ class InvitationLimitReached(InvitationError):
 # --- services --------------------------------------------------------------------------------
 
 
-def send_invitation(*, sender, researcher: Researcher, subject: str, message: str) -> Invitation:
+def send_invitation(
+    *, sender: User, researcher: Researcher, subject: str, message: str
+) -> Invitation:
     subject, message = subject.strip(), message.strip()
     if not subject or not message:
         raise InvitationError("Write a subject and a message.")
@@ -85,15 +88,15 @@ def send_invitation(*, sender, researcher: Researcher, subject: str, message: st
     return invitation
 
 
-def accept_invitation(*, invitation: Invitation, user) -> Invitation:
+def accept_invitation(*, invitation: Invitation, user: User) -> Invitation:
     return _answer(invitation, user, Invitation.Status.ACCEPTED)
 
 
-def decline_invitation(*, invitation: Invitation, user) -> Invitation:
+def decline_invitation(*, invitation: Invitation, user: User) -> Invitation:
     return _answer(invitation, user, Invitation.Status.DECLINED)
 
 
-def _answer(invitation: Invitation, user, status: str) -> Invitation:
+def _answer(invitation: Invitation, user: User, status: str) -> Invitation:
     if invitation.recipient_id != user.pk:
         raise PermissionDenied("Only the recipient answers an invitation.")
     with transaction.atomic():
@@ -111,7 +114,7 @@ def _answer(invitation: Invitation, user, status: str) -> Invitation:
     return invitation
 
 
-def _mail(user, kind: str, invitation: Invitation) -> None:
+def _mail(user: User | None, kind: str, invitation: Invitation) -> None:
     """Email a registered user (an owner or a sender) after the transaction commits."""
     if user is None or not user.email:
         return
@@ -135,15 +138,15 @@ def _with_people(queryset: QuerySet[Invitation]) -> QuerySet[Invitation]:
     return queryset.select_related("sender", "sender__researcher", "recipient", "researcher")
 
 
-def received(user) -> QuerySet[Invitation]:
+def received(user: User) -> QuerySet[Invitation]:
     return _with_people(Invitation.objects.filter(recipient=user)).order_by("-created_at")
 
 
-def sent(user) -> QuerySet[Invitation]:
+def sent(user: User) -> QuerySet[Invitation]:
     return _with_people(Invitation.objects.filter(sender=user)).order_by("-created_at")
 
 
-def get_invitation_for_user(user, invitation_id: int) -> Invitation:
+def get_invitation_for_user(user: User, invitation_id: int) -> Invitation:
     """An invitation its sender or recipient may read; anyone else gets a 404."""
     return get_object_or_404(
         _with_people(Invitation.objects.filter(Q(sender=user) | Q(recipient=user))),
@@ -157,7 +160,7 @@ class Conflict:
     text: str
 
 
-def conflicts_of_interest(*, sender, researcher: Researcher) -> list[Conflict]:
+def conflicts_of_interest(*, sender: User, researcher: Researcher) -> list[Conflict]:
     """Co-authorship in the last CONFLICT_YEARS years between the sender's own claimed
     record and the recipient, and a shared institution (two queries at most)."""
     own = Researcher.objects.filter(owner=sender).select_related("last_known_institution").first()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -228,3 +230,39 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# --- merge chains --------------------------------------------------------------------------
+
+# A merge points every earlier duplicate straight at the survivor, so chains are one hop
+# unless a curator edits `merged_into` by hand; the cap only guards against a cycle.
+MAX_MERGE_HOPS = 10
+
+
+def merge_survivor_ids(researcher_ids: Iterable[int]) -> dict[int, int]:
+    """Each id -> the id at the end of its `merged_into` chain (itself when not merged or
+    unknown), at most MAX_MERGE_HOPS hops: one recursive query whatever the chains.
+
+    The one merge-chain rule. It sits with the model because the importer, which may use
+    the models of the apps it fills and nothing above them, needs it too."""
+    wanted = list(dict.fromkeys(researcher_ids))
+    survivors = {pk: pk for pk in wanted}
+    if not wanted:
+        return survivors
+    table = connection.ops.quote_name(Researcher._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE chain (start_id, id, merged_into_id, hops) AS (
+                SELECT id, id, merged_into_id, 0 FROM {table} WHERE id = ANY(%s)
+                UNION ALL
+                SELECT chain.start_id, r.id, r.merged_into_id, chain.hops + 1
+                FROM chain JOIN {table} r ON r.id = chain.merged_into_id
+                WHERE chain.hops < %s
+            )
+            SELECT DISTINCT ON (start_id) start_id, id FROM chain ORDER BY start_id, hops DESC
+            """,
+            [wanted, MAX_MERGE_HOPS],
+        )
+        survivors.update(cursor.fetchall())
+    return survivors

@@ -6,18 +6,22 @@ the page it changed, out of band); a plain form post is redirected to the profil
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from bzpeer.decorators import login_required
+from bzpeer.htmx import partial_or_redirect
 from bzpeer.ratelimit import allow
+from bzpeer.types import AuthenticatedHttpRequest
 from claims import queries as claim_queries
 from claims import services as claim_services
 from claims.forms import NotMeForm
 from profiles import queries, services
+from profiles.access import get_owned_researcher
 from profiles.forms import CollaborationForm, SummaryForm
 from profiles.models import Researcher
 from works.models import Work
@@ -26,36 +30,35 @@ NOT_ME_PER_DAY = 30
 OWNER_WORKS_PER_PAGE = 20
 
 
-def _get_owned_researcher(request: HttpRequest, pk: int) -> Researcher:
-    """The record behind the URL (404 if none); 403 unless the user owns it."""
-    researcher = queries.get_researcher(pk)
-    if researcher.owner_id is None or researcher.owner_id != request.user.pk:
-        raise PermissionDenied("Only the record's owner can do this.")
-    return researcher
-
-
 def _identity_response(
-    request: HttpRequest, pk: int, *, notice: str = "", error: str = "", status: int = 200
+    request: AuthenticatedHttpRequest,
+    pk: int,
+    *,
+    notice: str = "",
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
+    # Read again: the write may have changed the record.
     researcher = queries.get_researcher(pk)
-    if request.htmx:
-        context = {
+    return partial_or_redirect(
+        request,
+        "profiles/_identity_swap.html",
+        lambda: {
             "researcher": researcher,
             "identity": claim_queries.viewer_state(request.user, researcher),
             "top_topics": queries.top_topics(researcher),
             "summary_max_length": services.SUMMARY_MAX_LENGTH,
             "notice": notice,
             "error": error,
-        }
-        return render(request, "profiles/_identity_swap.html", context, status=status)
-    if error:
-        messages.error(request, error)
-    elif notice:
-        messages.success(request, notice)
-    return redirect(f"{researcher.get_absolute_url()}#identity")
+        },
+        redirect_to=f"{researcher.get_absolute_url()}#identity",
+        message=notice,
+        error=error,
+        status=status,
+    )
 
 
-def _first_error(form) -> str:
+def _first_error(form: Form) -> str:
     for errors in form.errors.values():
         return str(errors[0])
     return "Please check the form."
@@ -63,27 +66,27 @@ def _first_error(form) -> str:
 
 @require_POST
 @login_required
-def owner_summary(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = _get_owned_researcher(request, pk)
+def owner_summary(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    researcher = get_owned_researcher(request.user, pk)
     form = SummaryForm(request.POST)
     if not form.is_valid():
-        return _identity_response(request, pk, error=_first_error(form))
+        return _identity_response(request, researcher.pk, error=_first_error(form))
     try:
         services.update_summary(
             user=request.user, researcher=researcher, summary=form.cleaned_data["summary"]
         )
     except ValidationError as exc:
-        return _identity_response(request, pk, error=exc.messages[0])
-    return _identity_response(request, pk, notice="Summary saved.")
+        return _identity_response(request, researcher.pk, error=exc.messages[0])
+    return _identity_response(request, researcher.pk, notice="Summary saved.")
 
 
 @require_POST
 @login_required
-def owner_collaboration(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = _get_owned_researcher(request, pk)
+def owner_collaboration(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    researcher = get_owned_researcher(request.user, pk)
     form = CollaborationForm(request.POST)
     if not form.is_valid():
-        return _identity_response(request, pk, error=_first_error(form))
+        return _identity_response(request, researcher.pk, error=_first_error(form))
     data = form.cleaned_data
     try:
         services.set_collaboration(
@@ -94,26 +97,26 @@ def owner_collaboration(request: HttpRequest, pk: int) -> HttpResponse:
             until=data["open_until"],
         )
     except ValidationError as exc:
-        return _identity_response(request, pk, error=exc.messages[0])
+        return _identity_response(request, researcher.pk, error=exc.messages[0])
     notice = (
         "You are open to collaborate."
         if data["open_to_collaborate"]
         else "You are no longer open to collaborate."
     )
-    return _identity_response(request, pk, notice=notice)
+    return _identity_response(request, researcher.pk, notice=notice)
 
 
 @require_POST
 @login_required
-def owner_release(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = _get_owned_researcher(request, pk)
+def owner_release(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    researcher = get_owned_researcher(request.user, pk)
     claim_services.release_record(user=request.user, researcher=researcher)
     return _identity_response(
-        request, pk, notice=f"You released the record of {researcher.display_name}."
+        request, researcher.pk, notice=f"You released the record of {researcher.display_name}."
     )
 
 
-def _owner_works_context(request: HttpRequest, researcher: Researcher) -> dict:
+def _owner_works_context(request: AuthenticatedHttpRequest, researcher: Researcher) -> dict:
     page = queries.works_page(
         researcher, sort=queries.DEFAULT_WORK_SORT, page_number=request.GET.get("page")
     )
@@ -127,15 +130,15 @@ def _owner_works_context(request: HttpRequest, researcher: Researcher) -> dict:
 
 @require_GET
 @login_required
-def owner_works(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = _get_owned_researcher(request, pk)
+def owner_works(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    researcher = get_owned_researcher(request.user, pk)
     return render(request, "profiles/owner_works.html", _owner_works_context(request, researcher))
 
 
 @require_POST
 @login_required
-def owner_not_me(request: HttpRequest, pk: int, work_id: int) -> HttpResponse:
-    researcher = _get_owned_researcher(request, pk)
+def owner_not_me(request: AuthenticatedHttpRequest, pk: int, work_id: int) -> HttpResponse:
+    researcher = get_owned_researcher(request.user, pk)
     work = get_object_or_404(Work, pk=work_id)
     form = NotMeForm(request.POST)
     error = ""
@@ -157,12 +160,18 @@ def owner_not_me(request: HttpRequest, pk: int, work_id: int) -> HttpResponse:
             )
         except claim_services.ClaimError as exc:
             error = str(exc)
-    if request.htmx:
-        context = {"researcher": researcher, "work": work, "error": error, "form": form}
-        context["reported"] = not error
-        return render(request, "profiles/_not_me_row.html", context, status=status)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, f"“{work.title}” is off your profile until a curator decides.")
-    return redirect("owner_works", pk=researcher.pk)
+    return partial_or_redirect(
+        request,
+        "profiles/_not_me_row.html",
+        {
+            "researcher": researcher,
+            "work": work,
+            "error": error,
+            "form": form,
+            "reported": not error,
+        },
+        redirect_to=reverse("owner_works", args=[researcher.pk]),
+        message=f"“{work.title}” is off your profile until a curator decides.",
+        error=error,
+        status=status,
+    )

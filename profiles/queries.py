@@ -12,8 +12,9 @@ from django.shortcuts import get_object_or_404
 
 from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
+from bzpeer.types import AnyUser
 from claims.queries import not_me_reported
-from profiles.models import Follow, Researcher, ResearcherTopic
+from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
 from works.models import Work
 
 WORKS_PER_PAGE = 10
@@ -23,10 +24,9 @@ WORK_SORTS = {
     "cited": ("-cited_by_count", "-publication_year", "-id"),
 }
 DEFAULT_WORK_SORT = "newest"
-MAX_MERGE_HOPS = 5
 
 
-def get_researcher(pk: int) -> Researcher:
+def get_researcher(pk: int | str) -> Researcher:
     """The record behind a profile URL (merged or not): one query."""
     return get_object_or_404(
         Researcher.objects.select_related("last_known_institution", "merged_into"), pk=pk
@@ -44,14 +44,26 @@ def get_researcher_for_page(pk: int) -> Researcher:
     return researcher
 
 
-def merge_survivor(researcher: Researcher) -> Researcher | None:
-    """Follow `merged_into` to the surviving record (None when not merged)."""
-    survivor = researcher.merged_into
-    hops = 0
-    while survivor is not None and survivor.merged_into_id and hops < MAX_MERGE_HOPS:
-        survivor = Researcher.objects.select_related("merged_into").get(pk=survivor.merged_into_id)
-        hops += 1
-    return survivor
+def follow_merge_chain(researcher: Researcher | int) -> Researcher:
+    """The record at the end of `merged_into` (the record itself when it is not merged).
+
+    No query for a record that is not merged, nor for one merged once into the survivor
+    loaded with it (get_researcher selects `merged_into`); otherwise one query for the chain
+    (merge_survivor_ids, the one rule and cap) and one for the survivor. An id that names
+    no record raises Researcher.DoesNotExist."""
+    if isinstance(researcher, Researcher):
+        if researcher.merged_into_id is None:
+            return researcher
+        if Researcher.merged_into.is_cached(researcher):
+            hop = researcher.merged_into
+            if hop is not None and hop.merged_into_id is None:
+                return hop
+        pk = researcher.pk
+    else:
+        pk = researcher
+    return Researcher.objects.select_related("last_known_institution", "merged_into").get(
+        pk=merge_survivor_ids([pk])[pk]
+    )
 
 
 def top_topics(researcher: Researcher, limit: int = 3) -> list[ResearcherTopic]:
@@ -94,7 +106,7 @@ def works_per_year(researcher: Researcher) -> list[YearCount]:
     return [YearCount(year=year, count=n) for year, n in rows]
 
 
-def is_following(user, researcher: Researcher) -> bool:
+def is_following(user: AnyUser, researcher: Researcher) -> bool:
     if not user.is_authenticated:
         return False
     return Follow.objects.filter(user=user, researcher=researcher).exists()
@@ -110,13 +122,14 @@ def featured_researchers(limit: int = 12) -> list[Researcher]:
 
 
 def get_researcher_by_source(source_id: str) -> Researcher:
+    """The record a source id names, following merges to the survivor; 404 when none."""
     source_id = source_id.strip()
     candidates = [source_id]
     if source_id[:1].upper() == "A" and source_id[1:].isdigit():
         candidates.append(f"https://openalex.org/{source_id.upper()}")
     elif source_id.startswith("openalex.org/"):
         candidates.append(f"https://{source_id}")
-    return get_object_or_404(Researcher, source_id__in=candidates)
+    return follow_merge_chain(get_object_or_404(Researcher, source_id__in=candidates))
 
 
 # --- corrections (the audit trail's public side) -----------------------------------------

@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, OuterRef, Q
 from django.utils import timezone
 
+from bzpeer.types import User
 from bzpeer.utils import chunked
 from claims.models import NotMeReport
 from claims.queries import not_me_reported
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 # --- follows -------------------------------------------------------------------------
 
 
-def follow_researcher(*, user, researcher: Researcher) -> bool:
+def follow_researcher(*, user: User, researcher: Researcher) -> bool:
     """Follow; returns True when a new follow was made. Safe under concurrent requests:
     the unique pair makes the second insert a no-op, and the count moves only with a row."""
     try:
@@ -38,7 +39,7 @@ def follow_researcher(*, user, researcher: Researcher) -> bool:
     return True
 
 
-def unfollow_researcher(*, user, researcher: Researcher) -> bool:
+def unfollow_researcher(*, user: User, researcher: Researcher) -> bool:
     with transaction.atomic():
         deleted, _ = Follow.objects.filter(user=user, researcher=researcher).delete()
         if deleted:
@@ -211,7 +212,7 @@ def recompute_researchers(*, researcher_ids: Iterable[int]) -> None:
 SUMMARY_MAX_LENGTH = 1000
 
 
-def update_summary(*, user, researcher: Researcher, summary: str) -> Researcher:
+def update_summary(*, user: User, researcher: Researcher, summary: str) -> Researcher:
     """The owner's one-paragraph bio: plain text (escaped on every page), at most
     SUMMARY_MAX_LENGTH characters. Completeness counts in trust, so trust is recomputed."""
     from django.core.exceptions import PermissionDenied, ValidationError
@@ -230,7 +231,7 @@ def update_summary(*, user, researcher: Researcher, summary: str) -> Researcher:
 
 
 def set_collaboration(
-    *, user, researcher: Researcher, open_to_collaborate: bool, kinds: list[str], until=None
+    *, user: User, researcher: Researcher, open_to_collaborate: bool, kinds: list[str], until=None
 ) -> Researcher:
     """Open to collaborate or not, on what (co-authoring, reviewing, data/code), until when."""
     from django.core.exceptions import PermissionDenied, ValidationError

@@ -76,7 +76,7 @@ def compute_trust(inputs: TrustInputs) -> TrustResult:
     ]
     completeness = COMPLETENESS_POINTS * sum(filled)
     score = max(0, min(100, identity + record + network + completeness))
-    components = {
+    components: dict[str, dict[str, int | str]] = {
         "identity": {
             "points": identity,
             "max": max(IDENTITY_POINTS.values()),

@@ -3,7 +3,6 @@ from __future__ import annotations
 from functools import cache as memoize
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
@@ -13,11 +12,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from bzpeer.htmx import partial_or_redirect
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import PageVersion, fragments, serve
 from bzpeer.ratelimit import allow
+from bzpeer.types import HtmxHttpRequest
 from claims.queries import viewer_state
 from profiles import queries, services
+from profiles.access import get_researcher_or_404
 from profiles.charts import works_per_year_chart
 from profiles.models import Researcher
 
@@ -27,6 +29,16 @@ FOLLOW_LIMIT_PER_HOUR = 60
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"researchers": queries.featured_researchers()})
+
+
+def _page_researcher(pk: int | str) -> Researcher:
+    """get_researcher_or_404 (merges followed the same way) with the page version: one
+    statement, more only for a merged record."""
+    researcher = queries.get_researcher_for_page(int(pk))
+    if researcher.merged_into_id:
+        survivor = get_researcher_or_404(pk)
+        researcher = queries.get_researcher_for_page(survivor.pk)
+    return researcher
 
 
 def _works_params(request: HttpRequest) -> tuple[str, str]:
@@ -116,12 +128,11 @@ def _render_profile(
 
 @require_GET
 @vary_on_headers("HX-Request")
-def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
-    researcher = queries.get_researcher_for_page(pk)
-    survivor = queries.merge_survivor(researcher)
-    target = survivor or researcher
-    if survivor is not None or slug != researcher.slug:
-        url = target.get_absolute_url()
+def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = None) -> HttpResponse:
+    researcher = _page_researcher(pk)
+    # A merged record, or a stale or missing slug, moves to the canonical URL.
+    if researcher.pk != int(pk) or slug != researcher.slug:
+        url = researcher.get_absolute_url()
         if request.GET:
             url = f"{url}?{request.GET.urlencode()}"
         return HttpResponsePermanentRedirect(url)
@@ -137,8 +148,8 @@ def researcher_detail(request: HttpRequest, pk: int, slug: str | None = None) ->
 
 @require_GET
 @vary_on_headers("HX-Request")
-def works_fragment(request: HttpRequest, pk: int) -> HttpResponse:
-    researcher = queries.get_researcher_for_page(pk)
+def works_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    researcher = _page_researcher(pk)
     if not request.htmx:
         query = urlencode({k: v for k, v in request.GET.items() if k in ("sort", "page")})
         return redirect(f"{researcher.get_absolute_url()}?{query}#published-work")
@@ -160,22 +171,9 @@ def works_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _follow_response(request: HttpRequest, researcher: Researcher, *, status: int = 200):
-    researcher.refresh_from_db(fields=["followers_count"])
-    if request.htmx:
-        return render(
-            request,
-            "profiles/_follow.html",
-            _follow_context(request, researcher),
-            status=status,
-        )
-    return redirect(f"{researcher.get_absolute_url()}#connect")
-
-
-def _toggle_follow(request: HttpRequest, pk: int, *, follow: bool) -> HttpResponse:
-    researcher = queries.get_researcher(pk)
-    if researcher.merged_into_id:
-        researcher = queries.merge_survivor(researcher) or researcher
+def _toggle_follow(request: HtmxHttpRequest, pk: int, *, follow: bool) -> HttpResponse:
+    researcher = get_researcher_or_404(pk)
+    connect_url = f"{researcher.get_absolute_url()}#connect"
     if not request.user.is_authenticated:
         next_url = urlencode({"next": researcher.get_absolute_url()})
         login_url = f"{reverse('account_login')}?{next_url}"
@@ -186,28 +184,36 @@ def _toggle_follow(request: HttpRequest, pk: int, *, follow: bool) -> HttpRespon
         scope="follow", key=str(request.user.pk), limit=FOLLOW_LIMIT_PER_HOUR, window_seconds=3600
     ):
         message = "You have followed and unfollowed too often. Please try again in an hour."
-        if request.htmx:
-            context = {**_follow_context(request, researcher), "error": message}
-            return render(request, "profiles/_follow.html", context, status=429)
-        messages.error(request, message)
-        return redirect(f"{researcher.get_absolute_url()}#connect")
+        return partial_or_redirect(
+            request,
+            "profiles/_follow.html",
+            lambda: {**_follow_context(request, researcher), "error": message},
+            redirect_to=connect_url,
+            error=message,
+            status=429,
+        )
     if follow:
         services.follow_researcher(user=request.user, researcher=researcher)
     else:
         services.unfollow_researcher(user=request.user, researcher=researcher)
-    if not request.htmx:
-        verb = "now follow" if follow else "no longer follow"
-        messages.success(request, f"You {verb} {researcher.display_name}.")
-    return _follow_response(request, researcher)
+    researcher.refresh_from_db(fields=["followers_count"])
+    verb = "now follow" if follow else "no longer follow"
+    return partial_or_redirect(
+        request,
+        "profiles/_follow.html",
+        lambda: _follow_context(request, researcher),
+        redirect_to=connect_url,
+        message=f"You {verb} {researcher.display_name}.",
+    )
 
 
 @require_POST
-def follow(request: HttpRequest, pk: int) -> HttpResponse:
+def follow(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _toggle_follow(request, pk, follow=True)
 
 
 @require_POST
-def unfollow(request: HttpRequest, pk: int) -> HttpResponse:
+def unfollow(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _toggle_follow(request, pk, follow=False)
 
 

@@ -254,7 +254,7 @@ class LinesArrayField(SimpleArrayField):
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4}))
         super().__init__(base_field, delimiter="\n", **kwargs)
 
-    def to_python(self, value: Any) -> list:
+    def to_python(self, value: Any) -> Any:  # a list of str
         if isinstance(value, str):
             value = [line.strip() for line in value.splitlines() if line.strip()]
         return super().to_python(value)
@@ -620,7 +620,7 @@ class MoveAuthorshipsForm(forms.Form):
         self.fields = {"target": target, **self.fields}
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("target") and data.get("new_display_name", "").strip():
             raise forms.ValidationError("Pick an existing researcher or name a new one, not both.")
         return data

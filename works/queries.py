@@ -7,6 +7,7 @@ and related rows are fetched with select_related/prefetch_related.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
@@ -68,7 +69,7 @@ def load_work_lists(work: Work, *, authors_page: int = 1) -> None:
 
 @dataclass(frozen=True)
 class InstitutionList:
-    institutions: list[Institution]
+    institutions: Sequence[Institution]
     has_more: bool
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import PageVersion, serve
 from works import queries
+from works.models import Authorship
 
 
 def _web_url(url: str) -> str:
@@ -47,7 +48,8 @@ def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     def render_page() -> HttpResponse:
         queries.load_work_lists(work, authors_page=authors_page)
-        authorships = work.shown_authorships
+        # Set by the Prefetch (to_attr) in queries.load_work_lists.
+        authorships: list[Authorship] = work.shown_authorships  # type: ignore[attr-defined]
         shown_before = (authors_page - 1) * queries.WORK_AUTHORS_SHOWN
         context = {
             "work": work,

@@ -5,21 +5,24 @@ tables are also listed one by one, read-only, for filtering by label."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import admin
 from pghistory.admin import EventModelAdmin
 
-from . import models
-
+# bzpeer/audit/models.py creates these models at run time (pghistory.track).
 for event_model in (
-    models.ResearcherEvent,
-    models.WorkEvent,
-    models.AuthorshipEvent,
-    models.InstitutionEvent,
-    models.SourceEvent,
-    models.TopicEvent,
-    models.ClaimEvent,
-    models.NotMeReportEvent,
-    models.FollowEvent,
+    apps.get_model("audit", name)
+    for name in (
+        "ResearcherEvent",
+        "WorkEvent",
+        "AuthorshipEvent",
+        "InstitutionEvent",
+        "SourceEvent",
+        "TopicEvent",
+        "ClaimEvent",
+        "NotMeReportEvent",
+        "FollowEvent",
+    )
 ):
     admin.site.register(
         event_model,

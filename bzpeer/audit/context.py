@@ -16,6 +16,8 @@ from collections.abc import Iterable
 import pghistory
 from pghistory import runtime
 
+from bzpeer.types import AnyUser
+
 # A hyper-authored work lists thousands of authors; the context travels with every SQL
 # statement of the change, so it names at most this many profiles.
 MAX_RESEARCHERS = 500
@@ -27,7 +29,7 @@ def current_metadata() -> dict:
 
 
 def curation_context(
-    *, action: str, curator, researcher_ids: Iterable[int | None], note: str
+    *, action: str, curator: AnyUser | None, researcher_ids: Iterable[int | None], note: str
 ) -> pghistory.context:
     """Open (with `with`) or extend the audit context of a curation change."""
     current = current_metadata()

@@ -63,6 +63,7 @@ def default_columns(model: type[models.Model], given: list[str]) -> tuple[list[s
     now = timezone.now()
     columns, values = [], []
     for f in model._meta.concrete_fields:
+        assert f.column is not None  # a concrete field has a column
         if f.column in given:
             continue
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):

@@ -15,29 +15,19 @@
   "use strict";
 
   var LARGE_GRAPH = 300;
-  var TYPES = {
-    researcher: { color: "#0b5cad", shape: "ellipse", size: 34, group: null },
-    person: { color: "#1d6b3a", shape: "ellipse", size: 18, group: "people" },
-    paper: { color: "#8a4b00", shape: "round-rectangle", size: 16, group: "papers" },
-    topic: { color: "#6b2d8f", shape: "diamond", size: 20, group: "topics" },
-    institution: { color: "#a11d1d", shape: "hexagon", size: 20, group: "institutions" },
-    suggestion: { color: "#ffffff", shape: "ellipse", size: 18, group: "suggestions" },
-  };
-  var TYPE_NAMES = {
-    researcher: "Researcher",
-    person: "Co-author",
-    paper: "Paper",
-    topic: "Topic",
-    institution: "Institution",
-    suggestion: "Same topics, never worked with",
-  };
-
   var root = document.getElementById("explorer");
   var dataElement = document.getElementById("explorer-data");
-  if (!root || !dataElement || typeof window.cytoscape !== "function") {
+  var typesElement = document.getElementById("explorer-node-types");
+  if (!root || !dataElement || !typesElement || typeof window.cytoscape !== "function") {
     return; // the lists of links are the whole page
   }
   var data = JSON.parse(dataElement.textContent);
+  /* The node types (name, list group, colour, shape, size) come from the server, which
+   * builds the nodes: {type: {name, legend, group, color, shape, size}}. */
+  var TYPES = {};
+  JSON.parse(typesElement.textContent).forEach(function (look) {
+    TYPES[look.type] = look;
+  });
   var centerId = data.center;
   var neighboursUrl = root.dataset.neighboursUrl;
   var section = document.getElementById("explorer-graph");
@@ -327,7 +317,7 @@
     selectedId = id;
     panel.empty.hidden = true;
     panel.body.hidden = false;
-    panel.type.textContent = TYPE_NAMES[node.data("type")] || node.data("type");
+    panel.type.textContent = (TYPES[node.data("type")] || {}).name || node.data("type");
     panel.label.textContent = node.data("label");
     panel.detail.textContent = node.data("detail");
     panel.open.href = node.data("url") || "#";

@@ -11,8 +11,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from graph.composition import freshness_key
 from graph.models import GraphSlice
-from graph.services import build_slice, freshness_key
+from graph.services import build_slice
 from profiles.models import Researcher
 from profiles.services import refresh_researcher_counts
 from tests.factories import AuthorshipFactory, TopicFactory, WorkFactory

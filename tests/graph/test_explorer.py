@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from graph import queries
+from graph import nodes, queries
 from graph.models import GraphSlice
 from graph.services import build_slice
 from tests.factories import (
@@ -64,7 +64,7 @@ def test_explorer_shows_the_ready_slice_as_graph_and_lists(client, teven, queued
             in html
         )
     # Legend and type filter, one checkbox per node type.
-    for kind, _ in queries.LEGEND:
+    for kind, _ in nodes.LEGEND:
         assert f'name="type" value="{kind}" checked' in html
     assert 'id="explorer-search"' in html
     assert "The ranked slice for this researcher is still being built" not in html

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from graph.models import GraphSlice
 from graph.services import build_slice
+from tests.factories import ResearcherFactory
 from tests.graph.conftest import build_researcher
 
 pytestmark = pytest.mark.django_db
@@ -177,3 +178,13 @@ def test_ready_html_is_rendered_once_per_slice_version(client, queued, monkeypat
     build_slice(researcher_id=lead.pk, force=True)
     client.get(url(lead), headers=HTMX)
     assert len(renders) == 2
+
+
+def test_slice_of_a_record_merged_since_the_page_loaded_is_the_survivors(client, queued):
+    lead = build_researcher()
+    duplicate = ResearcherFactory(display_name="Ada Duplicate", merged_into=lead)
+    build_slice(researcher_id=lead.pk)
+    html = client.get(url(duplicate), headers=HTMX).content.decode()
+    assert "graph-slice-ready" in html
+    assert not GraphSlice.objects.filter(researcher=duplicate).exists()
+    assert queued == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph import services
+from graph import composition
 from graph.models import GraphSlice
 from graph.services import build_slice
 from graph.tasks import build_graph_slice
@@ -43,7 +43,7 @@ def test_seed_profile_slice(teven):
         "Thomas Wolf",
         "Victor Sanh",
     ]
-    assert len(people) == services.MAX_PEOPLE
+    assert len(people) == composition.MAX_PEOPLE
     assert sorted(labels(graph_slice, "topic")) == [
         "Deep Learning Methods",
         "Large Language Models",
@@ -51,7 +51,7 @@ def test_seed_profile_slice(teven):
     ]
     # Recent own works (no citation counts in the seed data, so no "most cited" ones).
     assert labels(graph_slice, "paper")[:2] == ["Ministral 3", "Mixtral of Experts"]
-    assert len(nodes_of(graph_slice, "paper")) == services.MAX_RECENT_PAPERS
+    assert len(nodes_of(graph_slice, "paper")) == composition.MAX_RECENT_PAPERS
     # Every researcher on these topics worked with him: no suggestions.
     assert nodes_of(graph_slice, "suggestion") == []
     assert graph_slice.payload["counts"] == {"coauthors": 88, "close_collaborators": 8}
@@ -63,12 +63,12 @@ def test_slice_is_capped():
     lead = build_researcher(coauthors=30, works=20, topics=12, institutions=9)
     graph_slice = build_slice(researcher_id=lead.pk)
     nodes = graph_slice.payload["nodes"]
-    assert len(nodes) <= services.MAX_NODES <= 40
-    assert len(nodes_of(graph_slice, "person")) == services.MAX_PEOPLE
-    assert len(nodes_of(graph_slice, "topic")) == services.MAX_TOPICS
-    assert len(nodes_of(graph_slice, "institution")) == services.MAX_INSTITUTIONS
+    assert len(nodes) <= composition.MAX_NODES <= 40
+    assert len(nodes_of(graph_slice, "person")) == composition.MAX_PEOPLE
+    assert len(nodes_of(graph_slice, "topic")) == composition.MAX_TOPICS
+    assert len(nodes_of(graph_slice, "institution")) == composition.MAX_INSTITUTIONS
     papers = nodes_of(graph_slice, "paper")
-    assert len(papers) == services.MAX_RECENT_PAPERS + services.MAX_CITED_PAPERS
+    assert len(papers) == composition.MAX_RECENT_PAPERS + composition.MAX_CITED_PAPERS
     assert len({n["id"] for n in nodes}) == len(nodes)
     ids = {n["id"] for n in nodes}
     assert all(e["source"] in ids and e["target"] in ids for e in graph_slice.payload["edges"])
@@ -203,7 +203,7 @@ def test_failed_build_is_recorded(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "compute_slice_payload", broken)
+    monkeypatch.setattr(composition, "compose_slice", broken)
     with pytest.raises(RuntimeError):
         build_slice(researcher_id=lead.pk)
     graph_slice = GraphSlice.objects.get(researcher=lead)
@@ -218,7 +218,7 @@ def test_failed_rebuild_keeps_the_ready_slice(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "compute_slice_payload", broken)
+    monkeypatch.setattr(composition, "compose_slice", broken)
     with pytest.raises(RuntimeError):
         build_slice(researcher_id=lead.pk, force=True)
     graph_slice = GraphSlice.objects.get(researcher=lead)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import ijson
 from ijson.common import ObjectBuilder
@@ -107,7 +107,7 @@ class RecordReader:
             raw.seek(0)
             if magic == GZIP_MAGIC:
                 with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                    yield stream
+                    yield cast(BinaryIO, stream)  # a GzipFile reads as a binary file
             else:
                 yield raw
         finally:

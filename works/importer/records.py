@@ -10,9 +10,12 @@ reported as bad rather than half-imported.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from django.db import models
 
 from profiles.models import Researcher
 from works.importer.normalize import (
@@ -35,8 +38,10 @@ class BadRecord(ValueError):
     """The record cannot be imported; the message says which field and why."""
 
 
-def _max_length(model: type, name: str) -> int:
-    return model._meta.get_field(name).max_length
+def _max_length(model: type[models.Model], name: str) -> int:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.max_length is not None
+    return field.max_length
 
 
 NAME_MAX = _max_length(Researcher, "display_name")
@@ -453,7 +458,7 @@ def _parse_stored_author(obj: dict[str, Any], source_id: str) -> AuthorRow | Ski
     return _parse_author(obj, source_id)
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict[str, Any], str], Row | SkippedRecord]] = {
     "work": _parse_work,
     "author": _parse_stored_author,
     "institution": _parse_institution,

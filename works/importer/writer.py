@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import models
 
-from profiles.models import Researcher, VerificationLevel
+from profiles.models import Researcher, VerificationLevel, merge_survivor_ids
 from works.importer.normalize import OPENALEX
 from works.importer.reader import Location
 from works.importer.records import (
@@ -32,8 +32,6 @@ from works.importer.stats import ImportStats
 from works.models import Authorship, Institution, Source, Topic, Work
 
 WRITE_BATCH = 1000
-# merged_into chains are short (a merge of a merge); the cap only guards against a cycle.
-MAX_MERGE_DEPTH = 10
 
 Values = dict[str, Any]
 Pending = dict[str, tuple[Location, Values]]  # source_id -> (where it came from, column values)
@@ -147,7 +145,7 @@ class _Batch:
         *,
         lock: bool = False,
     ) -> dict[str, Values]:
-        queryset = model.objects.filter(source_id__in=list(keys))
+        queryset = model._default_manager.filter(source_id__in=list(keys))
         if lock:  # a claim approved meanwhile must not be overwritten by stale values
             queryset = queryset.select_for_update()
         return {
@@ -160,7 +158,7 @@ class _Batch:
         """Insert new rows and update changed ones (is_stub False: these are full records).
         Returns created / updated / unchanged per source_id."""
         status: dict[str, str] = {}
-        to_write: list[models.Model] = []
+        to_write: list[Any] = []  # rows of `model`, which all have a source_id
         columns: list[str] = []
         for source_id, (_location, values) in pending.items():
             values["is_stub"] = False
@@ -177,7 +175,7 @@ class _Batch:
             to_write.append(model(source_id=source_id, **values))
         if to_write:
             update_fields = [model._meta.get_field(column).name for column in columns]
-            model.objects.bulk_create(
+            model._default_manager.bulk_create(
                 to_write,
                 update_conflicts=True,
                 unique_fields=["source_id"],
@@ -189,7 +187,9 @@ class _Batch:
             if any(obj.pk is None for obj in to_write):  # a backend that returns no ids
                 written = [obj.source_id for obj in to_write]
                 self.ids[model].update(
-                    model.objects.filter(source_id__in=written).values_list("source_id", "id")
+                    model._default_manager.filter(source_id__in=written).values_list(
+                        "source_id", "id"
+                    )
                 )
         return status
 
@@ -227,7 +227,7 @@ class _Batch:
             return
         stored = {
             row[column]: row
-            for row in model.objects.filter(**{f"{column}__in": wanted}).values(
+            for row in model._default_manager.filter(**{f"{column}__in": wanted}).values(
                 "pk", "source_id", "is_stub", column
             )
         }
@@ -239,7 +239,7 @@ class _Batch:
             holder = stored.get(value)
             if holder is not None and holder["source_id"] != source_id:
                 if full and holder["is_stub"]:
-                    model.objects.filter(pk=holder["pk"]).update(**{column: empty})
+                    model._default_manager.filter(pk=holder["pk"]).update(**{column: empty})
                     stored.pop(value)
                     self.warn(
                         location,
@@ -274,7 +274,9 @@ class _Batch:
         ones (a stub must not overwrite a full record, or an older stub)."""
         if not refs:
             return
-        known = dict(model.objects.filter(source_id__in=list(refs)).values_list("source_id", "id"))
+        known = dict(
+            model._default_manager.filter(source_id__in=list(refs)).values_list("source_id", "id")
+        )
         self.ids[model].update(known)
         missing = {sid: ref for sid, ref in refs.items() if sid not in known}
         if not missing:
@@ -282,13 +284,15 @@ class _Batch:
         if unique:
             column, empty, label = unique
             self._claim_unique(model, column, missing, empty=empty, label=label, full=False)
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(source_id=sid, is_stub=True, **values) for sid, (_, values) in missing.items()],
             ignore_conflicts=True,
             batch_size=WRITE_BATCH,
         )
         created = dict(
-            model.objects.filter(source_id__in=list(missing)).values_list("source_id", "id")
+            model._default_manager.filter(source_id__in=list(missing)).values_list(
+                "source_id", "id"
+            )
         )
         if len(created) != len(missing):
             # Rolls the batch back; its records are then retried and reported one by one.
@@ -450,30 +454,13 @@ class _Batch:
         self.stats.relations["work topic links removed"] += len(removed)
         return {work_id for work_id, _ in (*removed, *added)}
 
-    def _survivors(self, researcher_ids: set[int]) -> dict[int, int]:
-        """Researcher id -> the record it was merged into (following chains), else itself."""
-        target = {rid: rid for rid in researcher_ids}
-        pending = set(researcher_ids)
-        for _ in range(MAX_MERGE_DEPTH):
-            step = dict(
-                Researcher.objects.filter(pk__in=pending, merged_into__isnull=False).values_list(
-                    "pk", "merged_into_id"
-                )
-            )
-            if not step:
-                break
-            for original, current in target.items():
-                if current in step:
-                    target[original] = step[current]
-            pending = set(step.values())
-        return target
-
     def _sync_authorships(self, work_status: dict[str, str]) -> set[int]:
         """Make each work's authorships exactly the listed ones; returns works that changed."""
         if not self.works:
             return set()
         researcher_ids = self.ids[Researcher]
-        survivors = self._survivors(
+        # A merged record gets no new authorships: they go to its survivor.
+        survivors = merge_survivor_ids(
             {
                 researcher_ids[a.author.source_id]
                 for _, row in self.works.values()
