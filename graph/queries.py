@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count
@@ -67,11 +69,28 @@ SLICE_STATE = {
     "slice_id": "gs.id",
     "slice_status": "gs.status",
     "slice_computed_at": "gs.computed_at",
+    "slice_fingerprint": "gs.fingerprint",
     "slice_freshness": "gs.payload -> 'freshness'",
 }
 
 
-def _with_slice_state(pk: int, related: tuple[str, ...]) -> Researcher:
+@dataclass(frozen=True)
+class SliceState:
+    id: int | None
+    status: str | None
+    computed_at: datetime | None
+    fingerprint: str | None
+    freshness: list | None
+
+    @property
+    def key(self) -> str:
+        """Names one build of the slice: its inputs and build time (as the drawing's own
+        cache key does)."""
+        computed = self.computed_at.timestamp() if self.computed_at else ""
+        return f"slice{self.id}.{self.fingerprint}.{computed}"
+
+
+def _with_slice_state(pk: int, related: tuple[str, ...]) -> tuple[Researcher, SliceState]:
     researcher = load_with_version(
         Researcher,
         pk,
@@ -82,18 +101,27 @@ def _with_slice_state(pk: int, related: tuple[str, ...]) -> Researcher:
     )
     if researcher is None:
         raise Http404("No such researcher")
-    if isinstance(researcher.slice_freshness, str):  # jsonb comes back as text
-        researcher.slice_freshness = json.loads(researcher.slice_freshness)
-    return researcher
+    loaded: Any = researcher
+    freshness = loaded.slice_freshness
+    if isinstance(freshness, str):  # jsonb comes back as text
+        freshness = json.loads(freshness)
+    state = SliceState(
+        id=loaded.slice_id,
+        status=loaded.slice_status,
+        computed_at=loaded.slice_computed_at,
+        fingerprint=loaded.slice_fingerprint,
+        freshness=freshness,
+    )
+    return researcher, state
 
 
-def researcher_for_explorer(pk: int) -> Researcher:
+def researcher_for_explorer(pk: int) -> tuple[Researcher, SliceState]:
     """The record with its institution, page version and slice state: one statement."""
     return _with_slice_state(pk, ("last_known_institution",))
 
 
-def researcher_for_slice_page(pk: int) -> Researcher:
-    """researcher_for_slice plus its page version and slice state: one statement."""
+def researcher_for_slice_page(pk: int) -> tuple[Researcher, SliceState]:
+    """The record with its page version and slice state: one statement."""
     return _with_slice_state(pk, ())
 
 

@@ -57,26 +57,25 @@ def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
     return mark_safe(html)  # the output of our own template
 
 
-def _ready_slice_version(researcher: Researcher) -> PageVersion | None:
+def _ready_slice_version(researcher: Researcher, state: queries.SliceState) -> PageVersion | None:
     """The version of a ready, current slice (from the state read with the researcher);
     None when the request must go the long way (no slice, building, failed or stale:
     request_slice then queues what is needed)."""
-    if researcher.slice_status != GraphSlice.Status.READY:
+    if state.status != GraphSlice.Status.READY:
         return None
-    if researcher.slice_freshness != services.freshness_key(researcher):
+    if state.freshness != services.freshness_key(researcher):
         return None
-    computed = researcher.slice_computed_at.timestamp() if researcher.slice_computed_at else ""
     version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
-    return version.plus(f"slice{researcher.slice_id}.{computed}")
+    return version.plus(state.key, drawing.RENDER_RELEASE)
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    researcher = queries.researcher_for_slice_page(pk)
+    researcher, state = queries.researcher_for_slice_page(pk)
     if researcher.merged_into_id:  # a page loaded before a merge: the survivor's slice
-        researcher = queries.researcher_for_slice_page(follow_merge_chain(pk).pk)
-    version = _ready_slice_version(researcher)
+        researcher, state = queries.researcher_for_slice_page(follow_merge_chain(pk).pk)
+    version = _ready_slice_version(researcher, state)
     if version is not None:
         # The fragment is the same for everyone; the page around it (no JavaScript) is not.
         return serve(
@@ -113,17 +112,16 @@ def _slice_fragment(request: HtmxHttpRequest, researcher: Researcher) -> HttpRes
 def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     """The full explorer: the ready slice, or (until the worker has built it) the
     researcher's live neighbourhood, as an interactive graph and as lists of links."""
-    researcher = queries.researcher_for_explorer(pk)
+    researcher, state = queries.researcher_for_explorer(pk)
     if researcher.merged_into_id:  # merged: the survivor's explorer is the canonical URL
         return redirect("graph_explorer", pk=follow_merge_chain(researcher).pk, permanent=True)
-    if researcher.slice_status != GraphSlice.Status.READY:
+    if state.status != GraphSlice.Status.READY:
         return _explorer(request, researcher)
     # A ready slice: the page changes with the record and with each rebuild of the slice.
-    computed = researcher.slice_computed_at.timestamp() if researcher.slice_computed_at else ""
     version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
     return serve(
         request,
-        version=version.plus(f"slice{researcher.slice_id}.{computed}"),
+        version=version.plus(state.key, drawing.RENDER_RELEASE),
         variant="explorer",
         render=lambda: _explorer(request, researcher),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
@@ -84,7 +85,8 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return render(request, "works/topic_detail.html", context)
 
-    version = PageVersion(epoch=topic.page_epoch, parts=(f"T{topic.pk}.{topic.page_digest}",))
+    loaded: Any = topic  # with the annotations of queries.topic_for_page
+    version = PageVersion(epoch=loaded.page_epoch, parts=(f"T{topic.pk}.{loaded.page_digest}",))
     return serve(request, version=version, variant="topic", render=render_page)
 
 
@@ -107,7 +109,8 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return render(request, "works/institution_detail.html", context)
 
+    loaded: Any = institution  # with the annotations of queries.institution_for_page
     version = PageVersion(
-        epoch=institution.page_epoch, parts=(f"I{institution.pk}.{institution.page_digest}",)
+        epoch=loaded.page_epoch, parts=(f"I{institution.pk}.{loaded.page_digest}",)
     )
     return serve(request, version=version, variant=f"institution|{number}", render=render_page)

@@ -10,10 +10,13 @@ path reuses the same objects (no second query for the record).
 from __future__ import annotations
 
 from functools import cache as memoize
+from typing import Any, TypeVar, cast
 
 import psycopg
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
 
 
 @memoize
@@ -25,8 +28,9 @@ def _statement(
     select = [f'r."{c}"' for c in columns]
     layout: list = [(model, [f.attname for f in model._meta.concrete_fields], len(columns))]
     for index, name in enumerate(related):
-        field = model._meta.get_field(name)
-        other = field.related_model
+        # A forward relation (ForeignKey or OneToOneField) of `model`.
+        field: Any = model._meta.get_field(name)
+        other: Any = field.related_model
         alias = f"j{index}"
         other_columns = [f.column for f in other._meta.concrete_fields]
         select += [f'{alias}."{c}"' for c in other_columns]
@@ -73,9 +77,10 @@ def _prepared_cursor():
         connection.connection.prepare_threshold = ONLY_EXPLICIT
     raw = _PreparedStatementCursor(connection.connection)
     # Through Django's wrapper, so query logging and counting see it like any other.
+    cursor: Any = raw
     if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 def _fetch_one(sql: str, params: list) -> tuple | None:
@@ -93,7 +98,7 @@ def _fetch_one(sql: str, params: list) -> tuple | None:
                 raise
             connection.close()
             continue
-        connection.health_check_done = True  # it just answered
+        connection.health_check_done = True  # type: ignore[attr-defined]  # it just answered
         return row
     return None
 
@@ -112,7 +117,7 @@ def _converted(model: type[Model], values: tuple) -> list:
 
 
 def load_with_version(
-    model: type[Model],
+    model: type[M],
     pk: int,
     *,
     kind: str,
@@ -120,7 +125,7 @@ def load_with_version(
     joins: str = "",
     extra: dict[str, str] | None = None,
     where: str = "",
-) -> Model | None:
+) -> M | None:
     """The record `pk` (None if absent or filtered out by `where`), its forward relations
     in `related` attached as select_related would, and these attributes: page_version,
     page_changed_at, page_epoch, and one per `extra` (name → SQL over alias r and `joins`)."""
@@ -130,7 +135,7 @@ def load_with_version(
     if row is None:
         return None
     _, names, width = layout[0]
-    record = model.from_db(connection.alias, names, _converted(model, row[:width]))
+    record: Any = model.from_db(connection.alias, names, _converted(model, row[:width]))
     position = width
     for name, other, other_names, other_width in layout[1:]:
         values = row[position : position + other_width]
@@ -142,4 +147,4 @@ def load_with_version(
     record.page_version, record.page_changed_at, record.page_epoch = row[position : position + 3]
     for name, value in zip(extra, row[position + 3 :], strict=True):
         setattr(record, name, value)
-    return record
+    return cast(M, record)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache as memoize
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -105,7 +106,7 @@ class PageVersion:
     changed_at: datetime | None = None
 
     @classmethod
-    def of(cls, record, kind: str) -> PageVersion:
+    def of(cls, record: Any, kind: str) -> PageVersion:
         """From a record loaded with version_annotations(kind)."""
         return cls(
             epoch=record.page_epoch,

@@ -20,8 +20,18 @@ class WrkResult:
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if match is None:
+        raise RuntimeError(f"unexpected wrk latency: {text!r}")
+    number, unit = match.groups()
     return float(number) * UNITS[unit]
+
+
+def _search(pattern: str, output: str) -> str:
+    match = re.search(pattern, output)
+    if match is None:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    return match.group(1)
 
 
 def run(
@@ -42,9 +52,9 @@ def run(
     if socket_errors:
         failed += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
     return WrkResult(
-        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        requests_per_second=float(_search(r"Requests/sec:\s+([\d.]+)", output)),
         p50_ms=_ms(latency["50"]),
         p99_ms=_ms(latency["99"]),
-        requests=int(re.search(r"(\d+) requests in", output).group(1)),
+        requests=int(_search(r"(\d+) requests in", output)),
         errors=failed,
     )
