@@ -176,3 +176,35 @@ def uninstall_sql() -> list[str]:
         statements.append(f"DROP FUNCTION IF EXISTS pagecache_{table}_update();")
     statements.append("DROP FUNCTION IF EXISTS pagecache_bump(text, bigint[]);")
     return statements
+
+
+# TRUNCATE empties a table without row images (and RESTART IDENTITY hands the same ids out
+# again): every cached page may be wrong, so the database's epoch, part of every key,
+# changes, and nothing cached before is used again.
+ROTATE_EPOCH_FUNCTION = """
+CREATE OR REPLACE FUNCTION pagecache_rotate_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE pagecache_epoch SET value = md5(random()::text || clock_timestamp()::text);
+  RETURN NULL;
+END $$;
+"""
+
+
+def truncate_sql() -> list[str]:
+    statements = [ROTATE_EPOCH_FUNCTION]
+    for table in [*CHILD_TABLES, *ROW_TABLES]:
+        name = f"pagecache_{table}_truncate"
+        statements.append(
+            f"DROP TRIGGER IF EXISTS {name} ON {table};\n"
+            f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION pagecache_rotate_epoch();"
+        )
+    return statements
+
+
+def truncate_uninstall_sql() -> list[str]:
+    statements = [
+        f"DROP TRIGGER IF EXISTS pagecache_{table}_truncate ON {table};"
+        for table in [*CHILD_TABLES, *ROW_TABLES]
+    ]
+    return [*statements, "DROP FUNCTION IF EXISTS pagecache_rotate_epoch();"]

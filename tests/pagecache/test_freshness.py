@@ -325,3 +325,16 @@ def test_a_rebuilt_slice_shows_in_the_fragment_and_the_explorer(client, monkeypa
     explorer = f"/researchers/{lead.pk}/graph/"
     assert "Grace Hopper" in client.get(explorer).content.decode()
     assert client.get(explorer)["X-Page-Cache"] == "hit"
+
+
+def test_truncating_a_table_retires_every_cached_page(client, ada):
+    """TRUNCATE ... RESTART IDENTITY hands the same ids out again: nothing cached before
+    may be served for the new rows."""
+    from django.db import connection
+
+    url = ada.get_absolute_url()
+    client.get(url)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE claims_notmereport")
+    assert client.get(url)["X-Page-Cache"] == "miss"
