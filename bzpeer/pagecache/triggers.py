@@ -9,9 +9,11 @@ never sees new data under an old key that is then kept).
 Why statement-level triggers with transition tables rather than row-level ones: the
 importer writes hundreds of thousands of rows per statement; a row trigger would run an
 upsert per row, a statement trigger runs one set-based upsert per statement, deduplicated
-(one version row per record touched, however many of its rows changed). An UPDATE that
-changes nothing (a re-import of the same data) bumps nothing: changed rows are found by
-comparing the old and new images.
+(one version row per record touched, however many of its rows changed). Measured on a
+20,000-work database: updating every work took 1.7 s more with these triggers (each work
+page and, through authorships, each author's profile bumped), 22 s more with the same
+bumps as row-level triggers. An UPDATE that changes nothing (a re-import of the same data)
+bumps nothing: changed rows are found by comparing the old and new images.
 
 Each entry names, for one table, the pages (kind + id) that show its rows. `{rows}` is the
 transition relation (new rows, old rows, or both for an UPDATE, changed rows only).
