@@ -48,9 +48,9 @@ class _LocalPages:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self.entries: OrderedDict[str, tuple] = OrderedDict()
+        self.entries: OrderedDict[str, Any] = OrderedDict()
 
-    def get(self, key: str) -> tuple | None:
+    def get(self, key: str) -> Any:
         entry = self.entries.get(key)
         if entry is not None:
             self.entries.move_to_end(key)
@@ -60,7 +60,7 @@ class _LocalPages:
         self.entries.clear()
         self.size = 0
 
-    def put(self, key: str, entry: tuple) -> None:
+    def put(self, key: str, entry: tuple | str) -> None:
         if key in self.entries:
             return
         self.entries[key] = entry
@@ -70,7 +70,9 @@ class _LocalPages:
             self.size -= _entry_size(dropped)
 
 
-def _entry_size(entry: tuple) -> int:
+def _entry_size(entry: tuple | str) -> int:
+    if isinstance(entry, str):  # a fragment
+        return len(entry)
     content, compressed, _ = entry
     return len(content) + len(compressed or b"")
 
@@ -240,7 +242,9 @@ def fragments(version: PageVersion, parts: dict[str, Callable[[], str]]) -> dict
     """Rendered HTML of named fragments of one page version: one cache round trip for
     all of them, and only the missing ones rendered (and stored)."""
     keys = {name: f"fragment:{version.key}:{name}" for name in parts}
-    found = cache.get_many(list(keys.values()))
+    found = {key: value for key in keys.values() if (value := _local.get(key)) is not None}
+    if len(found) < len(keys):
+        found.update(cache.get_many([key for key in keys.values() if key not in found]))
     html: dict[str, SafeString] = {}
     missing: dict[str, str] = {}
     for name, render in parts.items():
@@ -248,6 +252,7 @@ def fragments(version: PageVersion, parts: dict[str, Callable[[], str]]) -> dict
         if value is None:
             value = render()
             missing[keys[name]] = value
+        _local.put(keys[name], value)
         html[name] = mark_safe(value)  # the output of our own templates
     if missing:
         cache.set_many(missing, CACHE_SECONDS)
