@@ -28,7 +28,7 @@ NODE_STAMP := node_modules/.bzpeer-installed
 help:
 	@echo "make run      start BZPEER locally (embedded Postgres/Redis unless DATABASE_URL/REDIS_URL)"
 	@echo "make test     run the whole test suite (PYTEST_ARGS='-k name' to narrow it)"
-	@echo "make lint     ruff check + ruff format --check + mypy (django-stubs)"
+	@echo "make lint     ruff check + ruff format --check + mypy (django-stubs) + the import contract (lint-imports)"
 	@echo "make fmt      ruff format + ruff check --fix"
 	@echo "make install  create .venv, pip install -e '.[local,dev]', npm install"
 	@echo "make migrate | worker | web   one piece at a time (needs DATABASE_URL/REDIS_URL or a running 'make run')"
@@ -59,6 +59,7 @@ lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(LINT_ENV) $(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 fmt: $(VENV_STAMP)
 	$(VENV)/bin/ruff format .
@@ -67,8 +68,10 @@ fmt: $(VENV_STAMP)
 migrate: $(VENV_STAMP)
 	$(PY) manage.py migrate --noinput
 
+# --beat: the worker also runs the periodic tasks (the stuck graph slice sweep).
 worker: $(VENV_STAMP)
-	$(PY) -m celery -A bzpeer worker -l info --concurrency 2
+	mkdir -p .local
+	$(PY) -m celery -A bzpeer worker -l info --concurrency 2 --beat --schedule .local/celerybeat-schedule
 
 web: install
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)

@@ -14,7 +14,7 @@
 `test [PYTEST ARGS]`: the whole suite. Without DATABASE_URL/REDIS_URL it uses the
 servers on 127.0.0.1:5432/6379 when they answer, else embedded ones (`.local/test/`).
 
-Embedded-server facts this module works around (see shared SETUP-NOTES):
+Embedded-server facts this module works around:
   * pgserver records the pid of each process holding the server in
     `.handle_pids.json` and stops Postgres only when the last one lets go; a pid left
     there by a killed run would keep it running forever, so dead pids are pruned first.
@@ -544,7 +544,6 @@ def setup_django() -> None:
 def import_demo_data_once() -> None:
     """Import the demo data unless it was done: the marker is the seed researcher with
     works, which only the last file (seed_profile/works) creates."""
-    from django.core.management import get_commands
     from django.db import connections
 
     from works.models import Authorship
@@ -556,10 +555,6 @@ def import_demo_data_once() -> None:
     if done:
         say(f"demo data already imported ({SEED_SOURCE_ID} has works); skipping the import")
         return
-    if "import_openalex" not in get_commands():
-        # The one tolerated gap: the importer is not in this checkout yet.
-        say("WARNING: no `import_openalex` management command here yet; demo data NOT imported")
-        return
     paths = demo_import_paths()
     say(f"importing the demo data ({len(paths)} files, seed profile last)")
     manage("import_openalex", *(str(path.relative_to(BASE_DIR)) for path in paths))
@@ -567,7 +562,6 @@ def import_demo_data_once() -> None:
 
 def demo_profile_path() -> str | None:
     from django.db import connections
-    from django.urls import NoReverseMatch
 
     from profiles.models import Researcher
 
@@ -575,12 +569,7 @@ def demo_profile_path() -> str | None:
         researcher = Researcher.objects.filter(source_id=SEED_SOURCE_ID).first()
     finally:
         connections.close_all()
-    if researcher is None:
-        return None
-    try:
-        return researcher.get_absolute_url()
-    except NoReverseMatch:
-        return None
+    return researcher.get_absolute_url() if researcher is not None else None
 
 
 def wait_for_web(port: int, web: Child, timeout: float = WEB_READY_SECONDS) -> None:
@@ -633,9 +622,15 @@ def run_local(port: int) -> int:
         import_demo_data_once()
 
         python = sys.executable
+        # --beat: the worker also runs the periodic tasks (the stuck graph slice sweep).
+        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
         worker = spawn(
             "worker",
-            [python, "-m", "celery", "-A", "bzpeer", "worker", "-l", "info", "--concurrency", "2"],
+            [
+                *(python, "-m", "celery", "-A", "bzpeer", "worker", "-l", "info"),
+                *("--concurrency", "2", "--beat", "--schedule"),
+                str(LOCAL_DIR / "celerybeat-schedule"),
+            ],
         )
         children.append(worker)
         record.add(worker)
@@ -650,7 +645,7 @@ def run_local(port: int) -> int:
         if profile:
             say(f"demo profile: {base}{profile}")
         else:
-            say(f"demo profile not available yet (no seed researcher or no profile route): {base}/")
+            say(f"no demo profile (the seed researcher is missing): {base}/")
         say("Ctrl-C (or SIGTERM to this process) stops everything")
         print("", flush=True)
 

@@ -5,6 +5,7 @@ Required outside DEBUG: SECRET_KEY, DATABASE_URL, REDIS_URL. See .env.example.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "profiles",
     "claims",
     "graph",
+    "bzpeer.curation",
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
@@ -227,7 +229,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# --- Celery (see SETUP-NOTES: late ack, reject on worker lost, time limits, JSON only)
+# --- Celery: a task is acknowledged only when done (a worker killed mid-task leaves it to
+# be redelivered, not lost), a stuck task is stopped by the time limits, and messages are
+# JSON only (never pickle from the broker).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -245,15 +249,36 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
-    # Redelivery of unacked tasks after a lost worker; above the task time limit.
-    "visibility_timeout": 600,
+    # A task still unacknowledged this long after delivery lost its worker: Redis hands it
+    # out again. Just above the time limit, so a task still running is never run twice.
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 30,
 }
 # Publishing fails fast when the broker is down, so a request never hangs on .delay().
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 
-# Pages that poll the worker give up after this many attempts.
-GRAPH_SLICE_MAX_POLLS = env.int("GRAPH_SLICE_MAX_POLLS", default=30)
+# A graph slice queued or building for longer than a task may run has lost its job (worker
+# killed, message gone): the next request for it, or the periodic sweep, queues it again.
+GRAPH_SLICE_STUCK_SECONDS = CELERY_TASK_TIME_LIMIT + 30
+GRAPH_SLICE_SWEEP_SECONDS = env.int("GRAPH_SLICE_SWEEP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-graph-slices": {
+        "task": "graph.tasks.requeue_stuck_slices",
+        "schedule": float(GRAPH_SLICE_SWEEP_SECONDS),
+        # A sweep nobody ran in time is replaced by the next one, not piled up.
+        "options": {"expires": float(GRAPH_SLICE_SWEEP_SECONDS)},
+    },
+}
+# A page polls while a slice is building; every poll asks for the slice again, so a poll
+# after GRAPH_SLICE_STUCK_SECONDS requeues a lost build. Polling lasts until that requeued
+# build has had a minute to finish, then the page offers "Check again".
 GRAPH_SLICE_POLL_SECONDS = env.int("GRAPH_SLICE_POLL_SECONDS", default=2)
+GRAPH_SLICE_MAX_POLLS = env.int(
+    "GRAPH_SLICE_MAX_POLLS",
+    default=math.ceil((GRAPH_SLICE_STUCK_SECONDS + 60) / GRAPH_SLICE_POLL_SECONDS),
+)
+# Tests only: a build waits on this Postgres advisory lock (shared) before it composes the
+# slice, so a test holding the lock can catch a worker mid-build. Unset in every deployment.
+GRAPH_SLICE_BUILD_GATE = env.int("GRAPH_SLICE_BUILD_GATE", default=None)
 
 LOGGING = {
     "version": 1,

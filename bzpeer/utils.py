@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from urllib.parse import urlsplit
 
 
 def chunked(values: Iterable[int], size: int = 1000) -> Iterator[list[int]]:
@@ -13,3 +14,8 @@ def chunked(values: Iterable[int], size: int = 1000) -> Iterator[list[int]]:
             batch = []
     if batch:
         yield batch
+
+
+def web_url(url: str) -> str:
+    """The URL if it is http(s), else "": imported data must never yield a javascript: link."""
+    return url if urlsplit(url).scheme in {"http", "https"} else ""

@@ -1,9 +1,9 @@
 """Admin for claims and "not me" reports: the curators' review queues.
 
-Curators decide through `claims.services` (approve/reject, accept/reject), never by editing
-a status: a decision also moves ownership, sets the verification level, rebuilds counts,
-emails the claimant and queues trust. So both admins are read-only, and the decisions are
-actions with a page that asks for the reason.
+Curators decide through `bzpeer.curation.services` (approve/reject, accept/reject), never by
+editing a status: a decision also moves ownership, sets the verification level, rebuilds
+counts, emails the claimant and queues trust. So both admins are read-only, and the
+decisions are actions with a page that asks for the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Model, QuerySet, Value, When
 from django.http import HttpRequest
@@ -21,13 +20,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from bzpeer.audit.context import curation_context
-from works.admin import BaseAdmin, pretty_json, related_object_filter
+from bzpeer.admin_toolkit import BaseAdmin, confirm_action, pretty_json, related_object_filter
+from bzpeer.curation import services as curation
 
-from . import services
 from .models import Claim, NotMeReport
-
-DECIDE_PERMISSION = "claims.decide_claim"
+from .services import DECIDE_PERMISSION, ClaimError
 
 
 class DecisionForm(forms.Form):
@@ -53,7 +50,7 @@ class ReviewQueueAdmin(BaseAdmin):
         # orders first, and ModelAdmin.ordering may not name an annotation.
         queryset = self.model._default_manager.annotate(
             review_rank=Case(
-                When(status="pending", then=Value(0)),
+                When(status=self.model.Status.PENDING, then=Value(0)),
                 default=Value(1),
                 output_field=IntegerField(),
             )
@@ -87,36 +84,36 @@ class ReviewQueueAdmin(BaseAdmin):
         """1. First POST (from the changelist): a page listing the rows and asking why.
         2. Second POST (`apply`): call the service once per row; each refusal (not pending
            any more, a curator deciding their own claim...) is reported, the rest goes on."""
-        action = request.POST["action"]
-        if "apply" in request.POST:
-            form = DecisionForm(request.POST, reason_required=reason_required)
-            if form.is_valid():
-                done, refused = 0, []
-                for obj in queryset:
-                    try:
-                        decide(obj, request.user, form.cleaned_data["reason"])
-                    except (services.ClaimError, PermissionDenied) as exc:
-                        refused.append(f"{obj}: {exc}")
-                    else:
-                        done += 1
-                if done:
-                    self.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
-                for line in refused:
-                    self.message_user(request, f"Not {verb.lower()}: {line}", messages.ERROR)
-                return None
-        else:
-            form = DecisionForm(reason_required=reason_required)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{verb}: give the reason",
-            "opts": self.model._meta,
-            "rows": list(queryset),
-            "form": form,
-            "action": action,
-            "verb": verb,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/claims/decide.html", context)
+        rows = list(queryset)
+
+        def apply(form: forms.Form) -> None:
+            done, refused = 0, []
+            for obj in rows:
+                try:
+                    decide(obj, request.user, form.cleaned_data["reason"])
+                except (ClaimError, PermissionDenied) as exc:
+                    refused.append(f"{obj}: {exc}")
+                else:
+                    done += 1
+            if done:
+                self.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
+            for line in refused:
+                self.message_user(request, f"Not {verb.lower()}: {line}", messages.ERROR)
+
+        return confirm_action(
+            self,
+            request,
+            rows,
+            title=f"{verb}: give the reason",
+            submit=verb,
+            columns=[
+                ("Researcher", lambda row: row.researcher),
+                ("Filed by", lambda row: row.user),
+                ("Status", lambda row: row.get_status_display()),
+            ],
+            form_class=lambda data: DecisionForm(data, reason_required=reason_required),
+            apply=apply,
+        )
 
 
 @admin.register(Claim)
@@ -220,7 +217,7 @@ class ClaimAdmin(ReviewQueueAdmin):
             request,
             queryset,
             verb="Approved",
-            decide=lambda c, user, why: services.approve_claim(claim=c, reviewer=user, reason=why),
+            decide=lambda c, user, why: curation.approve_claim(claim=c, curator=user, reason=why),
             reason_required=False,
         )
 
@@ -230,7 +227,7 @@ class ClaimAdmin(ReviewQueueAdmin):
             request,
             queryset,
             verb="Rejected",
-            decide=lambda c, user, why: services.reject_claim(claim=c, reviewer=user, reason=why),
+            decide=lambda c, user, why: curation.reject_claim(claim=c, curator=user, reason=why),
             reason_required=True,
         )
 
@@ -253,21 +250,9 @@ class NotMeReportAdmin(ReviewQueueAdmin):
             request,
             queryset,
             verb="Accepted",
-            decide=self._accept,
+            decide=lambda r, user, why: curation.accept_not_me(report=r, curator=user, reason=why),
             reason_required=False,
         )
-
-    @staticmethod
-    def _accept(report: NotMeReport, user: Any, why: str) -> NotMeReport:
-        # Removing a work from a record is a correction the profile lists (never who).
-        if report.status == NotMeReport.Status.PENDING:
-            curation_context(
-                action="not me",
-                curator=user,
-                researcher_ids=[report.researcher_id],
-                note=f"Removed a work its owner reported as not theirs: {str(report.work)[:120]}.",
-            )
-        return services.accept_not_me(report=report, reviewer=user, reason=why)
 
     @admin.action(
         description="Reject selected reports (keep the authorship)", permissions=["decide"]
@@ -277,6 +262,6 @@ class NotMeReportAdmin(ReviewQueueAdmin):
             request,
             queryset,
             verb="Rejected",
-            decide=lambda r, user, why: services.reject_not_me(report=r, reviewer=user, reason=why),
+            decide=lambda r, user, why: curation.reject_not_me(report=r, curator=user, reason=why),
             reason_required=True,
         )

@@ -7,17 +7,28 @@ from django.db import models
 from django.db.models import Q
 
 
+# The statuses live beside the models, not inside them, so the constraints in Meta can name
+# them (a class body does not see the enclosing class's names).
+class ClaimStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class NotMeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
 class Claim(models.Model):
     class Method(models.TextChoices):
         ORCID = "orcid", "Authenticated ORCID iD"
         EMAIL_DOMAIN = "email_domain", "Institutional email"
         EVIDENCE = "evidence", "Evidence reviewed by a curator"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+    Status = ClaimStatus
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claims"
@@ -48,12 +59,12 @@ class Claim(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "researcher"],
-                condition=Q(status="pending"),
+                condition=Q(status=ClaimStatus.PENDING),
                 name="claim_one_pending_per_user_and_record",
             ),
             models.UniqueConstraint(
                 fields=["researcher"],
-                condition=Q(status="approved"),
+                condition=Q(status=ClaimStatus.APPROVED),
                 name="claim_one_approved_per_record",
             ),
         ]
@@ -67,10 +78,7 @@ class NotMeReport(models.Model):
     """An owner says a work on their record is not theirs. While pending (and once
     accepted) the work is off their profile; the reason stays for curators."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected"
+    Status = NotMeStatus
 
     researcher = models.ForeignKey(
         "profiles.Researcher", on_delete=models.CASCADE, related_name="not_me_reports"
@@ -97,7 +105,7 @@ class NotMeReport(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["researcher", "work"],
-                condition=Q(status__in=["pending", "accepted"]),
+                condition=Q(status__in=[NotMeStatus.PENDING, NotMeStatus.ACCEPTED]),
                 name="not_me_one_open_report_per_work",
             )
         ]

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
+from bzpeer.identifiers import parse_orcid
 from bzpeer.types import AnyUser, User
 from claims.models import Claim, NotMeReport
 from profiles.models import Invitation, Researcher
@@ -42,24 +43,12 @@ SHARED_DOMAINS = frozenset(
 )
 
 
-def normalise_orcid(value: str | None) -> str:
-    """`https://orcid.org/0000-0001-2345-678x` and `0000-0001-2345-678X` compare equal."""
-    value = (value or "").strip().rstrip("/")
-    return value.rsplit("/", 1)[-1].upper()
-
-
-def has_verified_email(user: AnyUser) -> bool:
-    if not user.is_authenticated:
-        return False
-    return EmailAddress.objects.filter(user=user, verified=True).exists()
-
-
 def connected_orcids(user: User) -> list[str]:
     """ORCID iDs this user proved they control by signing in with ORCID (OAuth)."""
     uids = SocialAccount.objects.filter(user=user, provider=ORCID_PROVIDER).values_list(
         "uid", flat=True
     )
-    return [normalise_orcid(uid) for uid in uids]
+    return [orcid for uid in uids if (orcid := parse_orcid(uid))]
 
 
 def institution_domain(researcher: Researcher) -> str:
@@ -103,20 +92,6 @@ def user_claims(user: User) -> QuerySet[Claim]:
 def get_claim_for_user(user: User, claim_id: int) -> Claim:
     """A claim its claimant may act on; anyone else gets a 404 (a claim is private)."""
     return get_object_or_404(Claim.objects.select_related("researcher"), pk=claim_id, user=user)
-
-
-def not_me_reported(researcher_id: int | OuterRef, work=None) -> Exists:
-    """EXISTS an open (pending or accepted) not-me report for this researcher and work.
-
-    `work` defaults to OuterRef("pk"): use it inside a Work queryset as a NOT EXISTS filter,
-    so hiding reported works costs no extra query per row."""
-    return Exists(
-        NotMeReport.objects.filter(
-            researcher_id=researcher_id,
-            work=work if work is not None else OuterRef("pk"),
-            status__in=[NotMeReport.Status.PENDING, NotMeReport.Status.ACCEPTED],
-        )
-    )
 
 
 def not_me_reports_for(researcher: Researcher) -> QuerySet[NotMeReport]:

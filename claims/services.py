@@ -8,7 +8,11 @@ Rules kept here (and by the constraints in claims/models.py):
    verified email on the record's institution's domain (L2, audited by curators through
    the method "email_domain"). Evidence waits for a curator (L2 when approved).
 4. Every decision stores who (None for an automatic one), when and why; the claimant is
-   emailed; the worker then recomputes trust for the record.
+   emailed.
+
+These are the rules only: trust and counts follow a claim or a report through
+bzpeer.curation (curators' decisions in `services`, the users' own steps in `owners`),
+which calls these and then refreshes the derived data.
 
 Each write locks the user row, then the record row (always in that order), so two claims
 racing for the same record or by the same user are serialised.
@@ -27,11 +31,13 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bzpeer.accounts import has_verified_email
+from bzpeer.identifiers import parse_orcid
 from bzpeer.types import User
 from claims import queries
+from claims.listing import listed_works
 from claims.models import Claim, NotMeReport
 from profiles.models import Researcher, VerificationLevel
-from profiles.services import after_import, queue_recompute
 from works.models import Authorship, Work
 
 # Held by the Curators group (bzpeer/audit/migrations/0002_curators_group.py) and superusers.
@@ -58,7 +64,7 @@ VERIFY_EMAIL_MESSAGE = (
 
 
 def require_verified_email(user: User) -> None:
-    if not queries.has_verified_email(user):
+    if not has_verified_email(user):
         raise EmailNotVerified(VERIFY_EMAIL_MESSAGE)
 
 
@@ -75,7 +81,7 @@ def claim_with_orcid(*, user: User, researcher: Researcher) -> Claim:
             raise ClaimError(
                 "This record has no ORCID iD. Use your institutional email or evidence."
             )
-        orcid = queries.normalise_orcid(record.orcid)
+        orcid = parse_orcid(record.orcid)
         if orcid not in queries.connected_orcids(user):
             raise ClaimError(
                 f"None of the ORCID iDs connected to your account is {orcid}. Connect that "
@@ -183,7 +189,6 @@ def _file_claim(
     if status == Claim.Status.APPROVED and approve_with is not None:
         _take_record(record=record, claim=claim, level=approve_with)
         _notify_claimant(claim)
-    queue_recompute(researcher_ids=[record.pk])
     return claim
 
 
@@ -285,7 +290,6 @@ def approve_claim(*, claim: Claim, reviewer: User | None, reason: str = "") -> C
         _notify_claimant(claim)
         for earlier in displaced:
             _notify_claimant(earlier)
-        queue_recompute(researcher_ids=[record.pk])
     return claim
 
 
@@ -302,7 +306,6 @@ def reject_claim(*, claim: Claim, reviewer: User | None, reason: str) -> Claim:
         claim.reason = reason
         claim.save(update_fields=["status", "reviewer", "decided_at", "reason"])
         _notify_claimant(claim)
-        queue_recompute(researcher_ids=[claim.researcher_id])
     return claim
 
 
@@ -326,7 +329,6 @@ def withdraw_claim(*, claim: Claim, user: User) -> Claim:
         if claim.status != Claim.Status.PENDING:
             raise ClaimError(f"Only a pending claim can be withdrawn; this one is {claim.status}.")
         _close(claim, status=Claim.Status.WITHDRAWN, reason="Withdrawn by the claimant.")
-        queue_recompute(researcher_ids=[claim.researcher_id])
     return claim
 
 
@@ -360,7 +362,6 @@ def release_record(*, user: User, researcher: Researcher) -> Researcher:
         Claim.objects.filter(researcher=record, status=Claim.Status.PENDING).update(
             is_dispute=False
         )
-        queue_recompute(researcher_ids=[record.pk])
     return record
 
 
@@ -394,18 +395,16 @@ def report_not_me(*, user: User, researcher: Researcher, work: Work, reason: str
         except IntegrityError as exc:
             raise ClaimError("You already reported this work.") from exc
         _sync_works_count(record.pk)
-        queue_recompute(researcher_ids=[record.pk])
     return report
 
 
 def accept_not_me(*, report: NotMeReport, reviewer: User | None, reason: str = "") -> NotMeReport:
-    """A curator agrees: the authorship goes, counts and co-author edges are rebuilt. The
-    accepted report stays, so a re-import that brings the authorship back still hides it."""
+    """A curator agrees: the authorship goes. The accepted report stays, so a re-import that
+    brings the authorship back still hides it."""
     with transaction.atomic():
         report = _decide_not_me(report, reviewer, NotMeReport.Status.ACCEPTED, reason)
         Authorship.objects.filter(researcher_id=report.researcher_id, work=report.work_id).delete()
-        after_import(researcher_ids=[report.researcher_id])
-        _sync_works_count(report.researcher_id)  # the refresh counts works still reported
+        _sync_works_count(report.researcher_id)
     return report
 
 
@@ -415,15 +414,12 @@ def reject_not_me(*, report: NotMeReport, reviewer: User | None, reason: str) ->
     with transaction.atomic():
         report = _decide_not_me(report, reviewer, NotMeReport.Status.REJECTED, reason)
         _sync_works_count(report.researcher_id)
-        queue_recompute(researcher_ids=[report.researcher_id])
     return report
 
 
 def _sync_works_count(researcher_id: int) -> None:
     """works_count = the works the profile lists (not hidden, not reported "not me")."""
-    from profiles.queries import researcher_works
-
-    listed = researcher_works(Researcher(pk=researcher_id)).count()
+    listed = listed_works(researcher_id).count()
     Researcher.objects.filter(pk=researcher_id).update(works_count=listed)
 
 

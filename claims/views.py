@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.curation import owners
 from bzpeer.decorators import login_required
 from bzpeer.htmx import partial_or_page, partial_or_redirect
+from bzpeer.identifiers import parse_orcid
 from bzpeer.ratelimit import allow
 from bzpeer.types import AuthenticatedHttpRequest
 from claims import queries, services
@@ -39,7 +41,7 @@ def _claim_context(
 ) -> dict:
     user = request.user
     orcids = queries.connected_orcids(user)
-    record_orcid = queries.normalise_orcid(researcher.orcid) if researcher.orcid else ""
+    record_orcid = parse_orcid(researcher.orcid) or ""
     return {
         "researcher": researcher,
         "identity": queries.viewer_state(user, researcher),
@@ -122,17 +124,13 @@ def _result_message(claim: Claim) -> str:
 @require_POST
 @login_required
 def claim_orcid(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    return _submit(
-        request, pk, lambda r: services.claim_with_orcid(user=request.user, researcher=r)
-    )
+    return _submit(request, pk, lambda r: owners.claim_with_orcid(user=request.user, researcher=r))
 
 
 @require_POST
 @login_required
 def claim_email(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    return _submit(
-        request, pk, lambda r: services.claim_with_email(user=request.user, researcher=r)
-    )
+    return _submit(request, pk, lambda r: owners.claim_with_email(user=request.user, researcher=r))
 
 
 @require_POST
@@ -150,7 +148,7 @@ def claim_evidence(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _submit(
         request,
         pk,
-        lambda r: services.claim_with_evidence(
+        lambda r: owners.claim_with_evidence(
             user=request.user,
             researcher=r,
             statement=form.cleaned_data["statement"],
@@ -174,7 +172,7 @@ def withdraw(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     name = claim.researcher.display_name
     error = ""
     try:
-        services.withdraw_claim(claim=claim, user=request.user)
+        owners.withdraw_claim(claim=claim, user=request.user)
     except services.ClaimError as exc:
         error = str(exc)
     return partial_or_redirect(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from works.admin import (
+from bzpeer.admin_toolkit import (
     BaseAdmin,
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -40,6 +40,7 @@ class GraphSliceAdmin(ReadOnlyAdminMixin, BaseAdmin):
         "status",
         "fingerprint",
         "requested_at",
+        "started_at",
         "computed_at",
         "error",
         "payload_pretty",

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, Sum
 
-from claims.queries import not_me_reported
+from claims.listing import listed_works
 from graph.models import CoauthorEdge, GraphSlice
 from graph.nodes import (
     edge,
@@ -37,7 +37,7 @@ from graph.nodes import (
 )
 from graph.queries import nearby_work_ids, own_work_ids, suggested_researchers, works_in_order
 from profiles.models import Researcher, ResearcherTopic
-from works.models import Authorship, Institution, Work
+from works.models import Authorship, Institution
 
 MAX_PEOPLE = 10
 MAX_RECENT_PAPERS = 4
@@ -67,10 +67,8 @@ class SliceInputs:
 
 
 def slice_inputs(researcher: Researcher) -> SliceInputs:
-    works = (
-        Work.objects.filter(authorships__researcher=researcher, is_hidden=False)
-        .filter(~not_me_reported(researcher.pk))
-        .aggregate(n=Count("id"), updated=Max("updated_at"), cited=Sum("cited_by_count"))
+    works = listed_works(researcher.pk).aggregate(
+        n=Count("id"), updated=Max("updated_at"), cited=Sum("cited_by_count")
     )
     edges = CoauthorEdge.objects.filter(researcher=researcher).aggregate(
         n=Count("id"),

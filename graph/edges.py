@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from bzpeer.utils import chunked
-from claims.models import NotMeReport
+from claims.listing import not_reported_sql as _not_me
 from graph.models import CoauthorEdge
 from profiles.models import Researcher
 from works.models import Authorship, Work
@@ -24,16 +24,6 @@ HYPER_AUTHORED = 100
 CLOSE_MIN_SHARED_WORKS = 2
 CLOSE_MAX_TEAM = 5
 FULL_REBUILD_WORK_MEM = "256MB"
-
-
-def _not_me(alias: str) -> str:
-    """The authorship is not one its researcher reported as "not me" (pending or accepted):
-    such a work is off their record, so it makes no collaborators either."""
-    return (
-        f"NOT EXISTS (SELECT 1 FROM {NotMeReport._meta.db_table} nm "
-        f"WHERE nm.researcher_id = {alias}.researcher_id AND nm.work_id = {alias}.work_id "
-        f"AND nm.status IN ('{NotMeReport.Status.PENDING}', '{NotMeReport.Status.ACCEPTED}'))"
-    )
 
 
 def _pairs_sql(where: str) -> str:

@@ -53,6 +53,9 @@ class GraphSlice(models.Model):
     fingerprint = models.CharField(max_length=64, blank=True, default="")
     error = models.TextField(blank=True, default="")
     requested_at = models.DateTimeField(null=True, blank=True)
+    # When a worker last took the build (status BUILDING): a build older than a task may
+    # run lost its worker.
+    started_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 
 from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
+from claims.listing import not_reported_sql as _not_me
 from graph import edges
 from graph.models import CoauthorEdge, GraphSlice
 from graph.nodes import (
@@ -147,8 +148,6 @@ def slice_groups(graph_slice: GraphSlice) -> list[SliceGroup]:
 _AUTHORSHIP = Authorship._meta.db_table
 _WORK = Work._meta.db_table
 _WORK_TOPICS = Work.topics.through._meta.db_table
-# Works a researcher reported as "not me" are off their record (edges.py reads it the same way).
-_not_me = edges._not_me
 _NEWEST = "publication_year DESC NULLS LAST, publication_date DESC NULLS LAST, id DESC"
 
 

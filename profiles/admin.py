@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Func, Model, Q, QuerySet, TextField, Value
 from django.http import HttpRequest
@@ -15,40 +13,53 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from bzpeer.audit.context import curation_context
-from claims.models import Claim
-from graph.models import CoauthorEdge, GraphSlice
-from works.admin import (
+from bzpeer.admin_toolkit import (
     INLINE_CAP,
     BigTableAdmin,
     LinesArrayField,
     ReadOnlyAdminMixin,
     YesNoFilter,
     admin_changelist_url,
-    formsets_changed,
+    confirm_action,
     has_at_most,
     is_autocomplete,
     pretty_json,
-    refresh_researchers,
     related_object_filter,
     source_id_search,
 )
+from bzpeer.curation import services as curation
+from bzpeer.identifiers import normalize_orcid, parse_orcid
+from claims.models import Claim
+from graph.models import CoauthorEdge, GraphSlice
 from works.models import Authorship
 
-from . import curation
 from .models import CollaborationKind, Follow, Invitation, Researcher, ResearcherTopic
 from .services import follow_researcher, unfollow_researcher
 
-_ORCID = re.compile(
-    r"^(?:https?://)?(?:orcid\.org/)?(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])/?$", re.I
-)
+
+class MergeForm(forms.Form):
+    """The merge action's question: which of the selected records survives."""
+
+    survivor = forms.TypedChoiceField(
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="Survivor",
+        error_messages={"required": "Pick the record that survives."},
+    )
+
+    def __init__(self, *args: Any, records: list[Researcher], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        survivor = self.fields["survivor"]
+        assert isinstance(survivor, forms.ChoiceField)
+        survivor.choices = [(r.pk, f"{r.display_name} ({r.source_id})") for r in records]
 
 
-def parse_orcid(term: str) -> str | None:
-    """`0000-0002-1825-0097`, without dashes, or its orcid.org URL -> the hyphenated iD
-    (how it is stored)."""
-    match = _ORCID.match(term.strip())
-    return "-".join(match.groups()).upper() if match else None
+class ReleaseForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required=False,
+        help_text="Optional: the former owner reads it on their closed claim.",
+    )
 
 
 class ArrayToString(Func):
@@ -98,13 +109,16 @@ class ResearcherAdminForm(forms.ModelForm):
     )
 
     def clean_orcid(self) -> str | None:
-        # Stored hyphenated and bare (the unique index and the importer compare that form).
+        # Stored hyphenated and bare (the unique index and the importer compare that form);
+        # a curator's typo fails the iD's checksum.
         raw = self.cleaned_data.get("orcid")
         if not raw:
             return None
-        orcid = parse_orcid(raw)
+        orcid = normalize_orcid(raw)
         if orcid is None:
-            raise forms.ValidationError("Not an ORCID iD: expected 0000-0000-0000-000X.")
+            raise forms.ValidationError(
+                "Not an ORCID iD: expected 0000-0000-0000-000X with a valid check digit."
+            )
         return orcid
 
 
@@ -226,52 +240,39 @@ class ResearcherAdmin(BigTableAdmin):
         )
         return super().get_search_results(request, queryset, search_term)
 
-    actions = ("merge_duplicates", "recompute")
+    actions = ("merge_duplicates", "recompute", "release_records")
 
     def has_merge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(curation.MERGE_PERMISSION)
 
     def save_model(self, request: HttpRequest, obj: Researcher, form: Any, change: bool) -> None:
-        # The audit context of this request names the profile and what was corrected
-        # (the public corrections list shows it; never who).
-        if change and form.changed_data:
-            labels = ", ".join(str(form.fields[name].label or name) for name in form.changed_data)
-            curation_context(
-                action="edit",
-                curator=request.user,
-                researcher_ids=[obj.pk, obj.merged_into_id, form.initial.get("merged_into")],
-                note=f"Corrected the record: {labels.lower()}.",
-            )
-        super().save_model(request, obj, form, change)
+        # The public corrections list names the corrected fields (never who).
+        changed = form.changed_data if change else []
+        curation.edit_researcher(
+            researcher=obj,
+            curator=request.user,
+            labels=[str(form.fields[name].label or name) for name in changed],
+            previous_merged_into_id=form.initial.get("merged_into"),
+            save=lambda: super(ResearcherAdmin, self).save_model(request, obj, form, change),
+        )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        if form.has_changed() or formsets_changed(formsets):
-            refresh_researchers([form.instance.pk, form.instance.merged_into_id])
+        if form.has_changed() or any(formset.has_changed() for formset in formsets):
+            curation.researcher_edited(researcher=form.instance, curator=request.user)
 
     def delete_model(self, request: HttpRequest, obj: Researcher) -> None:
-        coauthors = self._coauthor_ids([obj.pk])
-        super().delete_model(request, obj)
-        refresh_researchers(coauthors)
+        curation.delete_researchers(researchers=[obj], curator=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
-        coauthors = self._coauthor_ids(ids) - set(ids)
-        super().delete_queryset(request, queryset)
-        refresh_researchers(coauthors)
-
-    @staticmethod
-    def _coauthor_ids(researcher_ids: list[int]) -> set[int]:
-        # Their edges go with them (cascade): the co-authors' close counts must follow.
-        rows = CoauthorEdge.objects.filter(researcher_id__in=researcher_ids)
-        return set(rows.values_list("coauthor_id", flat=True))
+        curation.delete_researchers(researchers=list(queryset.only("pk")), curator=request.user)
 
     @admin.action(
         description="Recompute counts, co-author edges, trust and graph slice",
         permissions=["change"],
     )
     def recompute(self, request: HttpRequest, queryset: QuerySet) -> None:
-        # The way back after a broker outage lost a queued recomputation (profiles.services).
+        # The way back after a broker outage lost a queued recomputation (curation.derived).
         researchers = [Researcher(pk=pk) for pk in queryset.values_list("pk", flat=True)]
         curation.recompute(researchers=researchers, curator=request.user)
         self.message_user(
@@ -281,13 +282,42 @@ class ResearcherAdmin(BigTableAdmin):
             messages.SUCCESS,
         )
 
+    @admin.action(description="Release selected records from their owners", permissions=["change"])
+    def release_records(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """1. First POST: the records and their owners, and the reason (the owner reads it
+           on their closed claim).
+        2. Second POST (`apply`): bzpeer.curation.services.release_record for each."""
+        records = list(queryset.select_related("owner").order_by("pk"))
+
+        def apply(form: forms.Form) -> None:
+            for record in records:
+                try:
+                    curation.release_record(
+                        researcher=record, curator=request.user, reason=form.cleaned_data["reason"]
+                    )
+                except (curation.CurationError, PermissionDenied) as exc:
+                    self.message_user(request, f"Not released: {exc}", messages.ERROR)
+                else:
+                    self.message_user(request, f"Released {record}.", messages.SUCCESS)
+
+        return confirm_action(
+            self,
+            request,
+            records,
+            title="Release records from their owners",
+            submit="Release",
+            columns=[("Record", lambda r: r), ("Owner", lambda r: r.owner or "unclaimed")],
+            form_class=lambda data: ReleaseForm(data),
+            apply=apply,
+        )
+
     @admin.action(
         description="Merge selected duplicates (pick the survivor)", permissions=["merge"]
     )
     def merge_duplicates(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         """1. First POST (from the changelist): the selected records side by side, with a
            choice of the survivor.
-        2. Second POST (`apply`): merge the others into it (profiles.curation)."""
+        2. Second POST (`apply`): merge the others into it (bzpeer.curation.services)."""
         records = list(
             queryset.select_related("owner", "last_known_institution", "merged_into").order_by(
                 "-works_count", "pk"
@@ -296,41 +326,69 @@ class ResearcherAdmin(BigTableAdmin):
         if len(records) < 2:
             self.message_user(request, "Select at least two records to merge.", messages.ERROR)
             return None
-        if "apply" in request.POST:
-            chosen = request.POST.get("survivor", "")
-            survivor = next((r for r in records if str(r.pk) == chosen), None)
-            if survivor is None:
-                self.message_user(request, "Pick the record that survives.", messages.ERROR)
-            else:
-                duplicates = [r for r in records if r.pk != survivor.pk]
-                try:
-                    merged = curation.merge_researchers(
-                        survivor=survivor, duplicates=duplicates, curator=request.user
-                    )
-                except (curation.CurationError, PermissionDenied) as exc:
-                    self.message_user(request, f"Not merged: {exc}", messages.ERROR)
-                else:
-                    self.message_user(
-                        request,
-                        format_html(
-                            'Merged {} record(s) into <a href="{}">{}</a>.',
-                            len(duplicates),
-                            reverse("admin:profiles_researcher_change", args=[merged.pk]),
-                            merged,
-                        ),
-                        messages.SUCCESS,
-                    )
-                return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Merge duplicate records",
-            "opts": self.model._meta,
-            "records": records,
-            "suggested": next((r for r in records if r.owner_id), records[0]),
-            "action": request.POST["action"],
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/profiles/researcher/merge.html", context)
+        suggested = next((r for r in records if r.owner_id), records[0])
+
+        def form_class(data: Any) -> forms.Form:
+            return MergeForm(data, records=records, initial={"survivor": suggested.pk})
+
+        def apply(form: forms.Form) -> None:
+            survivor = next(r for r in records if r.pk == form.cleaned_data["survivor"])
+            duplicates = [r for r in records if r.pk != survivor.pk]
+            try:
+                merged = curation.merge_researchers(
+                    survivor=survivor, duplicates=duplicates, curator=request.user
+                )
+            except (curation.CurationError, PermissionDenied) as exc:
+                self.message_user(request, f"Not merged: {exc}", messages.ERROR)
+                return
+            self.message_user(
+                request,
+                format_html(
+                    'Merged {} record(s) into <a href="{}">{}</a>.',
+                    len(duplicates),
+                    reverse("admin:profiles_researcher_change", args=[merged.pk]),
+                    merged,
+                ),
+                messages.SUCCESS,
+            )
+
+        return confirm_action(
+            self,
+            request,
+            records,
+            title="Merge duplicate records",
+            submit="Merge into the survivor",
+            intro=(
+                "Pick the record that survives. The others move their authorships, follows, "
+                "claims and invitations to it, redirect to it, and their names become its "
+                "alternative names. Counts, co-author edges, trust and graph slices are "
+                "recomputed."
+            ),
+            columns=[
+                (
+                    "Name",
+                    lambda r: format_html(
+                        '<a href="{}">{}</a>',
+                        reverse("admin:profiles_researcher_change", args=[r.pk]),
+                        r.display_name,
+                    ),
+                ),
+                ("Source id", lambda r: r.source_id),
+                ("ORCID", lambda r: r.orcid),
+                ("Institution", lambda r: r.last_known_institution),
+                ("Works", lambda r: r.works_count),
+                ("Followers", lambda r: r.followers_count),
+                ("Owner", lambda r: r.owner or "unclaimed"),
+                ("Level", lambda r: r.get_verification_level_display()),
+                ("Merged into", lambda r: r.merged_into),
+            ],
+            form_class=form_class,
+            apply=apply,
+            note=(
+                "A claimed record is never merged into another owner's record: records with "
+                "two different owners are refused."
+            ),
+        )
 
     def get_inlines(self, request: HttpRequest, obj: Researcher | None) -> list:
         # A prolific author has thousands of authorships, and an inline renders them all

@@ -20,9 +20,8 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bzpeer.accounts import has_verified_email
 from bzpeer.types import User
-from claims.queries import has_verified_email
-from graph.models import CoauthorEdge
 from profiles.models import Invitation, Researcher
 
 logger = logging.getLogger(__name__)
@@ -167,7 +166,8 @@ def conflicts_of_interest(*, sender: User, researcher: Researcher) -> list[Confl
     if own is None:
         return []
     conflicts = []
-    edge = CoauthorEdge.objects.filter(researcher=own, coauthor=researcher).first()
+    # The edges hang off the record (graph keeps them; profiles reads them by relation).
+    edge = own.coauthor_edges.filter(coauthor=researcher).first()
     since = timezone.now().year - CONFLICT_YEARS
     if edge is not None and edge.last_year is not None and edge.last_year >= since:
         works = f"{edge.shared_works} work{'s' if edge.shared_works != 1 else ''}"

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from slugify import slugify
 
+from bzpeer.identifiers import orcid_url
+
 
 class VerificationLevel(models.IntegerChoices):
     L0 = 0, "L0 - bare name"
@@ -148,7 +150,7 @@ class Researcher(models.Model):
 
     @property
     def orcid_url(self) -> str:
-        return f"https://orcid.org/{self.orcid}" if self.orcid else ""
+        return orcid_url(self.orcid or "")
 
 
 class ResearcherTopic(models.Model):
@@ -188,11 +190,15 @@ class Follow(models.Model):
         return f"{self.user_id} follows {self.researcher_id}"
 
 
+# Beside the model so that its Meta constraints can name a status.
+class InvitationStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
 class Invitation(models.Model):
-    class Status(models.TextChoices):
-        SENT = "sent", "Sent"
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
+    Status = InvitationStatus
 
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations_sent"
@@ -218,7 +224,7 @@ class Invitation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["sender", "researcher"],
-                condition=Q(status="sent"),
+                condition=Q(status=InvitationStatus.SENT),
                 name="invitation_one_pending_per_pair",
             )
         ]

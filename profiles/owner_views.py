@@ -13,10 +13,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from bzpeer.curation import owners
 from bzpeer.decorators import login_required
 from bzpeer.htmx import partial_or_redirect
 from bzpeer.ratelimit import allow
 from bzpeer.types import AuthenticatedHttpRequest
+from claims import listing
 from claims import queries as claim_queries
 from claims import services as claim_services
 from claims.forms import NotMeForm
@@ -72,7 +74,7 @@ def owner_summary(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _identity_response(request, researcher.pk, error=_first_error(form))
     try:
-        services.update_summary(
+        owners.update_summary(
             user=request.user, researcher=researcher, summary=form.cleaned_data["summary"]
         )
     except ValidationError as exc:
@@ -110,15 +112,15 @@ def owner_collaboration(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
 @login_required
 def owner_release(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     researcher = get_owned_researcher(request.user, pk)
-    claim_services.release_record(user=request.user, researcher=researcher)
+    owners.release_record(user=request.user, researcher=researcher)
     return _identity_response(
         request, researcher.pk, notice=f"You released the record of {researcher.display_name}."
     )
 
 
 def _owner_works_context(request: AuthenticatedHttpRequest, researcher: Researcher) -> dict:
-    page = queries.works_page(
-        researcher, sort=queries.DEFAULT_WORK_SORT, page_number=request.GET.get("page")
+    page = listing.works_page(
+        researcher, sort=listing.DEFAULT_WORK_SORT, page_number=request.GET.get("page")
     )
     return {
         "researcher": researcher,
@@ -152,7 +154,7 @@ def owner_not_me(request: AuthenticatedHttpRequest, pk: int, work_id: int) -> Ht
         error = _first_error(form)
     else:
         try:
-            claim_services.report_not_me(
+            owners.report_not_me(
                 user=request.user,
                 researcher=researcher,
                 work=work,

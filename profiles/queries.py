@@ -6,24 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from bzpeer.identifiers import parse_source_id
 from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import EPOCH_SQL
 from bzpeer.types import AnyUser
-from claims.queries import not_me_reported
 from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
-from works.models import Work
+from works.models import Institution, Topic
+from works.queries import TOPIC_WORKS_SHOWN
 
-WORKS_PER_PAGE = 10
-WORK_SORTS = {
-    "newest": ("-publication_year", "-publication_date", "-id"),
-    "oldest": ("publication_year", "publication_date", "id"),
-    "cited": ("-cited_by_count", "-publication_year", "-id"),
-}
-DEFAULT_WORK_SORT = "newest"
+TOPIC_RESEARCHERS_SHOWN = 50
+INSTITUTION_RESEARCHERS_PER_PAGE = 50
 
 
 def get_researcher(pk: int | str) -> Researcher:
@@ -74,36 +71,10 @@ def top_topics(researcher: Researcher, limit: int = 3) -> list[ResearcherTopic]:
     )
 
 
-def researcher_works(researcher: Researcher) -> QuerySet[Work]:
-    """The works on a profile: not hidden by a curator, and not reported "not me" by the
-    owner (pending or accepted). The report check is a NOT EXISTS in the same query."""
-    return Work.objects.filter(authorships__researcher=researcher, is_hidden=False).filter(
-        ~not_me_reported(researcher.pk)
-    )
-
-
-def works_page(researcher: Researcher, *, sort: str, page_number: str | int | None) -> Page:
-    """One page of works with their venue (two queries: count and page)."""
-    ordering = WORK_SORTS.get(sort, WORK_SORTS[DEFAULT_WORK_SORT])
-    works = researcher_works(researcher).select_related("venue").order_by(*ordering)
-    return Paginator(works, WORKS_PER_PAGE).get_page(page_number)
-
-
 @dataclass(frozen=True)
 class YearCount:
     year: int
     count: int
-
-
-def works_per_year(researcher: Researcher) -> list[YearCount]:
-    rows = (
-        researcher_works(researcher)
-        .exclude(publication_year=None)
-        .values_list("publication_year")
-        .annotate(n=Count("id"))
-        .order_by("publication_year")
-    )
-    return [YearCount(year=year, count=n) for year, n in rows]
 
 
 def is_following(user: AnyUser, researcher: Researcher) -> bool:
@@ -125,10 +96,8 @@ def get_researcher_by_source(source_id: str) -> Researcher:
     """The record a source id names, following merges to the survivor; 404 when none."""
     source_id = source_id.strip()
     candidates = [source_id]
-    if source_id[:1].upper() == "A" and source_id[1:].isdigit():
-        candidates.append(f"https://openalex.org/{source_id.upper()}")
-    elif source_id.startswith("openalex.org/"):
-        candidates.append(f"https://{source_id}")
+    if canonical := parse_source_id(source_id, "author"):
+        candidates.append(canonical)
     return follow_merge_chain(get_object_or_404(Researcher, source_id__in=candidates))
 
 
@@ -161,3 +130,97 @@ def corrections(researcher: Researcher, limit: int = MAX_CORRECTIONS) -> list[Co
         Correction(when=when, notes=list(metadata.get("notes") or ["Corrected by a curator."]))
         for when, metadata in rows
     ]
+
+
+# --- researchers of a topic or an institution (their pages) --------------------------------
+
+
+def topic_researchers(
+    topic: Topic, *, limit: int = TOPIC_RESEARCHERS_SHOWN
+) -> list[ResearcherTopic]:
+    """Researchers of a topic ranked by how many of their works carry it.
+
+    Merged duplicates are left out: their works count under the survivor.
+    """
+    return list(
+        ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
+        .select_related("researcher", "researcher__last_known_institution")
+        .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
+    )
+
+
+def institution_researchers(
+    institution: Institution,
+    *,
+    page_number: str | int | None,
+    per_page: int = INSTITUTION_RESEARCHERS_PER_PAGE,
+) -> Page:
+    """One page of the researchers last seen at an institution, most works first.
+
+    Two queries: the paginator's COUNT and the page itself. An invalid or
+    out-of-range page number falls back to the first or last page.
+    """
+    researchers = Researcher.objects.filter(
+        last_known_institution=institution, merged_into__isnull=True
+    ).order_by("-works_count", "display_name", "pk")
+    return Paginator(researchers, per_page).get_page(page_number)
+
+
+# --- page versions of the topic and institution pages (bzpeer/pagecache) ------------------
+
+# The version of a topic or institution page: a digest of exactly the rows it lists and
+# their page versions, read by the same query as the record (these pages are lists of
+# other records, so they have no version row of their own).
+TOPIC_PAGE_DIGEST = """
+SELECT md5(concat_ws('|', t::text,
+  (SELECT string_agg(x.rt || '.' || x.v, ',') FROM (
+     SELECT rt::text AS rt, coalesce(v.version, 0) AS v
+     FROM profiles_researchertopic rt
+     JOIN profiles_researcher r ON r.id = rt.researcher_id AND r.merged_into_id IS NULL
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
+     WHERE rt.topic_id = t.id
+     ORDER BY rt.works_count DESC, r.display_name, r.id LIMIT %s) x),
+  (SELECT string_agg(y.id || '.' || y.v, ',') FROM (
+     SELECT w.id, coalesce(v.version, 0) AS v
+     FROM works_work w JOIN works_work_topics wt ON wt.work_id = w.id
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'W' AND v.object_id = w.id
+     WHERE wt.topic_id = t.id AND NOT w.is_hidden
+     ORDER BY w.publication_year DESC NULLS LAST, w.title, w.id LIMIT %s) y)))
+FROM works_topic t WHERE t.id = works_topic.id
+"""
+
+# The paginator shows the last page for a number past it: the digest clamps the same way.
+INSTITUTION_PAGE_DIGEST = """
+SELECT md5(concat_ws('|', i::text, c.n,
+  (SELECT string_agg(x.id || '.' || x.v, ',') FROM (
+     SELECT r.id, coalesce(v.version, 0) AS v
+     FROM profiles_researcher r
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
+     WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL
+     ORDER BY r.works_count DESC, r.display_name, r.id
+     LIMIT %s OFFSET least(%s, greatest((c.n - 1) / %s, 0) * %s)) x)))
+FROM works_institution i,
+  LATERAL (SELECT count(*) AS n FROM profiles_researcher r
+           WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL) c
+WHERE i.id = works_institution.id
+"""
+
+
+def topic_for_page(pk: int) -> Topic:
+    """The topic with the version of its page (page_digest, page_epoch): one query."""
+    topics = Topic.objects.annotate(
+        page_digest=RawSQL(TOPIC_PAGE_DIGEST, (TOPIC_RESEARCHERS_SHOWN, TOPIC_WORKS_SHOWN)),
+        page_epoch=RawSQL(EPOCH_SQL, ()),
+    )
+    return get_object_or_404(topics, pk=pk)
+
+
+def institution_for_page(pk: int, *, page_number: int = 1) -> Institution:
+    """The institution with the version of one page of its list: one query."""
+    per_page = INSTITUTION_RESEARCHERS_PER_PAGE
+    offset = (page_number - 1) * per_page
+    institutions = Institution.objects.annotate(
+        page_digest=RawSQL(INSTITUTION_PAGE_DIGEST, (per_page, offset, per_page, per_page)),
+        page_epoch=RawSQL(EPOCH_SQL, ()),
+    )
+    return get_object_or_404(institutions, pk=pk)

@@ -6,7 +6,8 @@
 3. network: close collaborators, a verified (claimed) one counting three times, log-scaled
    (20 points at 50 weighted collaborators).
 4. completeness: 5 points each for an affiliation, an own summary, topics and an ORCID.
-Bands: 0-19 New, 20-39 Emerging, 40-59 Established, 60-79 Trusted, 80-100 Highly trusted.
+Bands: each TrustBand in turn covers BAND_WIDTH points: 0-19 New, 20-39 Emerging, 40-59
+Established, 60-79 Trusted, 80-100 Highly trusted.
 """
 
 from __future__ import annotations
@@ -14,19 +15,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from profiles.models import TrustBand
+
 IDENTITY_POINTS = {0: 0, 1: 10, 2: 22, 3: 30}
 RECORD_MAX, RECORD_SATURATION = 30, 100
 NETWORK_MAX, NETWORK_SATURATION = 20, 50
 VERIFIED_COLLABORATOR_WEIGHT = 3
 COMPLETENESS_POINTS = 5
 
-BANDS = [
-    (80, "Highly trusted"),
-    (60, "Trusted"),
-    (40, "Established"),
-    (20, "Emerging"),
-    (0, "New"),
-]
+BAND_WIDTH = 20
 
 
 @dataclass(frozen=True)
@@ -56,10 +53,10 @@ def _log_scaled(value: int, saturation: int, maximum: int) -> int:
 
 
 def band_for(score: int) -> str:
-    for floor, band in BANDS:
-        if score >= floor:
-            return band
-    return "New"
+    """The TrustBand (in its declared order, lowest first) whose BAND_WIDTH points hold
+    `score`; the last band takes everything above."""
+    bands = list(TrustBand)
+    return bands[min(max(score, 0) // BAND_WIDTH, len(bands) - 1)].value
 
 
 def compute_trust(inputs: TrustInputs) -> TrustResult:

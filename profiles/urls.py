@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from profiles import invitation_views, owner_views, views
+from profiles import invitation_views, owner_views, record_views, views
 
 urlpatterns = [
+    path("topics/<int:pk>/", record_views.topic_detail, name="topic_detail"),
+    path("institutions/<int:pk>/", record_views.institution_detail, name="institution_detail"),
     path("researchers/<int:pk>/works/", views.works_fragment, name="researcher_works"),
     path("researchers/<int:pk>/follow/", views.follow, name="researcher_follow"),
     path("researchers/<int:pk>/unfollow/", views.unfollow, name="researcher_unfollow"),

@@ -17,6 +17,7 @@ from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import PageVersion, fragments, serve
 from bzpeer.ratelimit import allow
 from bzpeer.types import HtmxHttpRequest
+from claims import listing
 from claims.queries import viewer_state
 from profiles import queries, services
 from profiles.access import get_researcher_or_404
@@ -44,9 +45,9 @@ def _page_researcher(pk: int | str) -> Researcher:
 def _works_params(request: HttpRequest) -> tuple[str, str]:
     """The sort and page asked for, normalised: they name a cached rendering, so anything
     else in the query string must not make a new one (an invalid page reads as page 1)."""
-    sort = request.GET.get("sort", queries.DEFAULT_WORK_SORT)
-    if sort not in queries.WORK_SORTS:
-        sort = queries.DEFAULT_WORK_SORT
+    sort = request.GET.get("sort", listing.DEFAULT_WORK_SORT)
+    if sort not in listing.WORK_SORTS:
+        sort = listing.DEFAULT_WORK_SORT
     page = request.GET.get("page", "1")
     if not (page.isdigit() and len(page) <= 6):
         page = "1"
@@ -54,8 +55,8 @@ def _works_params(request: HttpRequest) -> tuple[str, str]:
 
 
 def _works_context(researcher: Researcher, sort: str, page: str) -> dict:
-    works = queries.works_page(researcher, sort=sort, page_number=page)
-    return {"researcher": researcher, "works": works, "sort": sort, "sorts": queries.WORK_SORTS}
+    works = listing.works_page(researcher, sort=sort, page_number=page)
+    return {"researcher": researcher, "works": works, "sort": sort, "sorts": listing.WORK_SORTS}
 
 
 def _works_html(researcher: Researcher, sort: str, page: str) -> str:
@@ -91,7 +92,7 @@ def _render_profile(
         context = {
             "researcher": researcher,
             "top_topics": top_topics(),
-            "chart": works_per_year_chart(queries.works_per_year(researcher)),
+            "chart": works_per_year_chart(listing.works_per_year(researcher)),
             "identity": identity,
         }
         return render_to_string("profiles/_profile_top.html", context)

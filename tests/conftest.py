@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
+
+from tests.query_budgets import BUDGETS
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
 # make beside it are still synchronous and safe.
@@ -25,6 +28,48 @@ def user_client(client, user):
     return client
 
 
+@pytest.fixture
+def query_budget(django_assert_num_queries):
+    """`with query_budget("profile.anonymous"): ...` runs the block on exactly the number of
+    queries tests/query_budgets.py gives that page or fragment."""
+
+    def check(page: str):
+        return django_assert_num_queries(BUDGETS[page])
+
+    return check
+
+
+@pytest.fixture
+def locmem_cache(settings):
+    """An empty in-memory cache of this test's own, for tests that are not about Redis:
+    rate-limit windows (ours and allauth's) and cached fragments start empty, and no live
+    Redis is needed."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"bzpeer-test-{uuid.uuid4().hex}",
+        }
+    }
+
+
+def clear_rate_limits() -> None:
+    # Our fixed windows (bzpeer.ratelimit) and allauth's (login_failed etc.) in the Redis
+    # cache; nothing else there is touched (the broker may share the database).
+    from django.core.cache import cache
+
+    cache.delete_pattern("ratelimit:*")
+    cache.delete_pattern("allauth:rl:*")
+
+
+@pytest.fixture
+def redis_rate_limits():
+    """The real Redis cache with no rate-limit window open, for the tests of rate limiting
+    on Redis and for end-to-end tests."""
+    clear_rate_limits()
+    yield
+    clear_rate_limits()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests.
@@ -32,7 +77,8 @@ def _fast_password_hashing(settings):
 
 
 # --- browser launch (pytest-playwright) -------------------------------------------------
-# Debian's Chromium, not a browser downloaded by `playwright install` (see SETUP-NOTES).
+# Debian's Chromium (/usr/bin/chromium), not a browser downloaded by `playwright install`:
+# the machines that run the suite have no access to Playwright's download host.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from bzpeer.identifiers import arxiv_url, doi_url
+
 
 class Institution(models.Model):
     source_id = models.CharField(max_length=255, unique=True)
@@ -78,6 +80,39 @@ class Topic(models.Model):
         return reverse("topic_detail", args=[self.pk])
 
 
+class WorkType(models.TextChoices):
+    """OpenAlex's work types, then Crossref's, which older snapshots carry in `type` (the
+    importer keeps a type as read, so a value outside these can still be stored)."""
+
+    ARTICLE = "article"
+    BOOK = "book"
+    BOOK_CHAPTER = "book-chapter"
+    DATASET = "dataset"
+    DISSERTATION = "dissertation"
+    EDITORIAL = "editorial"
+    ERRATUM = "erratum"
+    GRANT = "grant"
+    LETTER = "letter"
+    LIBGUIDES = "libguides"
+    OTHER = "other"
+    PARATEXT = "paratext"
+    PEER_REVIEW = "peer-review"
+    PREPRINT = "preprint"
+    REFERENCE_ENTRY = "reference-entry"
+    REPORT = "report"
+    RETRACTION = "retraction"
+    REVIEW = "review"
+    STANDARD = "standard"
+    SUPPLEMENTARY_MATERIALS = "supplementary-materials"
+    JOURNAL_ARTICLE = "journal-article", "journal-article (older snapshots)"
+    PROCEEDINGS_ARTICLE = "proceedings-article", "proceedings-article (older snapshots)"
+    POSTED_CONTENT = "posted-content", "posted-content (older snapshots)"
+    MONOGRAPH = "monograph", "monograph (older snapshots)"
+    EDITED_BOOK = "edited-book", "edited-book (older snapshots)"
+    JOURNAL_ISSUE = "journal-issue", "journal-issue (older snapshots)"
+    COMPONENT = "component", "component (older snapshots)"
+
+
 class Work(models.Model):
     source_id = models.CharField(max_length=255, unique=True)
     # NULL, not "", for a missing DOI: the unique constraint applies to present values only.
@@ -85,7 +120,7 @@ class Work(models.Model):
     arxiv_id = models.CharField(max_length=64, blank=True, default="")
     title = models.TextField(blank=True, default="")
     abstract = models.TextField(blank=True, default="", help_text="Plain text, never HTML.")
-    type = models.CharField(max_length=64, blank=True, default="")
+    type = models.CharField(max_length=64, blank=True, default="", choices=WorkType.choices)
     publication_year = models.PositiveSmallIntegerField(null=True, blank=True)
     publication_date = models.DateField(null=True, blank=True)
     # The venue (journal, repository): named venue because source_id is the record id.
@@ -125,11 +160,11 @@ class Work(models.Model):
 
     @property
     def doi_url(self) -> str:
-        return f"https://doi.org/{self.doi}" if self.doi else ""
+        return doi_url(self.doi or "")
 
     @property
     def arxiv_url(self) -> str:
-        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else ""
+        return arxiv_url(self.arxiv_id)
 
 
 class Authorship(models.Model):

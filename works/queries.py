@@ -10,22 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, QuerySet, prefetch_related_objects
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
-from bzpeer.pagecache.responses import version_annotations
-from profiles.models import Researcher, ResearcherTopic
 from works.models import Authorship, Institution, Topic, Work
 
 WORK_AUTHORS_SHOWN = 50
 WORK_INSTITUTIONS_SHOWN = 50
-TOPIC_RESEARCHERS_SHOWN = 50
 TOPIC_WORKS_SHOWN = 20
-INSTITUTION_RESEARCHERS_PER_PAGE = 50
 
 
 def public_works() -> QuerySet[Work]:
@@ -89,63 +83,8 @@ def work_institutions(work: Work, *, limit: int = WORK_INSTITUTIONS_SHOWN) -> In
     return InstitutionList(institutions=rows[:limit], has_more=len(rows) > limit)
 
 
-# The version of a topic or institution page: a digest of exactly the rows it lists and
-# their page versions, read by the same query as the record (these pages are lists of
-# other records, so they have no version row of their own).
-TOPIC_PAGE_DIGEST = """
-SELECT md5(concat_ws('|', t::text,
-  (SELECT string_agg(x.rt || '.' || x.v, ',') FROM (
-     SELECT rt::text AS rt, coalesce(v.version, 0) AS v
-     FROM profiles_researchertopic rt
-     JOIN profiles_researcher r ON r.id = rt.researcher_id AND r.merged_into_id IS NULL
-     LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
-     WHERE rt.topic_id = t.id
-     ORDER BY rt.works_count DESC, r.display_name, r.id LIMIT %s) x),
-  (SELECT string_agg(y.id || '.' || y.v, ',') FROM (
-     SELECT w.id, coalesce(v.version, 0) AS v
-     FROM works_work w JOIN works_work_topics wt ON wt.work_id = w.id
-     LEFT JOIN pagecache_contentversion v ON v.kind = 'W' AND v.object_id = w.id
-     WHERE wt.topic_id = t.id AND NOT w.is_hidden
-     ORDER BY w.publication_year DESC NULLS LAST, w.title, w.id LIMIT %s) y)))
-FROM works_topic t WHERE t.id = works_topic.id
-"""
-
-# The paginator shows the last page for a number past it: the digest clamps the same way.
-INSTITUTION_PAGE_DIGEST = """
-SELECT md5(concat_ws('|', i::text, c.n,
-  (SELECT string_agg(x.id || '.' || x.v, ',') FROM (
-     SELECT r.id, coalesce(v.version, 0) AS v
-     FROM profiles_researcher r
-     LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
-     WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL
-     ORDER BY r.works_count DESC, r.display_name, r.id
-     LIMIT %s OFFSET least(%s, greatest((c.n - 1) / %s, 0) * %s)) x)))
-FROM works_institution i,
-  LATERAL (SELECT count(*) AS n FROM profiles_researcher r
-           WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL) c
-WHERE i.id = works_institution.id
-"""
-
-
 def topic_for_page() -> QuerySet[Topic]:
-    return Topic.objects.annotate(
-        page_digest=RawSQL(TOPIC_PAGE_DIGEST, (TOPIC_RESEARCHERS_SHOWN, TOPIC_WORKS_SHOWN)),
-        page_epoch=version_annotations(ContentVersion.Kind.RESEARCHER)["page_epoch"],
-    )
-
-
-def topic_researchers(
-    topic: Topic, *, limit: int = TOPIC_RESEARCHERS_SHOWN
-) -> list[ResearcherTopic]:
-    """Researchers of a topic ranked by how many of their works carry it.
-
-    Merged duplicates are left out: their works count under the survivor.
-    """
-    return list(
-        ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
-        .select_related("researcher", "researcher__last_known_institution")
-        .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
-    )
+    return Topic.objects.all()
 
 
 def topic_recent_works(topic: Topic, *, limit: int = TOPIC_WORKS_SHOWN) -> list[Work]:
@@ -158,27 +97,5 @@ def topic_recent_works(topic: Topic, *, limit: int = TOPIC_WORKS_SHOWN) -> list[
     )
 
 
-def institution_for_page(*, page_number: int = 1) -> QuerySet[Institution]:
-    per_page = INSTITUTION_RESEARCHERS_PER_PAGE
-    offset = (page_number - 1) * per_page
-    return Institution.objects.annotate(
-        page_digest=RawSQL(INSTITUTION_PAGE_DIGEST, (per_page, offset, per_page, per_page)),
-        page_epoch=version_annotations(ContentVersion.Kind.RESEARCHER)["page_epoch"],
-    )
-
-
-def institution_researchers(
-    institution: Institution,
-    *,
-    page_number: str | int | None,
-    per_page: int = INSTITUTION_RESEARCHERS_PER_PAGE,
-) -> Page:
-    """One page of the researchers last seen at an institution, most works first.
-
-    Two queries: the paginator's COUNT and the page itself. An invalid or
-    out-of-range page number falls back to the first or last page.
-    """
-    researchers = Researcher.objects.filter(
-        last_known_institution=institution, merged_into__isnull=True
-    ).order_by("-works_count", "display_name", "pk")
-    return Paginator(researchers, per_page).get_page(page_number)
+def institution_for_page() -> QuerySet[Institution]:
+    return Institution.objects.all()

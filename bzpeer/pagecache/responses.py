@@ -36,6 +36,7 @@ SHARED_MAX_AGE = 10
 PUBLIC_CACHE_CONTROL = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
 PRIVATE_CACHE_CONTROL = "private, no-store"
 VARY = ("Cookie", "HX-Request")
+EPOCH_SQL = "SELECT value FROM pagecache_epoch LIMIT 1"
 LOCAL_CACHE_BYTES = 16 * 1024 * 1024
 ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")
 
@@ -95,7 +96,7 @@ def version_annotations(kind: str) -> dict:
     return {
         "page_version": Coalesce(Subquery(rows.values("version")[:1]), Value(0)),
         "page_changed_at": Subquery(rows.values("changed_at")[:1]),
-        "page_epoch": RawSQL("SELECT value FROM pagecache_epoch LIMIT 1", ()),
+        "page_epoch": RawSQL(EPOCH_SQL, ()),
     }
 
 

@@ -15,10 +15,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from claims.models import Claim
 from profiles.models import Invitation, Researcher
-from tests.claims.helpers import no_rate_limits  # noqa: F401
 from tests.integration.conftest import wait_until
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.usefixtures("no_rate_limits")]
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.usefixtures("redis_rate_limits")]
 
 NEWCOMER = "teven@bigscience.test"
 SECOND = "grace@navy.test"

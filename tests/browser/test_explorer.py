@@ -10,14 +10,15 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from bzpeer.curation.derived import refresh_researcher_counts
 from graph.composition import freshness_key
 from graph.models import GraphSlice
 from graph.services import build_slice
 from profiles.models import Researcher
-from profiles.services import refresh_researcher_counts
+from tests.builders import researcher_with_coauthors
 from tests.factories import AuthorshipFactory, TopicFactory, WorkFactory
-from tests.graph.conftest import build_researcher
 
 pytestmark = pytest.mark.browser
 
@@ -26,8 +27,26 @@ LARGE_NODES = 2_000
 READY = "() => document.getElementById('explorer').dataset.ready === 'true'"
 
 
+VISIBLE_PAPERS = (
+    "window.bzpeerExplorer.cy.nodes('[type = \"paper\"]').filter(n => n.visible()).length"
+)
+
+
 def node_count(page: Page, selector: str = "node") -> int:
     return page.evaluate(f"window.bzpeerExplorer.cy.elements({selector!r}).length")
+
+
+def wait_for_count(page: Page, expression: str, expected: int, *, what: str) -> None:
+    """Wait until the JavaScript `expression` counts `expected`; fail with the last count.
+
+    For what cytoscape settles on its next drawn frame: a class change (the type filter)
+    only marks an element's style dirty, and `visible()` answers from a per-element cache
+    that is refreshed when the renderer next draws, so a count taken in the same moment as
+    the filter can still see the nodes as visible."""
+    try:
+        page.wait_for_function(f"expected => ({expression}) === expected", arg=expected)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"{page.evaluate(expression)} {what} (expected {expected})")
 
 
 def open_explorer(page: Page, live_server, researcher: Researcher) -> None:
@@ -66,7 +85,7 @@ def click_node(page: Page, node_id: str, *, double: bool = False) -> None:
 def lead(transactional_db) -> Researcher:
     """A researcher whose co-authors also publish without them (so expanding a co-author
     brings new papers and a new topic)."""
-    researcher = build_researcher(coauthors=6, works=5, topics=3, institutions=2)
+    researcher = researcher_with_coauthors(coauthors=6, works=5, topics=3, institutions=2)
     elsewhere = TopicFactory(display_name="Elsewhere")
     coauthors = [e.coauthor for e in researcher.coauthor_edges.select_related("coauthor")]
     for person in coauthors:
@@ -109,12 +128,7 @@ def test_open_expand_filter_search(page: Page, live_server, lead: Researcher):
     assert papers > 0
     page.get_by_role("checkbox", name="paper").uncheck()
     assert node_count(page, 'node[type = "paper"].filtered') == papers
-    assert (
-        page.evaluate(
-            "window.bzpeerExplorer.cy.nodes('[type = \"paper\"]').filter(n => n.visible()).length"
-        )
-        == 0
-    )
+    wait_for_count(page, VISIBLE_PAPERS, 0, what="paper nodes still visible after the filter")
     expect(page.locator('[data-group="papers"] li').first).to_be_hidden()
     expect(page.locator("#explorer-status")).to_contain_text(f"{papers} hidden by the type filter")
     page.get_by_role("checkbox", name="paper").check()
@@ -165,7 +179,7 @@ def test_double_click_opens_the_node_page(page: Page, live_server, lead: Researc
 def test_two_thousand_nodes_render(page: Page, live_server, transactional_db):
     """A synthetic slice of 2,000 nodes: the page loads it into cytoscape and draws it
     (not timed; the layout that scales and the batched add are what keep it usable)."""
-    researcher = build_researcher(coauthors=0, works=0, topics=1)
+    researcher = researcher_with_coauthors(coauthors=0, works=0, topics=1)
     center = f"researcher:{researcher.pk}"
     kinds = ["person", "paper", "topic", "institution"]
     nodes = [{"id": center, "type": "researcher", "label": researcher.display_name, "url": "/"}]

@@ -6,7 +6,6 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 
 from tests.factories import UserFactory
 
@@ -29,24 +28,10 @@ def connect_orcid(user, orcid: str) -> SocialAccount:
     return SocialAccount.objects.create(user=user, provider="orcid", uid=orcid, extra_data={})
 
 
-def clear_rate_limits() -> None:
-    # Our fixed windows (bzpeer.ratelimit) and allauth's (login_failed etc.) live in the
-    # shared Redis cache: start every test with none, and touch nothing else there.
-    cache.delete_pattern("ratelimit:*")
-    cache.delete_pattern("allauth:rl:*")
-
-
 @pytest.fixture
-def no_rate_limits():
-    clear_rate_limits()
-    yield
-    clear_rate_limits()
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[list[int]]:
+def queued_recomputes(monkeypatch) -> list[list[int]]:
     """Recomputations queued for the worker (the broker is not touched)."""
-    from profiles.tasks import recompute_researchers
+    from bzpeer.curation.tasks import recompute_researchers
 
     calls: list[list[int]] = []
     monkeypatch.setattr(recompute_researchers, "delay", lambda ids: calls.append(list(ids)))

@@ -95,7 +95,7 @@ def run_action(admin_client, url: str, action: str, rows, **form) -> object:
     selected = [row.pk for row in rows]
     first = admin_client.post(url, {"action": action, ACTION_CHECKBOX_NAME: selected, "index": 0})
     assert first.status_code == 200
-    assert first.templates[0].name == "admin/claims/decide.html"
+    assert first.templates[0].name == "admin/confirm_action.html"
     return admin_client.post(
         url, {"action": action, ACTION_CHECKBOX_NAME: selected, "apply": "1", **form}
     )

@@ -4,30 +4,15 @@ at a constant number of queries."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
+from bzpeer.curation.derived import recompute_researchers
 from claims import services
-from profiles.services import recompute_researchers, refresh_researcher_counts
+from tests.builders import researcher_with_works
 from tests.claims.helpers import make_user
-from tests.factories import AuthorshipFactory, ResearcherFactory, WorkFactory
 
 pytestmark = pytest.mark.django_db
 
 STATEMENT = "I am a lecturer at this university and wrote these papers."
-# tests/profiles/test_profile_page.py: 5 anonymous, 8 logged in before identity; +1 for the
-# viewer's identity state (claims.queries.viewer_state), whatever that state is; +1 for the
-# public corrections list (profiles.queries.corrections).
-LOGGED_IN_BUDGET = 10
-
-
-def make_record(n_works: int = 3, **kwargs):
-    researcher = ResearcherFactory(**kwargs)
-    for i in range(n_works):
-        AuthorshipFactory(researcher=researcher, work=WorkFactory(doi=f"10.1/{researcher.pk}.{i}"))
-    refresh_researcher_counts(researcher_ids=[researcher.pk])
-    researcher.refresh_from_db()
-    return researcher
 
 
 def page(client, researcher) -> str:
@@ -41,7 +26,7 @@ def in_order(html: str, *texts: str) -> bool:
 
 
 def test_anonymous(client):
-    html = page(client, make_record())
+    html = page(client, researcher_with_works())
     assert in_order(
         html,
         "Open to collaborate",
@@ -55,7 +40,7 @@ def test_anonymous(client):
 
 def test_logged_in_with_a_confirmed_email(client):
     client.force_login(make_user("ada@home.test"))
-    record = make_record()
+    record = researcher_with_works()
     html = page(client, record)
     assert f'href="/researchers/{record.pk}/claim/">Claim this profile</a>' in html
     assert "Log in to claim" not in html
@@ -63,14 +48,14 @@ def test_logged_in_with_a_confirmed_email(client):
 
 def test_logged_in_without_a_confirmed_email(client):
     client.force_login(make_user("ada@home.test", verified=False))
-    html = page(client, make_record())
+    html = page(client, researcher_with_works())
     assert "Confirm your email address to claim this profile." in html
     assert "Claim this profile</a>" not in html
 
 
 def test_claimant_with_a_pending_claim(client):
     user = make_user("ada@home.test")
-    record = make_record()
+    record = researcher_with_works()
     services.claim_with_evidence(user=user, researcher=record, statement=STATEMENT)
     client.force_login(user)
     html = page(client, record)
@@ -82,12 +67,12 @@ def test_claimant_with_a_pending_claim(client):
         "Your claim on this record is pending review",
     )
     # Another record shows that a claim is already waiting elsewhere.
-    assert "You have a pending claim on" in page(client, make_record())
+    assert "You have a pending claim on" in page(client, researcher_with_works())
 
 
 def test_owner(client):
     user = make_user("ada@home.test")
-    record = make_record()
+    record = researcher_with_works()
     claim = services.claim_with_evidence(user=user, researcher=record, statement=STATEMENT)
     services.approve_claim(claim=claim, reviewer=make_user("cur@bzpeer.test", staff=True))
     client.force_login(user)
@@ -101,12 +86,12 @@ def test_owner(client):
         "Save summary",
         "You are open to collaborate: invitations to you arrive in your",
     )
-    other = page(client, make_record())
+    other = page(client, researcher_with_works())
     assert "You own the record of" in other and "Claim this profile</a>" not in other
 
 
 def test_visitor_of_a_claimed_profile(client):
-    record = make_record(owner=make_user("ada@home.test"), verification_level=2)
+    record = researcher_with_works(owner=make_user("ada@home.test"), verification_level=2)
     client.force_login(make_user("grace@home.test"))
     html = page(client, record)
     assert in_order(
@@ -125,7 +110,7 @@ def test_visitor_of_a_claimed_profile(client):
 
 def test_the_decided_level_shows_at_once_and_trust_after_the_worker(client):
     user = make_user("ada@home.test")
-    record = make_record()
+    record = researcher_with_works()
     recompute_researchers(researcher_ids=[record.pk])
     record.refresh_from_db()
     before = record.trust_score
@@ -139,16 +124,10 @@ def test_the_decided_level_shows_at_once_and_trust_after_the_worker(client):
     assert f"Trust {record.trust_score} - {record.trust_band}" in page(client, record)
 
 
-def _count(client, researcher) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(researcher.get_absolute_url()).status_code == 200
-    return len(ctx.captured_queries)
-
-
 @pytest.mark.parametrize("state", ["visitor", "claimant", "owner", "owner_of_another"])
-def test_query_count_is_constant_in_every_state(client, state):
+def test_query_count_is_constant_in_every_state(client, state, query_budget):
     user = make_user("ada@home.test")
-    small, large = make_record(3), make_record(60)
+    small, large = researcher_with_works(3), researcher_with_works(60)
     curator = make_user("cur@bzpeer.test", staff=True)
     for record in (small, large):
         if state == "visitor":
@@ -159,10 +138,11 @@ def test_query_count_is_constant_in_every_state(client, state):
     if state in ("owner", "owner_of_another"):
         claim = services.claim_with_evidence(
             user=user,
-            researcher=make_record(1) if state == "owner_of_another" else small,
+            researcher=researcher_with_works(1) if state == "owner_of_another" else small,
             statement=STATEMENT,
         )
         services.approve_claim(claim=claim, reviewer=curator)
     client.force_login(user)
-    counts = [_count(client, small), _count(client, large)]
-    assert counts[0] == counts[1] <= LOGGED_IN_BUDGET, counts
+    for record in (small, large):
+        with query_budget(f"profile.{state}"):
+            assert client.get(record.get_absolute_url()).status_code == 200

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from bzpeer.curation import owners
+from bzpeer.curation import services as curation
 from claims import services
 from claims.models import Claim
 from profiles.models import VerificationLevel
@@ -35,12 +37,12 @@ def refreshed(obj):
 
 
 def test_orcid_claim_with_connected_matching_id_is_approved_at_l3(
-    record, queued, mailoutbox, django_capture_on_commit_callbacks
+    record, queued_recomputes, mailoutbox, django_capture_on_commit_callbacks
 ):
     user = make_user("sofia@anywhere.test")
     connect_orcid(user, ORCID)
     with django_capture_on_commit_callbacks(execute=True):
-        claim = services.claim_with_orcid(user=user, researcher=record)
+        claim = owners.claim_with_orcid(user=user, researcher=record)
     assert claim.status == Claim.Status.APPROVED
     assert claim.method == Claim.Method.ORCID
     assert claim.decided_at is not None and claim.reviewer is None
@@ -48,7 +50,7 @@ def test_orcid_claim_with_connected_matching_id_is_approved_at_l3(
     record = refreshed(record)
     assert record.owner == user
     assert record.verification_level == VerificationLevel.L3
-    assert queued == [[record.pk]]
+    assert queued_recomputes == [[record.pk]]
     assert len(mailoutbox) == 1 and mailoutbox[0].to == ["sofia@anywhere.test"]
     assert "approved" in mailoutbox[0].subject
 
@@ -215,19 +217,19 @@ def test_invalid_evidence_is_refused(record):
 
 
 def test_approve_gives_the_record_at_l2_and_stores_the_decision(
-    record, curator, queued, mailoutbox, django_capture_on_commit_callbacks
+    record, curator, queued_recomputes, mailoutbox, django_capture_on_commit_callbacks
 ):
     user = make_user("ada@home.test")
     claim = services.claim_with_evidence(user=user, researcher=record, statement=STATEMENT)
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_claim(claim=claim, reviewer=curator, reason="Staff page names her.")
+        curation.approve_claim(claim=claim, curator=curator, reason="Staff page names her.")
     claim = refreshed(claim)
     assert claim.status == Claim.Status.APPROVED
     assert claim.reviewer == curator and claim.decided_at is not None
     assert claim.reason == "Staff page names her."
     record = refreshed(record)
     assert record.owner == user and record.verification_level == VerificationLevel.L2
-    assert queued[-1] == [record.pk]
+    assert queued_recomputes[-1] == [record.pk]
     assert [m.to for m in mailoutbox] == [["ada@home.test"]]
     assert "Staff page names her." in mailoutbox[0].body
 
@@ -308,7 +310,9 @@ def test_withdraw_only_by_the_claimant_and_only_while_pending(record):
         services.withdraw_claim(claim=claim, user=user)
 
 
-def test_release_gives_the_record_back(record, queued, django_capture_on_commit_callbacks):
+def test_release_gives_the_record_back(
+    record, queued_recomputes, django_capture_on_commit_callbacks
+):
     user = make_user("ada@uni.example.edu")
     claim = services.claim_with_email(user=user, researcher=record)
     from profiles.services import set_collaboration
@@ -317,13 +321,13 @@ def test_release_gives_the_record_back(record, queued, django_capture_on_commit_
     with pytest.raises(PermissionDenied):
         services.release_record(user=make_user("x@home.test"), researcher=record)
     with django_capture_on_commit_callbacks(execute=True):
-        services.release_record(user=user, researcher=record)
+        owners.release_record(user=user, researcher=record)
     record = refreshed(record)
     assert record.owner is None
     assert record.verification_level == VerificationLevel.L1
     assert record.open_to_collaborate is True
     assert refreshed(claim).status == Claim.Status.WITHDRAWN
-    assert queued[-1] == [record.pk]
+    assert queued_recomputes[-1] == [record.pk]
     # and the user may claim again
     assert services.claim_with_email(user=user, researcher=record).status == "approved"
 

@@ -85,6 +85,42 @@ def test_claim_page_explains_what_is_missing(claimant_client, record):
     assert "Add and confirm an address at uni.example.edu" in html
 
 
+def test_claim_pages_query_budgets(client, record, query_budget):
+    user = make_user("ada@cs.uni.example.edu")
+    connect_orcid(user, ORCID)
+    client.force_login(user)
+    for headers, budget in (({}, "claims.start"), (HX, "claims.start_fragment")):
+        with query_budget(budget):
+            response = client.get(reverse("claim_start", args=[record.pk]), headers=headers)
+        assert response.status_code == 200
+    # My claims: the same count with one claim (pending) or three (two decided before).
+    services.claim_with_evidence(user=user, researcher=record, statement=STATEMENT)
+    for more in (0, 2):
+        for _ in range(more):
+            Claim.objects.create(
+                user=user, researcher=ResearcherFactory(), method="evidence", status="rejected"
+            )
+        with query_budget("claims.mine"):
+            response = client.get(reverse("my_claims"))
+        assert response.status_code == 200
+        assert "Ada Lovelace" in response.content.decode()
+
+
+def test_claim_actions_query_budgets(claimant_client, record, query_budget):
+    with query_budget("claims.refused_fragment"):  # an ORCID claim without a connected iD
+        response = claimant_client.post(reverse("claim_orcid", args=[record.pk]), headers=HX)
+    assert response.status_code == 200
+    with query_budget("claims.evidence_fragment"):
+        response = claimant_client.post(
+            reverse("claim_evidence", args=[record.pk]), evidence(), headers=HX
+        )
+    assert response.status_code == 200
+    claim = Claim.objects.get()
+    with query_budget("claims.withdraw_fragment"):
+        response = claimant_client.post(reverse("claim_withdraw", args=[claim.pk]), headers=HX)
+    assert response.status_code == 200
+
+
 def test_unconfirmed_email_gets_a_clear_message_and_no_claim(client, record):
     user = make_user("new@home.test", verified=False)
     client.force_login(user)
@@ -151,7 +187,8 @@ def test_a_refused_claim_says_why(claimant_client, record):
     assert "typed by hand does not count" in response.content.decode()
 
 
-def test_claims_are_rate_limited(claimant_client, record):
+def test_claims_are_rate_limited(claimant_client, record, redis_rate_limits):
+    # On the real Redis cache, where the windows live in production.
     url = reverse("claim_orcid", args=[record.pk])  # refused each time, but counted
     for _ in range(CLAIMS_PER_DAY):
         assert claimant_client.post(url, headers=HX).status_code == 200

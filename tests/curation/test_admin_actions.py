@@ -100,7 +100,7 @@ def test_merge_action_asks_for_the_survivor_then_merges(curator_client, pair):
     survivor, duplicate = pair
     page = post_action(curator_client, RESEARCHERS, "merge_duplicates", pair)
     assert page.status_code == 200
-    assert page.templates[0].name == "admin/profiles/researcher/merge.html"
+    assert page.templates[0].name == "admin/confirm_action.html"
     assert b"A. Lovelace" in page.content and b"Ada Lovelace" in page.content
     post_action(
         curator_client, RESEARCHERS, "merge_duplicates", pair, apply="1", survivor=survivor.pk
@@ -134,7 +134,7 @@ def test_split_moves_selected_authorships_to_a_new_record(curator_client):
     theirs = [AuthorshipFactory(researcher=mixed) for _ in range(3)]
     other_persons = [AuthorshipFactory(researcher=mixed) for _ in range(2)]
     page = post_action(curator_client, AUTHORSHIPS, "move_authorships", other_persons)
-    assert page.templates[0].name == "admin/works/authorship/move.html"
+    assert page.templates[0].name == "admin/confirm_action.html"
     post_action(
         curator_client,
         AUTHORSHIPS,
@@ -279,3 +279,16 @@ def test_accepted_not_me_report_is_a_public_correction(client, curator_client):
     assert not Authorship.objects.filter(pk=authorship.pk).exists()
     html = client.get(record.get_absolute_url()).content.decode()
     assert "Removed a work its owner reported as not theirs: Not my paper." in html
+
+
+def test_release_action_asks_why_then_releases_the_owned_record(curator_client):
+    owner = UserFactory()
+    record = ResearcherFactory(display_name="Owned Person", owner=owner)
+    page = post_action(curator_client, RESEARCHERS, "release_records", [record])
+    assert page.templates[0].name == "admin/confirm_action.html"
+    assert b"Owned Person" in page.content
+    post_action(
+        curator_client, RESEARCHERS, "release_records", [record], apply="1", reason="Not her."
+    )
+    record.refresh_from_db()
+    assert record.owner is None

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from bzpeer.audit.models import ResearcherEvent, WorkEvent
-from profiles.curation import hide_works, merge_researchers, split_authorships
+from bzpeer.curation.services import hide_works, merge_researchers, split_authorships
 from profiles.models import Researcher
 from tests.factories import AuthorshipFactory, ResearcherFactory, UserFactory, WorkFactory
 from tests.works.test_admin import form_data

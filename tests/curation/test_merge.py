@@ -4,8 +4,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from bzpeer.audit.models import AuthorshipEvent, FollowEvent, ResearcherEvent
+from bzpeer.curation.services import CurationError, merge_researchers
 from claims.models import Claim
-from profiles.curation import CurationError, merge_researchers
 from profiles.models import Follow, Invitation, Researcher, VerificationLevel
 from tests.factories import AuthorshipFactory, ResearcherFactory, UserFactory, WorkFactory
 from works.models import Authorship

@@ -24,56 +24,14 @@ def seed_works() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def teven(db) -> Researcher:
-    """The seed profile imported with the real command (its after_import hook builds the
+    """The seed profile imported with the real command (its refresh_derived_data hook builds the
     edges; the recompute it queues waits for a commit that never comes in a test)."""
     call_command("import_openalex", str(SEED), stdout=io.StringIO(), stderr=io.StringIO())
     return Researcher.objects.get(source_id=SEED_SOURCE_ID)
 
 
-def build_researcher(
-    *,
-    coauthors: int = 3,
-    works: int = 3,
-    topics: int = 2,
-    institutions: int = 1,
-    name: str = "Ada Lovelace",
-) -> Researcher:
-    """A researcher with `works` works (with topics), `coauthors` co-authors spread over
-    them, co-authors at `institutions` institutions; counts and edges refreshed the way an
-    import leaves them."""
-    from graph.edges import rebuild_coauthor_edges
-    from profiles.services import refresh_researcher_counts
-    from tests.factories import (
-        AuthorshipFactory,
-        InstitutionFactory,
-        ResearcherFactory,
-        TopicFactory,
-        WorkFactory,
-    )
-
-    places = InstitutionFactory.create_batch(institutions)
-    lead = ResearcherFactory(display_name=name, last_known_institution=places[0])
-    subjects = TopicFactory.create_batch(topics)
-    people = [
-        ResearcherFactory(last_known_institution=places[i % len(places)]) for i in range(coauthors)
-    ]
-    for i in range(works):
-        team = [people[j] for j in range(len(people)) if j % works == i % works or j == i]
-        work = WorkFactory(
-            publication_year=2000 + i, cited_by_count=i * 3, authors_count=1 + len(team)
-        )
-        work.topics.add(subjects[i % len(subjects)])
-        for order, person in enumerate([lead, *team]):
-            AuthorshipFactory(work=work, researcher=person, order=order)
-    ids = [lead.pk, *(p.pk for p in people)]
-    refresh_researcher_counts(researcher_ids=ids)
-    rebuild_coauthor_edges(researcher_ids=ids)
-    lead.refresh_from_db()
-    return lead
-
-
 @pytest.fixture
-def queued(monkeypatch) -> list[int]:
+def queued_builds(monkeypatch) -> list[int]:
     """Count the builds that would be queued, without a broker."""
     from graph.tasks import build_graph_slice
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bzpeer.curation.derived import refresh_derived_data
 from graph import composition
 from graph.composition import (
     compose_slice,
@@ -16,7 +17,7 @@ from graph.composition import (
     topics_part,
 )
 from profiles.models import Researcher
-from profiles.services import after_import
+from tests.builders import researcher_with_coauthors
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,
@@ -24,7 +25,6 @@ from tests.factories import (
     TopicFactory,
     WorkFactory,
 )
-from tests.graph.conftest import build_researcher
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def loaded(researcher: Researcher) -> Researcher:
 
 
 def test_people_part_ranks_flags_and_joins_coauthors_to_the_centre():
-    lead = loaded(build_researcher(coauthors=14, works=4))
+    lead = loaded(researcher_with_coauthors(coauthors=14, works=4))
     part = people_part(lead)
     assert len(part.nodes) == composition.MAX_PEOPLE
     assert {n["type"] for n in part.nodes} == {"person"}
@@ -53,7 +53,7 @@ def test_people_part_ranks_flags_and_joins_coauthors_to_the_centre():
 
 
 def test_topics_part_orders_by_works_and_hands_on_the_topic_ids():
-    lead = loaded(build_researcher(works=6, topics=3))
+    lead = loaded(researcher_with_coauthors(works=6, topics=3))
     part = topics_part(lead)
     assert [n["id"] for n in part.nodes] == [f"topic:{pk}" for pk in part.topic_ids]
     assert [n["detail"] for n in part.nodes] == ["2 work(s)"] * 3
@@ -102,7 +102,7 @@ def test_suggestions_part_has_nodes_and_no_edges():
         work = WorkFactory()
         work.topics.add(topic)
         AuthorshipFactory(work=work, researcher=person)
-    after_import(researcher_ids=[lead.pk, stranger.pk])
+    refresh_derived_data(researcher_ids=[lead.pk, stranger.pk])
     part = suggestions_part(loaded(lead), topic_ids=[topic.pk])
     assert part.nodes == [
         {
@@ -118,7 +118,7 @@ def test_suggestions_part_has_nodes_and_no_edges():
 
 
 def test_payload_is_the_parts_in_order_with_no_positions():
-    lead = loaded(build_researcher(coauthors=5, works=4, topics=2, institutions=2))
+    lead = loaded(researcher_with_coauthors(coauthors=5, works=4, topics=2, institutions=2))
     payload = compose_slice(lead, slice_inputs(lead))
     types = [n["type"] for n in payload["nodes"]]
     assert types[0] == "researcher"

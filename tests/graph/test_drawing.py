@@ -11,7 +11,7 @@ from django.core.cache import cache
 from graph import drawing
 from graph.models import GraphSlice
 from graph.services import build_slice
-from tests.graph.conftest import build_researcher
+from tests.builders import researcher_with_coauthors
 
 pytestmark = pytest.mark.django_db
 
@@ -43,24 +43,27 @@ def test_ring_layout_puts_the_researcher_in_the_middle_and_the_rest_on_rings():
     assert drawing.ring_layout(nodes) == positions  # the same nodes, the same drawing
 
 
-def test_the_fragment_draws_positions_the_payload_does_not_hold(client, queued):
-    lead = build_researcher(coauthors=4, works=3, topics=2)
+def test_the_fragment_draws_positions_the_payload_does_not_hold(
+    client, queued_builds, django_capture_on_commit_callbacks
+):
+    lead = researcher_with_coauthors(coauthors=4, works=3, topics=2)
     graph_slice = build_slice(researcher_id=lead.pk)
     assert all("x" not in n for n in graph_slice.payload["nodes"])
-    drawn = circles(fragment(client, lead))
+    with django_capture_on_commit_callbacks(execute=True):
+        drawn = circles(fragment(client, lead))
     expected = drawing.ring_layout(graph_slice.payload["nodes"])
     nodes = graph_slice.payload["nodes"]
     assert drawn[: len(nodes)] == [
         (n["type"], str(x), str(y)) for n, (x, y) in zip(nodes, expected, strict=True)
     ]
-    assert queued == []
+    assert queued_builds == []
 
 
-def test_a_payload_stored_with_positions_renders_the_same_drawing(client, queued):
+def test_a_payload_stored_with_positions_renders_the_same_drawing(client, queued_builds):
     """Slices built before the layout moved to render time carry x and y: they still
     render, with the render-time layout (their fingerprint is unchanged, so they are not
     rebuilt for it)."""
-    lead = build_researcher(coauthors=4, works=3, topics=2)
+    lead = researcher_with_coauthors(coauthors=4, works=3, topics=2)
     graph_slice = build_slice(researcher_id=lead.pk)
     now = fragment(client, lead)
     cache.clear()
@@ -70,8 +73,8 @@ def test_a_payload_stored_with_positions_renders_the_same_drawing(client, queued
     assert fragment(client, lead) == now
 
 
-def test_new_content_is_rendered_again_even_at_the_same_build_time(client, queued):
-    lead = build_researcher(coauthors=2, works=2, topics=1)
+def test_new_content_is_rendered_again_even_at_the_same_build_time(client, queued_builds):
+    lead = researcher_with_coauthors(coauthors=2, works=2, topics=1)
     graph_slice = build_slice(researcher_id=lead.pk)
     first = fragment(client, lead)
     payload = graph_slice.payload
@@ -83,10 +86,10 @@ def test_new_content_is_rendered_again_even_at_the_same_build_time(client, queue
     assert "Renamed co-author" in again
 
 
-def test_a_new_release_renders_again(client, queued, monkeypatch):
+def test_a_new_release_renders_again(client, queued_builds, monkeypatch):
     from graph import views
 
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     build_slice(researcher_id=lead.pk)
     renders: list[str] = []
     original = views.render_to_string
@@ -108,8 +111,8 @@ def test_the_release_is_a_digest_of_the_code_and_templates_that_draw():
     assert re.fullmatch(r"[0-9a-f]{16}", drawing.RENDER_RELEASE)
 
 
-def test_cache_key_changes_with_content_and_release(queued):
-    lead = build_researcher()
+def test_cache_key_changes_with_content_and_release(queued_builds):
+    lead = researcher_with_coauthors()
     graph_slice = build_slice(researcher_id=lead.pk)
     key = drawing.slice_html_key(graph_slice, lead)
     assert drawing.RENDER_RELEASE in key

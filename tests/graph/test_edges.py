@@ -205,12 +205,12 @@ def test_management_command_for_one_researcher(teven):
     assert "Rebuilt the edges of 89 researcher(s)" in out.getvalue()
 
 
-def test_close_collaborators_are_the_same_number_everywhere(client, teven, queued):
+def test_close_collaborators_are_the_same_number_everywhere(client, teven, queued_builds):
     """The profile's stat, the trust score's reason and the slice all say 8."""
     import json
 
+    from bzpeer.curation.derived import recompute_trust
     from graph.services import build_slice
-    from profiles.services import recompute_trust
 
     recompute_trust(researcher_ids=[teven.pk])
     teven.refresh_from_db()
@@ -226,11 +226,11 @@ def test_close_collaborators_are_the_same_number_everywhere(client, teven, queue
 
 
 def test_management_command_can_queue_recomputation(teven, monkeypatch):
-    from profiles import services as profile_services
+    from bzpeer.curation import derived
 
     queued: list[set[int]] = []
     monkeypatch.setattr(
-        profile_services, "queue_recompute", lambda *, researcher_ids: queued.append(researcher_ids)
+        derived, "queue_recompute", lambda *, researcher_ids: queued.append(researcher_ids)
     )
     out = io.StringIO()
     call_command("rebuild_coauthor_edges", "--recompute", stdout=out)

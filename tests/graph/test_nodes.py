@@ -13,8 +13,8 @@ from django.conf import settings
 from graph import nodes
 from graph.models import GraphSlice
 from graph.services import build_slice
+from tests.builders import researcher_with_coauthors
 from tests.factories import InstitutionFactory, ResearcherFactory, TopicFactory, WorkFactory
-from tests.graph.conftest import build_researcher
 
 
 @pytest.mark.parametrize("kind", nodes.NODE_KINDS)
@@ -64,8 +64,8 @@ def test_builders_give_one_id_per_record():
 
 
 @pytest.mark.django_db
-def test_slice_and_explorer_give_a_record_the_same_node_id(client, queued):
-    lead = build_researcher(coauthors=4, works=3, topics=2)
+def test_slice_and_explorer_give_a_record_the_same_node_id(client, queued_builds):
+    lead = researcher_with_coauthors(coauthors=4, works=3, topics=2)
     graph_slice = build_slice(researcher_id=lead.pk)
     hood = client.get(f"/graph/nodes/researcher:{lead.pk}/neighbours.json").json()
     slice_ids = {n["id"] for n in graph_slice.payload["nodes"]}
@@ -77,8 +77,8 @@ def test_slice_and_explorer_give_a_record_the_same_node_id(client, queued):
 
 
 @pytest.mark.django_db
-def test_explorer_gets_the_node_types_from_the_server(client, queued):
-    lead = build_researcher()
+def test_explorer_gets_the_node_types_from_the_server(client, queued_builds):
+    lead = researcher_with_coauthors()
     build_slice(researcher_id=lead.pk)
     html = client.get(f"/researchers/{lead.pk}/graph/").content.decode()
     match = re.search(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bzpeer.curation.derived import refresh_derived_data, refresh_researcher_counts
 from graph import composition
 from graph.models import GraphSlice
 from graph.services import build_slice
 from graph.tasks import build_graph_slice
-from profiles.services import after_import, refresh_researcher_counts
+from tests.builders import researcher_with_coauthors
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,
@@ -16,7 +17,6 @@ from tests.factories import (
     TopicFactory,
     WorkFactory,
 )
-from tests.graph.conftest import build_researcher
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_seed_profile_slice(teven):
 
 
 def test_slice_is_capped():
-    lead = build_researcher(coauthors=30, works=20, topics=12, institutions=9)
+    lead = researcher_with_coauthors(coauthors=30, works=20, topics=12, institutions=9)
     graph_slice = build_slice(researcher_id=lead.pk)
     nodes = graph_slice.payload["nodes"]
     assert len(nodes) <= composition.MAX_NODES <= 40
@@ -88,7 +88,7 @@ def test_people_ranked_by_shared_works_then_recency_then_name():
         work = WorkFactory(publication_year=year, authors_count=1 + len(team))
         for order, person in enumerate([lead, *team]):
             AuthorshipFactory(work=work, researcher=person, order=order)
-    after_import(researcher_ids=[lead.pk])
+    refresh_derived_data(researcher_ids=[lead.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     assert labels(graph_slice, "person") == ["Often", "Recent", "Abe", "Bea"]
 
@@ -107,7 +107,7 @@ def test_papers_recent_cited_and_nearby_on_shared_topics():
     off_topic.topics.add(other_topic)
     for work in (on_topic, off_topic):
         AuthorshipFactory(work=work, researcher=close)
-    after_import(researcher_ids=[lead.pk, close.pk])
+    refresh_derived_data(researcher_ids=[lead.pk, close.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     papers = nodes_of(graph_slice, "paper")
     authored = [n for n in papers if n["relation"] == "authored"]
@@ -139,7 +139,7 @@ def test_suggestions_never_worked_with_same_topics():
         work = WorkFactory()
         work.topics.add(topic)
         AuthorshipFactory(work=work, researcher=stranger)
-    after_import(researcher_ids=[lead.pk, coauthor.pk, stranger.pk, giant_team_mate.pk])
+    refresh_derived_data(researcher_ids=[lead.pk, coauthor.pk, stranger.pk, giant_team_mate.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     assert labels(graph_slice, "suggestion") == ["Stranger"]
     assert nodes_of(graph_slice, "suggestion")[0]["detail"] == "2 work(s) on the same topics"
@@ -152,13 +152,13 @@ def test_institutions_own_first_then_coauthors():
     work = WorkFactory(authors_count=3)
     for order, person in enumerate([lead, *people]):
         AuthorshipFactory(work=work, researcher=person, order=order)
-    after_import(researcher_ids=[lead.pk])
+    refresh_derived_data(researcher_ids=[lead.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     assert labels(graph_slice, "institution") == ["Home", "Away"]
 
 
 def test_fingerprint_stops_needless_rebuilds(django_assert_max_num_queries):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     first = build_slice(researcher_id=lead.pk)
     computed_at = first.computed_at
     with django_assert_max_num_queries(8):  # the fingerprint's aggregates, no payload
@@ -175,14 +175,14 @@ def test_fingerprint_stops_needless_rebuilds(django_assert_max_num_queries):
 
 
 def test_force_rebuilds_even_when_unchanged():
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     first = build_slice(researcher_id=lead.pk)
     again = build_slice(researcher_id=lead.pk, force=True)
     assert again.computed_at > first.computed_at
 
 
 def test_task_runs_twice_same_result():
-    lead = build_researcher(coauthors=5, works=4)
+    lead = researcher_with_coauthors(coauthors=5, works=4)
     assert build_graph_slice(lead.pk) == GraphSlice.Status.READY
     first = GraphSlice.objects.get(researcher=lead)
     assert build_graph_slice(lead.pk) == GraphSlice.Status.READY
@@ -198,7 +198,7 @@ def test_task_for_a_deleted_researcher_is_a_no_op():
 
 
 def test_failed_build_is_recorded(monkeypatch):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
@@ -212,7 +212,7 @@ def test_failed_build_is_recorded(monkeypatch):
 
 
 def test_failed_rebuild_keeps_the_ready_slice(monkeypatch):
-    lead = build_researcher()
+    lead = researcher_with_coauthors()
     ready = build_slice(researcher_id=lead.pk)
 
     def broken(*args, **kwargs):

@@ -99,13 +99,17 @@ def test_database_url() -> str:
 
 
 class WorkerProcess:
-    """One `celery worker --pool solo` subprocess and its log file."""
+    """One `celery worker` subprocess (pool solo unless told: prefork runs each task in a
+    child process) and its log file."""
 
-    def __init__(self, *, queue: str, log_path: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, *, queue: str, log_path: Path, env: dict[str, str], pool: str = "solo"
+    ) -> None:
         self.queue = queue
         self.nodename = f"{queue}@localhost"
         self.log_path = log_path
         self.env = env
+        self.pool = pool
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -117,7 +121,9 @@ class WorkerProcess:
             "bzpeer",
             "worker",
             "--pool",
-            "solo",
+            self.pool,
+            "--concurrency",
+            "1",
             "--loglevel",
             "info",
             "--queues",
@@ -157,6 +163,21 @@ class WorkerProcess:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def pids(self) -> list[int]:
+        """The main process and its children (the prefork pool's processes)."""
+        assert self.process is not None
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        found = children.read_text().split() if children.exists() else []
+        return [pid, *map(int, found)]
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once: no warm shutdown, nothing acked or
+        rejected, as when a machine or container dies."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(WORKER_STOP_SECONDS)
 
     def stop(self) -> None:
         if not self.alive():
@@ -211,10 +232,19 @@ class WorkerProcess:
         wait_until(quiet, timeout=timeout, interval=0.2, what="the worker to go idle")
 
     def forget_queue(self) -> None:
-        """Drop the queue and its bindings from the broker: they were for this session only."""
+        """Drop the queue, its bindings and any message a killed worker left unacked from
+        the broker: they were for this worker only."""
         connection, client = broker_client()
         try:
             client.delete(*broker_keys(self.queue))
+            for tag, raw in client.hgetall("unacked").items():
+                try:
+                    _message, _exchange, routing_key = json.loads(raw)
+                except (TypeError, ValueError):
+                    continue
+                if routing_key == self.queue:
+                    client.hdel("unacked", tag)
+                    client.zrem("unacked_index", tag)
         finally:
             connection.release()
 

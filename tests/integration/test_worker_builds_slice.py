@@ -14,11 +14,11 @@ import pytest
 from django.db import connections, transaction
 from django.test import Client
 
+from bzpeer.curation.derived import refresh_derived_data, refresh_researcher_counts
 from graph.edges import rebuild_coauthor_edges
 from graph.models import GraphSlice
 from graph.services import request_slice
 from profiles.models import Researcher
-from profiles.services import after_import, refresh_researcher_counts
 from tests.factories import AuthorshipFactory, ResearcherFactory, TopicFactory, WorkFactory
 from tests.integration.conftest import broker_client, wait_until
 
@@ -126,12 +126,18 @@ def test_worker_builds_the_slice_the_page_asked_for(client, celery_worker):
 
 
 @pytest.mark.django_db
-def test_second_request_while_queued_queues_nothing(client, idle_queue):
+def test_second_request_while_queued_queues_nothing(
+    client, idle_queue, django_capture_on_commit_callbacks
+):
     lead, _ = make_team()
 
-    hx_get(client, slice_url(lead))
-    hx_get(client, f"{slice_url(lead)}?poll=1")
-    again = request_slice(researcher=lead)
+    # Each request publishes on commit (at once in a real request's autocommit).
+    with django_capture_on_commit_callbacks(execute=True):
+        hx_get(client, slice_url(lead))
+    with django_capture_on_commit_callbacks(execute=True):
+        hx_get(client, f"{slice_url(lead)}?poll=1")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = request_slice(researcher=lead)
 
     assert again.status == GraphSlice.Status.QUEUED
     tasks = queued_tasks(idle_queue)
@@ -188,7 +194,7 @@ def test_retry_after_the_broker_is_back_builds_the_slice(client, celery_worker):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_after_import_has_the_worker_compute_trust_and_refresh_slices(celery_worker):
+def test_refresh_derived_data_has_the_worker_compute_trust_and_refresh_slices(celery_worker):
     lead, (grace, alan) = make_team()
     # A slice built before the import: the worker rebuilds slices that exist.
     GraphSlice.objects.create(
@@ -197,7 +203,7 @@ def test_after_import_has_the_worker_compute_trust_and_refresh_slices(celery_wor
     assert not Researcher.objects.filter(trust_computed_at__isnull=False).exists()
 
     with transaction.atomic():
-        affected = after_import(researcher_ids=[lead.pk])
+        affected = refresh_derived_data(researcher_ids=[lead.pk])
     # The task is queued on commit, so it can only be the worker that computes trust.
 
     assert affected == {lead.pk, grace.pk, alan.pk}

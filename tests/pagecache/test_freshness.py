@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from claims import services as claim_services
+from bzpeer import curation
+from bzpeer.curation import derived, owners
+from bzpeer.curation.importing import import_openalex
 from graph.services import build_slice
-from profiles import curation
 from profiles import services as profile_services
 from profiles.models import Researcher
+from tests.builders import researcher_with_coauthors as build_researcher
 from tests.claims.helpers import make_user
 from tests.factories import (
     AuthorshipFactory,
@@ -22,10 +24,8 @@ from tests.factories import (
     UserFactory,
     WorkFactory,
 )
-from tests.graph.conftest import build_researcher
 from tests.pagecache.conftest import HTMX, assert_cached_then_fresh
 from tests.works.conftest import SEED, demo_records, write_jsonl
-from works.importer import import_openalex
 from works.models import Authorship, Work
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def author_of(work: Work, researcher: Researcher, order: int = 0) -> Authorship:
 def ada():
     ada = ResearcherFactory(display_name="Ada Lovelace")
     author_of(WorkFactory(title="Notes on the Analytical Engine"), ada)
-    profile_services.refresh_researcher_counts(researcher_ids=[ada.pk])
+    derived.refresh_researcher_counts(researcher_ids=[ada.pk])
     ada.refresh_from_db()
     return ada
 
@@ -120,11 +120,11 @@ def test_a_follow_shows_in_the_anonymous_follower_count(client, ada):
 
 def test_a_claim_decision_shows_on_the_profile(client, ada, curator):
     claimant = make_user("ada@uni.test")
-    claim = claim_services.claim_with_evidence(user=claimant, researcher=ada, statement=STATEMENT)
+    claim = owners.claim_with_evidence(user=claimant, researcher=ada, statement=STATEMENT)
     assert_cached_then_fresh(
         client,
         ada.get_absolute_url(),
-        lambda: claim_services.approve_claim(claim=claim, reviewer=curator),
+        lambda: curation.services.approve_claim(claim=claim, curator=curator),
         before="Unclaimed author",
         after="Claimed author",
     )
@@ -137,9 +137,7 @@ def test_an_owner_edit_shows_on_the_profile(client, ada):
     assert_cached_then_fresh(
         client,
         ada.get_absolute_url(),
-        lambda: profile_services.update_summary(
-            user=owner, researcher=ada, summary="Poet of the engine."
-        ),
+        lambda: owners.update_summary(user=owner, researcher=ada, summary="Poet of the engine."),
         before="Ada Lovelace has a public author record",
         after="Poet of the engine.",
     )
@@ -153,9 +151,7 @@ def test_a_not_me_report_takes_the_work_off_the_profile(client, ada):
     assert_cached_then_fresh(
         client,
         ada.get_absolute_url(),
-        lambda: claim_services.report_not_me(
-            user=owner, researcher=ada, work=work, reason="Not mine."
-        ),
+        lambda: owners.report_not_me(user=owner, researcher=ada, work=work, reason="Not mine."),
         before="Notes on the Analytical Engine",
         after="0 published items",
     )
@@ -170,7 +166,9 @@ def test_a_merge_moves_the_works_onto_the_survivors_cached_page(client, ada, cur
     assert_cached_then_fresh(
         client,
         ada.get_absolute_url(),
-        lambda: curation.merge_researchers(survivor=ada, duplicates=[duplicate], curator=curator),
+        lambda: curation.services.merge_researchers(
+            survivor=ada, duplicates=[duplicate], curator=curator
+        ),
         before="Notes on the Analytical Engine",
         after="Sketch of the engine",
         gone=False,
@@ -182,7 +180,7 @@ def test_a_split_takes_the_work_off_the_profile(client, ada, curator):
     assert_cached_then_fresh(
         client,
         ada.get_absolute_url(),
-        lambda: curation.split_authorships(
+        lambda: curation.services.split_authorships(
             authorships=[authorship], curator=curator, new_display_name="Another Ada"
         ),
         before="Notes on the Analytical Engine",
@@ -198,7 +196,7 @@ def test_hiding_a_work_takes_it_off_the_profile_and_its_page(client, ada, curato
     assert_cached_then_fresh(
         client,
         ada.get_absolute_url(),
-        lambda: curation.hide_work(work=work, curator=curator),
+        lambda: curation.services.hide_work(work=work, curator=curator),
         before="1 published item<",
         after="0 published items",
     )
@@ -223,7 +221,7 @@ def test_renamed_topic_institution_and_venue_show_where_they_are_named(client, a
     work.topics.add(topic)
     Authorship.objects.get(researcher=ada).institutions.add(place)
     Researcher.objects.filter(pk=ada.pk).update(last_known_institution=place)
-    profile_services.refresh_researcher_counts(researcher_ids=[ada.pk])
+    derived.refresh_researcher_counts(researcher_ids=[ada.pk])
     venue = work.venue
     profile, work_url = ada.get_absolute_url(), work.get_absolute_url()
 
@@ -262,7 +260,7 @@ def test_topic_and_institution_pages_follow_their_researchers_and_works(client):
     work = WorkFactory(title="Notes")
     work.topics.add(topic)
     author_of(work, ada)
-    profile_services.refresh_researcher_counts(researcher_ids=[ada.pk])
+    derived.refresh_researcher_counts(researcher_ids=[ada.pk])
     assert_cached_then_fresh(
         client,
         topic.get_absolute_url(),
@@ -287,7 +285,7 @@ def test_new_metrics_show_on_the_profile(client, ada):
     assert_cached_then_fresh(
         client,
         ada.get_absolute_url(),
-        lambda: profile_services.recompute_trust(researcher_ids=[ada.pk]),
+        lambda: derived.recompute_trust(researcher_ids=[ada.pk]),
         before="The score has not been computed yet",
         after="Computed ",
     )
@@ -308,7 +306,7 @@ def test_a_rebuilt_slice_shows_in_the_fragment_and_the_explorer(client, monkeypa
         author_of(work, lead)
         author_of(work, newcomer, order=1)
         ids = [lead.pk, newcomer.pk]
-        profile_services.refresh_researcher_counts(researcher_ids=ids)
+        derived.refresh_researcher_counts(researcher_ids=ids)
         rebuild_coauthor_edges(researcher_ids=ids)
         build_slice(researcher_id=lead.pk)
 

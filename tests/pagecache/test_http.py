@@ -10,9 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bzpeer.curation.derived import refresh_researcher_counts
 from graph.services import build_slice
 from profiles.models import Researcher
-from profiles.services import follow_researcher, refresh_researcher_counts
+from profiles.services import follow_researcher
+from tests.builders import researcher_with_coauthors as build_researcher
 from tests.claims.helpers import make_user
 from tests.factories import (
     AuthorshipFactory,
@@ -21,7 +23,6 @@ from tests.factories import (
     TopicFactory,
     WorkFactory,
 )
-from tests.graph.conftest import build_researcher
 from tests.pagecache.conftest import HTMX, get, html
 
 pytestmark = pytest.mark.django_db

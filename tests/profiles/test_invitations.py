@@ -11,10 +11,10 @@ from django.utils import timezone
 from graph.models import CoauthorEdge
 from profiles import invitations
 from profiles.models import Invitation
-from tests.claims.helpers import make_user, no_rate_limits  # noqa: F401
+from tests.claims.helpers import make_user
 from tests.factories import InstitutionFactory, ResearcherFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_cache")]
 
 HX = {"HX-Request": "true"}
 MESSAGE = {"subject": "Joint review?", "message": "Would you review our preprint with us?"}
@@ -177,6 +177,42 @@ def test_one_pending_invitation_per_pair(sender_client, sender, record):
     assert Invitation.objects.count() == 1
     html = sender_client.get(record.get_absolute_url()).content.decode()
     assert "Your invitation is waiting for a reply." in html
+
+
+def test_invitation_pages_query_budgets(client, sender, recipient, record, query_budget):
+    client.force_login(sender)
+    for headers, budget in (({}, "invitations.new"), (HX, "invitations.new_fragment")):
+        with query_budget(budget):
+            response = client.get(reverse("invitation_new", args=[record.pk]), headers=headers)
+        assert response.status_code == 200
+    invitation = make_invitation(sender, record)
+    client.force_login(recipient)
+    with query_budget("invitations.detail"):
+        assert client.get(reverse("invitation_detail", args=[invitation.pk])).status_code == 200
+    # The inbox: the same count with one invitation or three.
+    for i in range(3):
+        with query_budget("invitations.inbox"):
+            response = client.get(reverse("invitation_inbox"))
+        assert response.status_code == 200
+        assert MESSAGE["subject"] in response.content.decode()
+        if i < 2:
+            make_invitation(make_user(f"sender{i}@lab.test"), record)
+
+
+def test_invitation_actions_query_budgets(client, sender, recipient, record, query_budget):
+    client.force_login(sender)
+    with query_budget("invitations.send_fragment"):
+        assert send(client, record, headers=HX).status_code == 200
+    first = Invitation.objects.get()
+    second = make_invitation(make_user("alan@lab.test"), record)
+    client.force_login(recipient)
+    for budget, view, invitation in (
+        ("invitations.accept_fragment", "invitation_accept", first),
+        ("invitations.decline_fragment", "invitation_decline", second),
+    ):
+        with query_budget(budget):
+            response = client.post(reverse(view, args=[invitation.pk]), headers=HX)
+        assert response.status_code == 200
 
 
 # --- reading and answering ---------------------------------------------------------------------

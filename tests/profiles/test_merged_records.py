@@ -10,10 +10,10 @@ from bzpeer.access import require_owner
 from profiles.access import get_owned_researcher, get_researcher_or_404
 from profiles.models import MAX_MERGE_HOPS, Follow, Researcher, merge_survivor_ids
 from profiles.queries import follow_merge_chain, get_researcher
-from tests.claims.helpers import make_user, no_rate_limits  # noqa: F401
+from tests.claims.helpers import make_user
 from tests.factories import AuthorshipFactory, ResearcherFactory, UserFactory, WorkFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_cache")]
 
 HX = {"HX-Request": "true"}
 

@@ -6,20 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from bzpeer.curation.derived import refresh_researcher_counts
 from claims.models import Claim, NotMeReport
 from claims.services import accept_not_me, reject_not_me
 from profiles.models import Researcher
-from profiles.services import refresh_researcher_counts
-from tests.claims.helpers import make_user, no_rate_limits  # noqa: F401
+from tests.builders import bulk_authorships, bulk_works
+from tests.claims.helpers import make_user
 from tests.factories import AuthorshipFactory, ResearcherFactory, WorkFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_cache")]
 
 HX = {"HX-Request": "true"}
 
@@ -224,21 +223,39 @@ def test_a_rejected_report_brings_the_work_back_and_an_accepted_one_keeps_it_off
     assert "Paper 1" not in client.get(record.get_absolute_url()).content.decode()
 
 
-def _count_queries(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
-def test_not_me_reports_add_no_query_per_work(owner_client, record):
-    baseline = _count_queries(owner_client, record.get_absolute_url())
+def test_not_me_reports_add_no_query_per_work(owner_client, record, query_budget):
+    with query_budget("profile.owner"):
+        assert owner_client.get(record.get_absolute_url()).status_code == 200
     for authorship in record.authorships.all()[:2]:
         NotMeReport.objects.create(
             researcher=record, work=authorship.work, user=record.owner, reason="no"
         )
     for _ in range(20):
         AuthorshipFactory(researcher=record)
-    assert _count_queries(owner_client, record.get_absolute_url()) == baseline
+    with query_budget("profile.owner"):
+        assert owner_client.get(record.get_absolute_url()).status_code == 200
+
+
+def test_owner_tools_query_budgets(owner_client, record, query_budget):
+    works_url = reverse("owner_works", args=[record.pk])
+    for more in (0, 30):
+        bulk_authorships((work, [record]) for work in bulk_works(more))
+        with query_budget("owner.works"):
+            assert owner_client.get(works_url).status_code == 200
+    work = record.authorships.first().work
+    for budget, url, data in (
+        ("owner.summary", reverse("owner_summary", args=[record.pk]), {"summary": "Engines."}),
+        (
+            "owner.collaboration",
+            reverse("owner_collaboration", args=[record.pk]),
+            {"open_to_collaborate": "on"},
+        ),
+        ("owner.not_me", reverse("owner_not_me", args=[record.pk, work.pk]), {"reason": "no"}),
+        ("owner.release", reverse("owner_release", args=[record.pk]), {}),
+    ):
+        with query_budget(budget):
+            response = owner_client.post(url, data, headers=HX)
+        assert response.status_code == 200, budget
 
 
 # --- other users, anonymous, CSRF -------------------------------------------------------------

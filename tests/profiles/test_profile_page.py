@@ -1,39 +1,18 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from profiles.services import refresh_researcher_counts
+from tests.builders import researcher_with_works
 from tests.factories import (
-    AuthorshipFactory,
     InstitutionFactory,
     ResearcherFactory,
-    TopicFactory,
-    WorkFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-def make_researcher_with_works(n_works: int, **kwargs):
-    researcher = ResearcherFactory(**kwargs)
-    topic = TopicFactory(display_name="Graph Theory")
-    for i in range(n_works):
-        work = WorkFactory(
-            publication_year=2000 + i % 20,
-            doi=f"10.1234/x{researcher.pk}.{i}",
-            abstract="word " * (10 + i),
-        )
-        work.topics.add(topic)
-        AuthorshipFactory(work=work, researcher=researcher)
-    refresh_researcher_counts(researcher_ids=[researcher.pk])
-    researcher.refresh_from_db()
-    return researcher
-
-
 def test_profile_shows_every_section_in_order(client):
-    researcher = make_researcher_with_works(3)
+    researcher = researcher_with_works(3)
     response = client.get(researcher.get_absolute_url())
     assert response.status_code == 200
     html = response.content.decode()
@@ -64,13 +43,13 @@ def test_profile_shows_every_section_in_order(client):
 
 
 def test_summary_generated_from_topics_when_no_bio(client):
-    researcher = make_researcher_with_works(2)
+    researcher = researcher_with_works(2)
     html = client.get(researcher.get_absolute_url()).content.decode()
     assert f"{researcher.display_name} publishes on Graph Theory." in html
 
 
 def test_bio_shown_when_present_and_escaped(client):
-    researcher = make_researcher_with_works(1, summary="<script>alert(1)</script> I study graphs.")
+    researcher = researcher_with_works(1, summary="<script>alert(1)</script> I study graphs.")
     html = client.get(researcher.get_absolute_url()).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; I study graphs." in html
@@ -78,14 +57,14 @@ def test_bio_shown_when_present_and_escaped(client):
 
 def test_affiliation_chip_names_institution(client):
     institution = InstitutionFactory(display_name="Bangor University")
-    researcher = make_researcher_with_works(1, last_known_institution=institution)
+    researcher = researcher_with_works(1, last_known_institution=institution)
     html = client.get(researcher.get_absolute_url()).content.decode()
     assert "Bangor University" in html
     assert "Affiliation not imported" not in html
 
 
 def test_wrong_slug_redirects_to_canonical_url(client):
-    researcher = make_researcher_with_works(1, display_name="Ada Lovelace")
+    researcher = researcher_with_works(1, display_name="Ada Lovelace")
     canonical = researcher.get_absolute_url()
     assert canonical == f"/researchers/{researcher.pk}-ada-lovelace/"
     response = client.get(f"/researchers/{researcher.pk}-someone-else/?sort=oldest")
@@ -95,7 +74,7 @@ def test_wrong_slug_redirects_to_canonical_url(client):
 
 
 def test_merged_record_redirects_to_survivor(client):
-    survivor = make_researcher_with_works(1)
+    survivor = researcher_with_works(1)
     merged = ResearcherFactory(merged_into=survivor)
     response = client.get(merged.get_absolute_url())
     assert response.status_code == 301
@@ -107,7 +86,7 @@ def test_unknown_researcher_is_404(client):
 
 
 def test_page_has_title_description_and_canonical(client):
-    researcher = make_researcher_with_works(1)
+    researcher = researcher_with_works(1)
     html = client.get(researcher.get_absolute_url()).content.decode()
     assert f"<title>{researcher.display_name} · Researcher profile · BZPEER</title>" in html
     assert '<meta name="description" content="' in html
@@ -115,7 +94,7 @@ def test_page_has_title_description_and_canonical(client):
 
 
 def test_long_abstract_is_collapsed_without_javascript(client):
-    researcher = make_researcher_with_works(1)
+    researcher = researcher_with_works(1)
     work = researcher.authorships.get().work
     work.abstract = "long " * 200
     work.save()
@@ -125,34 +104,45 @@ def test_long_abstract_is_collapsed_without_javascript(client):
 
 
 def test_works_chart_has_text_alternative(client):
-    researcher = make_researcher_with_works(3)
+    researcher = researcher_with_works(3)
     html = client.get(researcher.get_absolute_url()).content.decode()
     assert 'role="img"' in html
     assert "Works per year, 2000 to 2002" in html
     assert "2000: 1, 2001: 1, 2002: 1" in html
 
 
-def _count_queries(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
-@pytest.mark.parametrize("logged_in", [False, True])
-def test_profile_query_count_is_constant(client, user, logged_in):
+@pytest.mark.parametrize(
+    ("logged_in", "budget"), [(False, "profile.anonymous"), (True, "profile.signed_in")]
+)
+def test_profile_query_count_is_constant(client, user, logged_in, budget, query_budget):
     if logged_in:
         client.force_login(user)
-    small = make_researcher_with_works(3)
-    large = make_researcher_with_works(300)
-    small_count = _count_queries(client, small.get_absolute_url())
-    large_count = _count_queries(client, large.get_absolute_url())
-    assert small_count == large_count
-    # Logged in: +1 for the viewer's identity state (claims.queries.viewer_state).
-    assert large_count <= (10 if logged_in else 6)  # +1: corrections (audit trail)
+    small = researcher_with_works(3)
+    large = researcher_with_works(300)
+    for researcher in (small, large):
+        with query_budget(budget):
+            assert client.get(researcher.get_absolute_url()).status_code == 200
+
+
+def test_works_fragment_query_count_is_constant(client, query_budget):
+    for researcher in (researcher_with_works(3), researcher_with_works(300)):
+        with query_budget("profile.works_fragment"):
+            response = client.get(
+                f"/researchers/{researcher.pk}/works/?sort=cited&page=1",
+                headers={"HX-Request": "true"},
+            )
+        assert response.status_code == 200
+
+
+def test_home_page_query_count_is_constant(client, query_budget):
+    for n_works in (3, 300):
+        researcher_with_works(n_works)
+        with query_budget("home"):
+            assert client.get("/").status_code == 200
 
 
 def test_works_fragment_pages_and_sorts(client):
-    researcher = make_researcher_with_works(25)
+    researcher = researcher_with_works(25)
     response = client.get(
         f"/researchers/{researcher.pk}/works/?sort=oldest&page=3", headers={"HX-Request": "true"}
     )
@@ -164,7 +154,7 @@ def test_works_fragment_pages_and_sorts(client):
 
 
 def test_works_fragment_without_htmx_redirects_to_profile(client):
-    researcher = make_researcher_with_works(12)
+    researcher = researcher_with_works(12)
     response = client.get(f"/researchers/{researcher.pk}/works/?sort=cited&page=2")
     assert response.status_code == 302
     assert response["Location"] == (
@@ -173,7 +163,7 @@ def test_works_fragment_without_htmx_redirects_to_profile(client):
 
 
 def test_profile_page_two_shows_later_works_without_js(client):
-    researcher = make_researcher_with_works(12)
+    researcher = researcher_with_works(12)
     html = client.get(f"{researcher.get_absolute_url()}?sort=oldest&page=2").content.decode()
     assert "Page 2 of 2" in html
 

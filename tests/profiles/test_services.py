@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from profiles.models import ResearcherTopic
-from profiles.services import (
-    after_import,
+from bzpeer.curation.derived import (
     recompute_researchers,
     recompute_trust,
+    refresh_derived_data,
     refresh_researcher_counts,
 )
+from profiles.models import ResearcherTopic
 from tests.factories import (
     AuthorshipFactory,
     ResearcherFactory,
@@ -62,7 +62,7 @@ def test_recompute_researchers_runs_twice_with_the_same_result():
     work = WorkFactory(authors_count=2, arxiv_id="2401.04088")
     AuthorshipFactory(work=work, researcher=researcher)
     AuthorshipFactory(work=work, researcher=coauthor, order=1)
-    after_import(researcher_ids=[researcher.pk, coauthor.pk])
+    refresh_derived_data(researcher_ids=[researcher.pk, coauthor.pk])
     recompute_researchers(researcher_ids=[researcher.pk])
     researcher.refresh_from_db()
     first = (researcher.trust_score, researcher.trust_components, researcher.trust_computed_at)
@@ -76,19 +76,19 @@ def test_recompute_researchers_runs_twice_with_the_same_result():
 
 
 def test_recompute_trust_task_function_is_idempotent():
-    from profiles.tasks import recompute_trust as task
+    from bzpeer.curation.tasks import recompute_trust as task
 
     researcher = ResearcherFactory()
     assert task(researcher_ids=[researcher.pk]) == 1
     assert task(researcher_ids=[researcher.pk]) == 0
 
 
-def test_after_import_counts_close_collaborators_of_both_sides():
+def test_refresh_derived_data_counts_close_collaborators_of_both_sides():
     a, b = ResearcherFactory(), ResearcherFactory()
     work = WorkFactory(authors_count=2)
     AuthorshipFactory(work=work, researcher=a)
     AuthorshipFactory(work=work, researcher=b, order=1)
-    affected = after_import(researcher_ids=[a.pk])
+    affected = refresh_derived_data(researcher_ids=[a.pk])
     assert {a.pk, b.pk} <= affected
     a.refresh_from_db()
     b.refresh_from_db()
@@ -100,7 +100,7 @@ def test_claimed_coauthor_counts_as_verified_in_trust():
     work = WorkFactory(authors_count=2)
     AuthorshipFactory(work=work, researcher=a)
     AuthorshipFactory(work=work, researcher=b, order=1)
-    after_import(researcher_ids=[a.pk, b.pk])
+    refresh_derived_data(researcher_ids=[a.pk, b.pk])
     recompute_trust(researcher_ids=[a.pk])
     a.refresh_from_db()
     assert a.trust_components["network"]["why"] == "1 close collaborator(s), 1 verified"

@@ -53,13 +53,13 @@ def run_command(*paths: Path | str, **options: Any) -> ImportRun:
 
 @pytest.fixture
 def hook_calls(monkeypatch) -> list[set[int]]:
-    """Record what the importer hands to profiles.services.after_import, instead of running
-    it (its own tests cover it; test_real_after_import_* runs it for real)."""
+    """Record what the import hands to bzpeer.curation.derived.refresh_derived_data, instead
+    of running it (its own tests cover it; test_real_refresh_after_import_* runs it for real)."""
     calls: list[set[int]] = []
 
     def record(*, researcher_ids):
         calls.append(set(researcher_ids))
         return set(researcher_ids)
 
-    monkeypatch.setattr("profiles.services.after_import", record)
+    monkeypatch.setattr("bzpeer.curation.derived.refresh_derived_data", record)
     return calls

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.db import IntegrityError
 
+from bzpeer.curation.importing import import_openalex
 from graph.models import CoauthorEdge
 from profiles.models import (
     Follow,
@@ -27,7 +28,7 @@ from tests.works.conftest import (
     run_command,
     write_jsonl,
 )
-from works.importer import import_openalex, read_records
+from works.importer import read_records
 from works.importer import service as importer_service
 from works.importer.normalize import (
     arxiv_from_doi,
@@ -152,8 +153,8 @@ def test_second_run_of_the_demo_set_changes_no_row(hook_calls):
     assert hook_calls[1] == set()
 
 
-def test_real_after_import_refreshes_counts_and_edges():
-    # No monkeypatch: profiles.services.after_import runs for real.
+def test_real_refresh_after_import_refreshes_counts_and_edges():
+    # No monkeypatch: bzpeer.curation.derived.refresh_derived_data runs for real.
     run_command(SEED)
 
     teven = Researcher.objects.get(source_id=TEVEN)

@@ -5,14 +5,20 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, path, reverse
 
 from bzpeer import urls as root_urls
-from bzpeer.pagecache.responses import clear_all
 from profiles.models import Researcher, ResearcherTopic
+from tests.builders import (
+    AuthorshipInstitution,
+    bulk_authorships,
+    bulk_institutions,
+    bulk_researchers,
+    bulk_topics,
+    bulk_works,
+    link_topics,
+)
 from tests.factories import (
     AuthorshipFactory,
     InstitutionFactory,
@@ -24,14 +30,6 @@ from tests.factories import (
 from works.models import Authorship, Work
 
 pytestmark = pytest.mark.django_db
-
-# Measured: work + venue, topics, shown authorships + researchers, their institutions,
-# the work's institution list.
-WORK_PAGE_QUERIES = 5
-# Topic, ranked researchers (+ institution), recent works (+ venue).
-TOPIC_PAGE_QUERIES = 3
-# Institution, the paginator's COUNT, the page of researchers.
-INSTITUTION_PAGE_QUERIES = 3
 
 
 # The profile page (researcher_detail) belongs to the profiles app and may not be routed
@@ -83,21 +81,15 @@ def assert_page_basics(response, *, title: str, canonical_path: str) -> None:
 
 
 def make_work_with_authors(n: int, **work_fields) -> Work:
+    """A work with three topics and `n` authors, each at an institution of their own."""
     work = WorkFactory(authors_count=n, **work_fields)
-    work.topics.add(*TopicFactory.create_batch(3))
-    for order in range(n):
-        authorship = AuthorshipFactory(work=work, order=order)
-        authorship.institutions.add(InstitutionFactory())
+    link_topics((work, topic) for topic in bulk_topics(3))
+    authorships = bulk_authorships([(work, bulk_researchers(n))])
+    AuthorshipInstitution.objects.bulk_create(
+        AuthorshipInstitution(authorship_id=a.pk, institution_id=place.pk)
+        for a, place in zip(authorships, bulk_institutions(n), strict=True)
+    )
     return work
-
-
-def page_queries(client, url: str) -> int:
-    """Queries of a full rendering: the page cache is emptied first (a cache hit costs
-    one query whatever the page; tests/pagecache asserts that)."""
-    clear_all()
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
 
 
 # --- work page ------------------------------------------------------------------------
@@ -207,9 +199,7 @@ def test_work_page_answers_get_only(client):
     assert client.post(work.get_absolute_url()).status_code == 405
 
 
-def test_hyper_authored_work_shows_first_50_authors_and_the_rest_as_a_count(
-    client, django_assert_num_queries
-):
+def test_hyper_authored_work_shows_first_50_authors_and_the_rest_as_a_count(client, query_budget):
     work = WorkFactory(authors_count=3000)
     researchers = Researcher.objects.bulk_create(
         Researcher(source_id=f"urn:bzpeer:test:big{i}", display_name=f"Physicist {i:04d}")
@@ -220,7 +210,7 @@ def test_hyper_authored_work_shows_first_50_authors_and_the_rest_as_a_count(
         for i, r in enumerate(researchers)
     )
 
-    with django_assert_num_queries(WORK_PAGE_QUERIES):
+    with query_budget("works.work"):
         html = client.get(work.get_absolute_url()).content.decode()
 
     assert "Physicist 0000" in html
@@ -229,26 +219,27 @@ def test_hyper_authored_work_shows_first_50_authors_and_the_rest_as_a_count(
     assert "and 2,950 more" in html
 
 
-def test_work_page_query_count_does_not_grow_with_authors(client, django_assert_num_queries):
-    small = make_work_with_authors(3)
-    large = make_work_with_authors(30)
-
-    with django_assert_num_queries(WORK_PAGE_QUERIES):
-        client.get(small.get_absolute_url())
-    assert page_queries(client, small.get_absolute_url()) == page_queries(
-        client, large.get_absolute_url()
-    )
+def test_work_page_query_count_does_not_grow_with_authors(client, query_budget):
+    for work in (make_work_with_authors(3), make_work_with_authors(30)):
+        with query_budget("works.work"):
+            assert client.get(work.get_absolute_url()).status_code == 200
 
 
 # --- topic page -----------------------------------------------------------------------
 
 
 def make_topic(n: int):
+    """A topic with `n` researchers (each at an institution) and `n` works."""
     topic = TopicFactory()
-    for i in range(n):
-        researcher = ResearcherFactory(last_known_institution=InstitutionFactory())
-        ResearcherTopic.objects.create(researcher=researcher, topic=topic, works_count=i + 1)
-        WorkFactory(publication_year=2000 + i).topics.add(topic)
+    people = Researcher.objects.bulk_create(
+        ResearcherFactory.build(last_known_institution=place) for place in bulk_institutions(n)
+    )
+    ResearcherTopic.objects.bulk_create(
+        ResearcherTopic(researcher=person, topic=topic, works_count=i + 1)
+        for i, person in enumerate(people)
+    )
+    works = bulk_works(n, each=lambda i: {"publication_year": 2000 + i})
+    link_topics((work, topic) for work in works)
     return topic
 
 
@@ -308,15 +299,10 @@ def test_unknown_topic_is_not_found(client):
     assert client.get(reverse("topic_detail", args=[987654])).status_code == 404
 
 
-def test_topic_page_query_count_does_not_grow(client, django_assert_num_queries):
-    small = make_topic(3)
-    large = make_topic(30)
-
-    with django_assert_num_queries(TOPIC_PAGE_QUERIES):
-        client.get(small.get_absolute_url())
-    assert page_queries(client, small.get_absolute_url()) == page_queries(
-        client, large.get_absolute_url()
-    )
+def test_topic_page_query_count_does_not_grow(client, query_budget):
+    for record in (make_topic(3), make_topic(30)):
+        with query_budget("works.topic"):
+            assert client.get(record.get_absolute_url()).status_code == 200
 
 
 # --- institution page -----------------------------------------------------------------
@@ -324,7 +310,7 @@ def test_topic_page_query_count_does_not_grow(client, django_assert_num_queries)
 
 def make_institution(n: int, **fields):
     institution = InstitutionFactory(**fields)
-    ResearcherFactory.create_batch(n, last_known_institution=institution)
+    bulk_researchers(n, last_known_institution=institution)
     return institution
 
 
@@ -422,12 +408,7 @@ def test_unknown_institution_is_not_found(client):
     assert client.get(reverse("institution_detail", args=[987654])).status_code == 404
 
 
-def test_institution_page_query_count_does_not_grow(client, django_assert_num_queries):
-    small = make_institution(3)
-    large = make_institution(30)
-
-    with django_assert_num_queries(INSTITUTION_PAGE_QUERIES):
-        client.get(small.get_absolute_url())
-    assert page_queries(client, small.get_absolute_url()) == page_queries(
-        client, large.get_absolute_url()
-    )
+def test_institution_page_query_count_does_not_grow(client, query_budget):
+    for record in (make_institution(3), make_institution(30)):
+        with query_budget("works.institution"):
+            assert client.get(record.get_absolute_url()).status_code == 200

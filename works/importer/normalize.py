@@ -1,93 +1,29 @@
-"""Pure helpers: OpenAlex ids and entities, DOI/ORCID/arXiv/ROR forms, plain text."""
+"""Pure helpers for the importer: plain text from markup, abstracts, and the identifier
+forms of bzpeer.identifiers under the names the importer uses."""
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 
 import nh3
 
-OPENALEX = "https://openalex.org/"
+from bzpeer.identifiers import (  # noqa: F401  (re-exported for the importer)
+    OPENALEX,
+    SKIPPED_COLLECTIONS,
+    SKIPPED_LETTERS,
+    STORED_ENTITIES,
+    EntityId,
+    arxiv_from_doi,
+    arxiv_from_url,
+    normalize_arxiv,
+    normalize_doi,
+    normalize_ror,
+    parse_entity_id,
+    parse_orcid,
+)
+
 PLACEHOLDER_AUTHOR_KEY = "A9999999999"
-
-# Letter of an id's last segment -> the entity we store it as. V was OpenAlex's letter for
-# venues before they became sources (same number), so old snapshots still carry it.
-STORED_ENTITIES = {
-    "W": "work",
-    "A": "author",
-    "I": "institution",
-    "S": "source",
-    "V": "source",
-    "T": "topic",
-    "C": "concept",
-}
-# Entities we read past on purpose: they are counted, not reported as errors.
-SKIPPED_LETTERS = {"F": "funder", "P": "publisher"}
-SKIPPED_COLLECTIONS = {
-    "keywords": "keyword",
-    "subfields": "subfield",
-    "fields": "field",
-    "domains": "domain",
-    "sdgs": "sdg",
-    "countries": "country",
-    "continents": "continent",
-    "languages": "language",
-    "licenses": "license",
-    "institution-types": "institution type",
-    "source-types": "source type",
-    "work-types": "work type",
-    "awards": "award",
-}
-
-_SHORT_KEY = re.compile(r"^([A-Za-z])(\d+)$")
-_OPENALEX_URL = re.compile(r"^https?://(?:www\.|api\.)?openalex\.org/(.+?)/?$", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class EntityId:
-    """An id read from a record: which entity it names and the id we store (source_id)."""
-
-    entity: str  # "work", "author", ... or a skipped entity's name
-    source_id: str
-    stored: bool
-
-
-def parse_entity_id(raw: str) -> EntityId | None:
-    """Tell the entity from the letter of the id's last segment; None when unknown.
-
-    OpenAlex URLs (and bare keys like "W123") are canonicalised to https://openalex.org/W123
-    so the same record always lands on the same row; local ids (urn:bzpeer:...) are kept as
-    they are and read by the last ':'/'/' segment.
-    """
-    value = raw.strip()
-    if not value:
-        return None
-    match = _OPENALEX_URL.match(value)
-    if match:
-        segments = match.group(1).split("/")
-        canonical = True
-    elif _SHORT_KEY.match(value):
-        segments = [value]
-        canonical = True
-    else:
-        segments = re.split(r"[/:]", value)
-        canonical = False
-    key = segments[-1]
-    if len(segments) >= 2 and segments[-2].lower() in SKIPPED_COLLECTIONS:
-        return EntityId(SKIPPED_COLLECTIONS[segments[-2].lower()], value, stored=False)
-    key_match = _SHORT_KEY.match(key)
-    if not key_match:
-        return None
-    letter = key_match.group(1).upper()
-    if letter in SKIPPED_LETTERS:
-        return EntityId(SKIPPED_LETTERS[letter], value, stored=False)
-    if letter not in STORED_ENTITIES:
-        return None
-    if canonical:
-        stored_letter = "S" if letter == "V" else letter
-        value = f"{OPENALEX}{stored_letter}{key_match.group(2)}"
-    return EntityId(STORED_ENTITIES[letter], value, stored=True)
 
 
 def is_placeholder_author(source_id: str) -> bool:
@@ -95,78 +31,10 @@ def is_placeholder_author(source_id: str) -> bool:
     return source_id.endswith(PLACEHOLDER_AUTHOR_KEY)
 
 
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_DOI_PREFIXES = ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/")
-
-
-def normalize_doi(raw: str | None) -> str | None:
-    """The bare lowercase form, 10.xxxx/...; None when it is not a DOI."""
-    if not raw:
-        return None
-    value = raw.strip().lower()
-    for prefix in (*_DOI_PREFIXES, "doi:"):
-        if value.startswith(prefix):
-            value = value[len(prefix) :].strip()
-            break
-    if not _DOI.match(value) or len(value) > 255:
-        return None
-    return value
-
-
-_ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
-
-
-def normalize_orcid(raw: str | None) -> str | None:
-    """0000-0000-0000-000X; None when absent or malformed."""
-    if not raw:
-        return None
-    value = raw.strip()
-    value = re.sub(r"^https?://(?:www\.)?orcid\.org/", "", value, flags=re.IGNORECASE).upper()
-    return value if _ORCID.match(value) else None
-
-
-_ROR = re.compile(r"^(?:https?://(?:www\.)?ror\.org/)?(0[a-z0-9]{6}\d{2})/?$", re.IGNORECASE)
-
-
-def normalize_ror(raw: str | None) -> str:
-    """https://ror.org/0xxxxxxNN (ROR's canonical, resolvable form); "" when malformed."""
-    if not raw:
-        return ""
-    match = _ROR.match(raw.strip())
-    return f"https://ror.org/{match.group(1).lower()}" if match else ""
-
-
-_ARXIV_KEY = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})"
-_ARXIV_BARE = re.compile(rf"^(?:arxiv:)?{_ARXIV_KEY}(?:v\d+)?$", re.IGNORECASE)
-_ARXIV_URL = re.compile(
-    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/{_ARXIV_KEY}(?:v\d+)?(?:\.pdf)?/?$",
-    re.IGNORECASE,
-)
-_ARXIV_DOI = re.compile(rf"^10\.48550/arxiv\.{_ARXIV_KEY}(?:v\d+)?$", re.IGNORECASE)
-
-
-def arxiv_from_id(raw: str | None) -> str:
-    """An arXiv id (no version) from `ids.arxiv`: a bare id, "arXiv:..." or an arxiv.org URL."""
-    if not raw:
-        return ""
-    value = raw.strip()
-    match = _ARXIV_BARE.match(value) or _ARXIV_URL.match(value)
-    return match.group(1) if match else ""
-
-
-def arxiv_from_url(raw: str | None) -> str:
-    if not raw:
-        return ""
-    match = _ARXIV_URL.match(raw.strip())
-    return match.group(1) if match else ""
-
-
-def arxiv_from_doi(doi: str | None) -> str:
-    """arXiv registers DOIs of the form 10.48550/arXiv.<id>."""
-    if not doi:
-        return ""
-    match = _ARXIV_DOI.match(doi)
-    return match.group(1) if match else ""
+# The importer keeps an ORCID iD whose checksum fails as OpenAlex gives it (the format is
+# checked): it only ever links a record to that iD, and a claim still needs an ORCID sign-in.
+normalize_orcid = parse_orcid
+arxiv_from_id = normalize_arxiv
 
 
 # Markup found in real OpenAlex titles and abstracts (JATS, HTML, MathML).

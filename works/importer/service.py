@@ -5,9 +5,11 @@
 2. Good records are written ~500 at a time, each batch in its own transaction (writer.py).
    If the database still refuses a batch, it is rolled back and its records are retried
    one per transaction: only the culprit is lost, and it is reported too.
-3. At the end one hook, profiles.services.after_import, gets the researchers whose data
-   changed (or every researcher named, with refresh_all) to refresh counts, co-author
-   edges, trust and graph slices.
+3. At the end the caller's `on_finish` gets the researchers whose data changed (or every
+   researcher named, with refresh_all), also after an interrupted run (committed batches
+   stay). The importer sits below the apps whose derived data that refreshes (counts,
+   co-author edges, trust, graph slices), so it never calls that refresh itself: the
+   top layer passes it in (bzpeer.curation.importing).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ Report = Callable[[str], None]
 @dataclass(slots=True)
 class ImportResult:
     stats: ImportStats = field(default_factory=ImportStats)
-    researcher_ids: set[int] = field(default_factory=set)  # what after_import received
+    researcher_ids: set[int] = field(default_factory=set)  # what on_finish received
 
     @property
     def bad(self) -> int:
@@ -47,7 +49,7 @@ class ImportResult:
     def summary(self) -> str:
         return (
             f"{self.stats.summary()}\n"
-            f"Researchers passed to after_import: {len(self.researcher_ids)}."
+            f"Researchers whose derived data is refreshed: {len(self.researcher_ids)}."
         )
 
 
@@ -58,6 +60,7 @@ def import_openalex(
     progress: bool = False,
     batch_size: int = BATCH_SIZE,
     refresh_all: bool = False,
+    on_finish: Callable[[set[int]], object] | None = None,
 ) -> ImportResult:
     """Import every record in `paths` (files or directories); see the module docstring.
 
@@ -81,22 +84,15 @@ def import_openalex(
         finished = True
     finally:
         bar.close()
-        if finished:
-            _after_import(run.researcher_ids)
-        else:
+        if on_finish is not None and finished:
+            on_finish(run.researcher_ids)
+        elif on_finish is not None:
             # Batches already committed still need their counts and edges refreshed.
             try:
-                _after_import(run.researcher_ids)
+                on_finish(run.researcher_ids)
             except Exception:
-                logger.exception("after_import failed after an interrupted import")
+                logger.exception("Refreshing derived data failed after an interrupted import")
     return ImportResult(stats=run.stats, researcher_ids=run.researcher_ids)
-
-
-def _after_import(researcher_ids: set[int]) -> None:
-    # Imported at call time: profiles depends on works, not the other way round.
-    from profiles.services import after_import
-
-    after_import(researcher_ids=researcher_ids)
 
 
 class _Run:

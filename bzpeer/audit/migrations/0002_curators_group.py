@@ -3,7 +3,7 @@
 Permissions are created here by (app label, model, codename), so the group is complete on
 a fresh database, before post_migrate would create the default ones. The custom ones
 (merge, move authorships, decide claims) are checked by the admin actions and by the
-curation services (profiles/curation.py).
+curation services (bzpeer/curation/services.py).
 """
 
 from __future__ import annotations

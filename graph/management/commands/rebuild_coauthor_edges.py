@@ -46,8 +46,8 @@ class Command(BaseCommand):
             )
             affected = None
         if options["recompute"]:
+            from bzpeer.curation.derived import queue_recompute
             from graph.models import CoauthorEdge
-            from profiles.services import queue_recompute
 
             if affected is None:
                 affected = set(

@@ -1,16 +1,20 @@
-"""Curators' writes: merge duplicate records, split or reassign authorships, hide works.
+"""Curators' writes: merge duplicate records, split or reassign authorships, hide and edit
+works, edit or delete records, decide claims and "not me" reports, release a record,
+recompute.
 
-Each is one transaction that locks the researcher rows it changes (in primary key order,
+Each is one transaction that locks the rows it changes (researchers in primary key order,
 so two curators working on overlapping records wait instead of deadlocking), runs in an
-audit context (bzpeer/audit/context.py: who, what, which profiles, a public note), and ends
-with `after_import`, which recounts, rebuilds co-author edges and queues trust and graph
-slices for the worker, as an import does.
+audit context (bzpeer/audit/context.py: who, what, which profiles, a public note) that it
+opens itself, and ends with `derived.refresh_derived_data`, which recounts, rebuilds
+co-author edges and queues trust and graph slices for the worker, as an import does. The
+admin only calls these, so a correction made in the admin, a shell or a test is recorded
+the same way.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -18,23 +22,31 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from bzpeer.audit.context import curation_context
+from bzpeer.curation.derived import queue_recompute, refresh_derived_data
+from bzpeer.types import AnyUser, User
+from claims import services as claim_rules
+from claims.listing import OPEN_STATUSES
 from claims.models import Claim, NotMeReport
-from graph.models import GraphSlice
+from claims.services import DECIDE_PERMISSION
+from graph.models import CoauthorEdge, GraphSlice
 from profiles.models import Follow, Invitation, Researcher, VerificationLevel
-from profiles.services import after_import
 from works.models import Authorship, Work
 
 MERGE_PERMISSION = "profiles.merge_researcher"
 MOVE_PERMISSION = "works.move_authorship"
 HIDE_PERMISSION = "works.change_work"
+EDIT_WORK_PERMISSION = "works.change_work"
+EDIT_AUTHORSHIP_PERMISSION = "works.change_authorship"
+EDIT_RESEARCHER_PERMISSION = "profiles.change_researcher"
 RECOMPUTE_PERMISSION = "profiles.change_researcher"
+RELEASE_PERMISSION = "profiles.change_researcher"
 
 
 class CurationError(Exception):
     """The rules refuse this change; the message is written for the curator."""
 
 
-def require_permission(curator, permission: str) -> None:
+def require_permission(curator: AnyUser | None, permission: str) -> None:
     if curator is None or not curator.is_active or not curator.is_staff:
         raise PermissionDenied("Only curators change records.")
     if not curator.has_perm(permission):
@@ -50,7 +62,7 @@ def _lock_researchers(ids: Iterable[int]) -> dict[int, Researcher]:
 
 
 def merge_researchers(
-    *, survivor: Researcher, duplicates: Iterable[Researcher], curator
+    *, survivor: Researcher, duplicates: Iterable[Researcher], curator: AnyUser
 ) -> Researcher:
     """Merge duplicate records of one person into `survivor`.
 
@@ -68,7 +80,7 @@ def merge_researchers(
        institution and summary from them.
     5. Each duplicate gets merged_into = survivor, and so does every record merged into a
        duplicate earlier (chains collapse to one hop). Their graph slices are dropped.
-    6. Counts, co-author edges (after_import) and, in the worker, trust and graph slices
+    6. Counts, co-author edges (refresh_derived_data) and, in the worker, trust and graph slices
        are recomputed for the survivor, the duplicates and their co-authors.
     """
     require_permission(curator, MERGE_PERMISSION)
@@ -97,7 +109,7 @@ def merge_researchers(
                 dup.merged_into = survivor
                 dup.save(update_fields=["merged_into", "updated_at"])
             GraphSlice.objects.filter(researcher_id__in=duplicate_ids).delete()
-            after_import(researcher_ids=[survivor.pk, *duplicate_ids])
+            refresh_derived_data(researcher_ids=[survivor.pk, *duplicate_ids])
     survivor.refresh_from_db()
     return survivor
 
@@ -134,7 +146,7 @@ def _move_rows(survivor: Researcher, dups: list[Researcher]) -> None:
     repeats(Authorship, "work_id").delete()
     Authorship.objects.filter(researcher_id__in=dup_list).update(researcher=survivor)
 
-    open_reports = NotMeReport.objects.filter(status__in=["pending", "accepted"])
+    open_reports = NotMeReport.objects.filter(status__in=OPEN_STATUSES)
     earlier_report = open_reports.filter(work_id=OuterRef("work_id")).filter(
         Q(researcher_id=survivor.pk) | Q(researcher_id__in=dup_list, pk__lt=OuterRef("pk"))
     )
@@ -230,7 +242,7 @@ def _take_identity(survivor: Researcher, dups: list[Researcher]) -> None:
 def split_authorships(
     *,
     authorships: Iterable[Authorship],
-    curator,
+    curator: AnyUser,
     target: Researcher | None = None,
     new_display_name: str = "",
 ) -> Researcher:
@@ -283,12 +295,14 @@ def split_authorships(
             Authorship.objects.filter(
                 pk__in=[a.pk for a in moving if a.work_id not in held]
             ).update(researcher=target)
-            after_import(researcher_ids=[target.pk, *source_ids])
+            refresh_derived_data(researcher_ids=[target.pk, *source_ids])
     target.refresh_from_db()
     return target
 
 
-def reassign_authorship(*, authorship: Authorship, researcher: Researcher, curator) -> Researcher:
+def reassign_authorship(
+    *, authorship: Authorship, researcher: Researcher, curator: AnyUser
+) -> Researcher:
     """One authorship to another record (the wrong person was matched on a work)."""
     return split_authorships(authorships=[authorship], target=researcher, curator=curator)
 
@@ -296,7 +310,7 @@ def reassign_authorship(*, authorship: Authorship, researcher: Researcher, curat
 # --- works -----------------------------------------------------------------------------
 
 
-def hide_works(*, works: Iterable[Work], curator, hidden: bool = True) -> int:
+def hide_works(*, works: Iterable[Work], curator: AnyUser, hidden: bool = True) -> int:
     """Take works off every public page (or put them back); their authors' counts, edges
     and trust follow. Returns how many works changed."""
     require_permission(curator, HIDE_PERMISSION)
@@ -325,21 +339,265 @@ def hide_works(*, works: Iterable[Work], curator, hidden: bool = True) -> int:
             Work.objects.filter(pk__in=[w.pk for w in changing]).update(
                 is_hidden=hidden, updated_at=timezone.now()
             )
-            after_import(researcher_ids=authors)
+            refresh_derived_data(researcher_ids=authors)
     return len(changing)
 
 
-def hide_work(*, work: Work, curator) -> bool:
+def hide_work(*, work: Work, curator: AnyUser) -> bool:
     return hide_works(works=[work], curator=curator) == 1
 
 
 # --- recompute -------------------------------------------------------------------------
 
 
-def recompute(*, researchers: Iterable[Researcher], curator) -> int:
+def recompute(*, researchers: Iterable[Researcher], curator: AnyUser) -> int:
     """Recount and rebuild edges now, queue trust and graph slices: the way back after a
     broker outage lost a queued recomputation. Changes no curated field."""
     require_permission(curator, RECOMPUTE_PERMISSION)
     ids = {r.pk for r in researchers}
     with transaction.atomic():
-        return len(after_import(researcher_ids=ids))
+        return len(refresh_derived_data(researcher_ids=ids))
+
+
+# --- edits and deletions made on the admin's change pages --------------------------------------
+
+# A work's fields that move its authors' counts, edges or trust (the rest is cosmetic).
+COUNTED_WORK_FIELDS = frozenset(
+    {"is_hidden", "authors_count", "publication_year", "topics", "doi", "arxiv_id"}
+)
+
+
+def work_author_ids(work_ids: Iterable[int]) -> set[int]:
+    rows = Authorship.objects.filter(work_id__in=list(work_ids)).values_list("researcher_id")
+    return {researcher_id for (researcher_id,) in rows}
+
+
+def edit_work(
+    *,
+    work: Work,
+    curator: AnyUser,
+    changed: Sequence[str],
+    labels: Sequence[str],
+    save: Callable[[], None],
+) -> None:
+    """A curator's edit of a work's own fields: `save` writes them inside the audit context,
+    whose public note says what was corrected (or that the work was hidden or shown).
+    `changed` names the changed fields, `labels` how the form calls them. The authors'
+    derived data follows in `work_edited`, once related rows (topics, authorships) are
+    saved too."""
+    require_permission(curator, EDIT_WORK_PERMISSION)
+    if not changed:
+        with transaction.atomic():
+            save()
+        return
+    verb = {True: "Hid", False: "Showed again"}.get(work.is_hidden)
+    title = work.title[:120]
+    note = (
+        f"{verb} the work {title!r}."
+        if list(changed) == ["is_hidden"]
+        else f"Corrected the work {title!r}: {', '.join(labels).lower()}."
+    )
+    with (
+        transaction.atomic(),
+        curation_context(
+            action="edit work",
+            curator=curator,
+            researcher_ids=work_author_ids([work.pk]) if work.pk else (),
+            note=note,
+        ),
+    ):
+        save()
+
+
+def work_edited(
+    *,
+    work: Work,
+    curator: AnyUser,
+    changed: Iterable[str],
+    authorships_changed: bool = False,
+    removed_researcher_ids: Iterable[int | None] = (),
+) -> set[int]:
+    """After a work's edit is saved with its related rows: when a counted field or its
+    authorships changed, refresh its authors (and the ones whose authorship was removed)."""
+    require_permission(curator, EDIT_WORK_PERMISSION)
+    if not (COUNTED_WORK_FIELDS.intersection(changed) or authorships_changed):
+        return set()
+    ids = {pk for pk in [*work_author_ids([work.pk]), *removed_researcher_ids] if pk}
+    with transaction.atomic():
+        return refresh_derived_data(researcher_ids=ids)
+
+
+def delete_works(*, works: Iterable[Work], curator: AnyUser) -> int:
+    """Delete works (their authorships go with them); their authors are recounted."""
+    require_permission(curator, "works.delete_work")
+    work_ids = [w.pk for w in works]
+    with transaction.atomic():
+        authors = work_author_ids(work_ids)
+        deleted, _ = Work.objects.filter(pk__in=work_ids).delete()
+        refresh_derived_data(researcher_ids=authors)
+    return deleted
+
+
+def edit_authorship(
+    *,
+    authorship: Authorship,
+    previous_researcher_id: int | None,
+    curator: AnyUser,
+    save: Callable[[], None],
+) -> None:
+    """A curator's edit of one authorship. Pointing it at another researcher is a move, with
+    the same permission and public note as `split_authorships`; both records are refreshed."""
+    require_permission(curator, EDIT_AUTHORSHIP_PERMISSION)
+    moved = previous_researcher_id not in (None, authorship.researcher_id)
+    ids = [authorship.researcher_id, previous_researcher_id]
+    with transaction.atomic():
+        if moved:
+            require_permission(curator, MOVE_PERMISSION)
+            target = Researcher.objects.get(pk=authorship.researcher_id)
+            with curation_context(
+                action="split",
+                curator=curator,
+                researcher_ids=ids,
+                note=f"Moved 1 work(s) to {target.display_name}.",
+            ):
+                save()
+        else:
+            save()
+        refresh_derived_data(researcher_ids={pk for pk in ids if pk})
+
+
+def delete_authorships(*, authorships: Iterable[Authorship], curator: AnyUser) -> int:
+    require_permission(curator, "works.delete_authorship")
+    ids = [a.pk for a in authorships]
+    with transaction.atomic():
+        researcher_ids = set(
+            Authorship.objects.filter(pk__in=ids).values_list("researcher_id", flat=True)
+        )
+        deleted, _ = Authorship.objects.filter(pk__in=ids).delete()
+        refresh_derived_data(researcher_ids=researcher_ids)
+    return deleted
+
+
+def edit_researcher(
+    *,
+    researcher: Researcher,
+    curator: AnyUser,
+    labels: Sequence[str],
+    previous_merged_into_id: int | None = None,
+    save: Callable[[], None],
+) -> None:
+    """A curator's edit of a record's fields: `save` writes them inside the audit context,
+    whose public note names the corrected fields (never who)."""
+    require_permission(curator, EDIT_RESEARCHER_PERMISSION)
+    if not labels:
+        with transaction.atomic():
+            save()
+        return
+    with (
+        transaction.atomic(),
+        curation_context(
+            action="edit",
+            curator=curator,
+            researcher_ids=[researcher.pk, researcher.merged_into_id, previous_merged_into_id],
+            note=f"Corrected the record: {', '.join(labels).lower()}.",
+        ),
+    ):
+        save()
+
+
+def researcher_edited(*, researcher: Researcher, curator: AnyUser) -> set[int]:
+    """After a record's edit is saved with its related rows: refresh it (and the record it
+    now redirects to)."""
+    require_permission(curator, EDIT_RESEARCHER_PERMISSION)
+    with transaction.atomic():
+        return refresh_derived_data(
+            researcher_ids={pk for pk in [researcher.pk, researcher.merged_into_id] if pk}
+        )
+
+
+def delete_researchers(*, researchers: Iterable[Researcher], curator: AnyUser) -> int:
+    """Delete records; their edges go with them (cascade), so their co-authors' close
+    counts are refreshed."""
+    require_permission(curator, "profiles.delete_researcher")
+    ids = [r.pk for r in researchers]
+    with transaction.atomic():
+        coauthors = set(
+            CoauthorEdge.objects.filter(researcher_id__in=ids).values_list("coauthor_id", flat=True)
+        ) - set(ids)
+        deleted, _ = Researcher.objects.filter(pk__in=ids).delete()
+        refresh_derived_data(researcher_ids=coauthors)
+    return deleted
+
+
+# --- claims and "not me" reports -------------------------------------------------------------
+
+
+def approve_claim(*, claim: Claim, curator: User, reason: str = "") -> Claim:
+    """claims.services.approve_claim (the claim rules), then trust for the record."""
+    with transaction.atomic():
+        claim = claim_rules.approve_claim(claim=claim, reviewer=curator, reason=reason)
+        queue_recompute(researcher_ids=[claim.researcher_id])
+    return claim
+
+
+def reject_claim(*, claim: Claim, curator: User, reason: str) -> Claim:
+    with transaction.atomic():
+        claim = claim_rules.reject_claim(claim=claim, reviewer=curator, reason=reason)
+        queue_recompute(researcher_ids=[claim.researcher_id])
+    return claim
+
+
+def accept_not_me(*, report: NotMeReport, curator: User, reason: str = "") -> NotMeReport:
+    """The authorship leaves the record for good: the profile's corrections list says so
+    (never who), and counts, edges, trust and slices follow."""
+    with transaction.atomic():
+        pending = NotMeReport.objects.filter(pk=report.pk, status=NotMeReport.Status.PENDING)
+        work = Work.objects.filter(pk=report.work_id).first()
+        with curation_context(
+            action="not me",
+            curator=curator,
+            researcher_ids=[report.researcher_id],
+            note=f"Removed a work its owner reported as not theirs: {str(work)[:120]}."
+            if pending.exists()
+            else "",
+        ):
+            report = claim_rules.accept_not_me(report=report, reviewer=curator, reason=reason)
+            refresh_derived_data(researcher_ids=[report.researcher_id])
+    return report
+
+
+def reject_not_me(*, report: NotMeReport, curator: User, reason: str) -> NotMeReport:
+    with transaction.atomic():
+        report = claim_rules.reject_not_me(report=report, reviewer=curator, reason=reason)
+        queue_recompute(researcher_ids=[report.researcher_id])
+    return report
+
+
+def release_record(*, researcher: Researcher, curator: AnyUser, reason: str = "") -> Researcher:
+    """A curator takes a record back from its owner (a wrong approval, a closed account):
+    unclaimed, its level back to L1/L0, the approval closed with `reason`."""
+    require_permission(curator, RELEASE_PERMISSION)
+    if not curator.has_perm(DECIDE_PERMISSION):
+        raise PermissionDenied(f"You lack the permission {DECIDE_PERMISSION}.")
+    with transaction.atomic():
+        record = _lock_researchers([researcher.pk])[researcher.pk]
+        if record.owner_id is None:
+            raise CurationError(f"{record.display_name} has no owner.")
+        with curation_context(
+            action="release",
+            curator=curator,
+            researcher_ids=[record.pk],
+            note="Released the record from its owner.",
+        ):
+            why = reason.strip() or "Ownership ended by a curator."
+            Claim.objects.filter(researcher=record, status=Claim.Status.APPROVED).update(
+                status=Claim.Status.WITHDRAWN, decided_at=timezone.now(), reason=why
+            )
+            record.owner = None
+            record.verification_level = claim_rules.unclaimed_level(record)
+            record.save(update_fields=["owner", "verification_level", "updated_at"])
+            Claim.objects.filter(researcher=record, status=Claim.Status.PENDING).update(
+                is_dispute=False
+            )
+            queue_recompute(researcher_ids=[record.pk])
+    return record

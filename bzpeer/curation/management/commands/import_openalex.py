@@ -1,4 +1,4 @@
-"""manage.py import_openalex PATH... — thin wrapper over works.importer.import_openalex."""
+"""manage.py import_openalex PATH... — thin wrapper over bzpeer.curation.importing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from works.importer import InputPathError, import_openalex
+from bzpeer.curation.importing import import_openalex
+from works.importer import InputPathError
 from works.importer.service import BATCH_SIZE
 
 

@@ -1,0 +1,75 @@
+"""What users do to records (claim, withdraw, release, report "not me", edit their summary),
+with its consequence: the claim rules (claims.services) or the profile's own write
+(profiles.services), then trust and graph slices queued for the worker after the commit.
+Views call these, so a user's change is recomputed whichever page made it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from bzpeer.curation.derived import queue_recompute
+from bzpeer.types import User
+from claims import services as claim_rules
+from claims.models import Claim, NotMeReport
+from profiles import services as profile_services
+from profiles.models import Researcher
+from works.models import Work
+
+
+def claim_with_orcid(*, user: User, researcher: Researcher) -> Claim:
+    with transaction.atomic():
+        claim = claim_rules.claim_with_orcid(user=user, researcher=researcher)
+        queue_recompute(researcher_ids=[claim.researcher_id])
+    return claim
+
+
+def claim_with_email(*, user: User, researcher: Researcher) -> Claim:
+    with transaction.atomic():
+        claim = claim_rules.claim_with_email(user=user, researcher=researcher)
+        queue_recompute(researcher_ids=[claim.researcher_id])
+    return claim
+
+
+def claim_with_evidence(
+    *, user: User, researcher: Researcher, statement: str, links: Iterable[str] = ()
+) -> Claim:
+    with transaction.atomic():
+        claim = claim_rules.claim_with_evidence(
+            user=user, researcher=researcher, statement=statement, links=links
+        )
+        queue_recompute(researcher_ids=[claim.researcher_id])
+    return claim
+
+
+def withdraw_claim(*, claim: Claim, user: User) -> Claim:
+    with transaction.atomic():
+        claim = claim_rules.withdraw_claim(claim=claim, user=user)
+        queue_recompute(researcher_ids=[claim.researcher_id])
+    return claim
+
+
+def release_record(*, user: User, researcher: Researcher) -> Researcher:
+    """The owner gives the record back (claims.services.release_record)."""
+    with transaction.atomic():
+        record = claim_rules.release_record(user=user, researcher=researcher)
+        queue_recompute(researcher_ids=[record.pk])
+    return record
+
+
+def report_not_me(*, user: User, researcher: Researcher, work: Work, reason: str) -> NotMeReport:
+    with transaction.atomic():
+        report = claim_rules.report_not_me(
+            user=user, researcher=researcher, work=work, reason=reason
+        )
+        queue_recompute(researcher_ids=[report.researcher_id])
+    return report
+
+
+def update_summary(*, user: User, researcher: Researcher, summary: str) -> Researcher:
+    """Completeness counts in trust, so trust is recomputed."""
+    with transaction.atomic():
+        record = profile_services.update_summary(user=user, researcher=researcher, summary=summary)
+        queue_recompute(researcher_ids=[record.pk])
+    return record

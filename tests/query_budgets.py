@@ -1,0 +1,108 @@
+"""Exact query budgets of every page and fragment, in one table.
+
+A test checks a budget with the `query_budget` fixture (tests/conftest.py):
+
+    with query_budget("profile.anonymous"):
+        response = client.get(url)
+
+which is pytest-django's `django_assert_num_queries` with the number from this table, so
+a page that gains (or loses) a query fails its test, and the new number is written here
+with what it pays for. Where a test compares a small record with a large one, both
+requests are held to the same exact number: the count must not grow with the data.
+
+"Signed in" below means the two queries every request of a signed-in user makes: the
+session and the user.
+"""
+
+from __future__ import annotations
+
+BUDGETS: dict[str, int] = {
+    # --- profiles -----------------------------------------------------------------------
+    # The featured researchers.
+    "home": 1,
+    # Researcher (+ institution), its topics, the works COUNT and page (+ venue, topics),
+    # works per year, public corrections.
+    "profile.anonymous": 6,
+    # The anonymous six, signed in, whether the viewer follows, the viewer's identity
+    # state (claims, verified email, owned record) in one query.
+    "profile.signed_in": 10,
+    "profile.visitor": 10,
+    "profile.claimant": 10,
+    "profile.owner": 10,
+    "profile.owner_of_another": 10,
+    # Researcher, works COUNT, the page of works (+ venue, topics).
+    "profile.works_fragment": 3,
+    # Signed in, researcher, audit context, the follow write and recount, the button state.
+    "profile.follow_post": 9,
+    "profile.unfollow_post": 9,
+    # --- owner tools (signed in, the owned record, then the action) ----------------------
+    # Writes go through bzpeer.curation, whose audit context adds a savepoint and its
+    # release around the domain service's own.
+    # + works COUNT, the owner's "not me" reports, the page of works.
+    "owner.works": 6,
+    # + the write in its audit context, then the identity panel and the header read back.
+    "owner.summary": 12,
+    "owner.collaboration": 10,
+    # + the work, the report and the recount in their audit context, the works list back.
+    "owner.not_me": 16,
+    # + the owner row locked, the claim, the release in its audit context, the panel back.
+    "owner.release": 16,
+    # --- invitations (signed in first) ---------------------------------------------------
+    # + the record, the sender's identity state, the sender's own record (conflicts).
+    "invitations.new": 5,
+    "invitations.new_fragment": 5,
+    # + the invitation (+ sender, record).
+    "invitations.detail": 3,
+    # + received and sent invitations.
+    "invitations.inbox": 4,
+    # + the record, the sender's verified address, the limits (one pending per pair, a
+    # daily count) and the invitation written in its audit context, the result back.
+    "invitations.send_fragment": 12,
+    # + the invitation locked and answered in its audit context, read back.
+    "invitations.accept_fragment": 8,
+    "invitations.decline_fragment": 8,
+    # --- claims (signed in first) --------------------------------------------------------
+    # As for owner tools, each write runs inside the curation layer's audit context.
+    # + the record, the user's ORCID, identity state, the ORCID app, verified addresses.
+    "claims.start": 7,
+    "claims.start_fragment": 7,
+    # + the user's claims (+ records).
+    "claims.mine": 3,
+    # + the record, the verified address, the user row locked, the claim decided in its
+    # audit context, then the claim panel (ORCID, identity state, ORCID app, addresses).
+    "claims.refused_fragment": 17,
+    "claims.evidence_fragment": 15,
+    # + the claim, withdrawn in its audit context, read back.
+    "claims.withdraw_fragment": 10,
+    # --- graph --------------------------------------------------------------------------
+    # Researcher, slice (its HTML comes from the cache or one render without queries).
+    "graph.slice_ready": 2,
+    # Researcher, no slice yet: get_or_create's SELECT, then the INSERT in a savepoint.
+    "graph.slice_queued": 5,
+    # Researcher, slice, the conditional UPDATE that claims nothing, the slice read back.
+    "graph.slice_polling": 4,
+    # Researcher, get_or_create (no row), INSERT, the FAILED status written.
+    "graph.slice_failed": 6,
+    # Researcher, slice.
+    "graph.explorer": 2,
+    "graph.neighbours.researcher": 5,
+    "graph.neighbours.work": 4,
+    "graph.neighbours.topic": 3,
+    "graph.neighbours.institution": 2,
+    # --- works --------------------------------------------------------------------------
+    # Work + venue, topics, shown authorships + researchers, their institutions, the work's
+    # institution list.
+    "works.work": 5,
+    # Topic, ranked researchers (+ institution), recent works (+ venue).
+    "works.topic": 3,
+    # Institution, the paginator's COUNT, the page of researchers.
+    "works.institution": 3,
+    # --- admin changelists (signed in first) ---------------------------------------------
+    # + the row estimate, the exact COUNT (small table), the page (+ relations).
+    "admin.researchers": 5,
+    # + the search COUNT, the page.
+    "admin.researchers_search": 4,
+    # + the changelist's counts, its page (+ related rows).
+    "admin.works": 6,
+    "admin.authorships": 5,
+}
