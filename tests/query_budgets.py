@@ -97,6 +97,14 @@ BUDGETS: dict[str, int] = {
     "works.topic": 3,
     # Institution, the paginator's COUNT, the page of researchers.
     "works.institution": 3,
+    # --- served from the page cache (bzpeer/pagecache) ----------------------------------
+    # Any cached anonymous page or fragment, and its 304: the record with its version.
+    "pagecache.hit": 1,
+    # The same for an anonymous visitor who has a session cookie: + the session.
+    "pagecache.hit_with_session": 2,
+    # Signed in (2), the record with its version, the viewer's identity state, whether
+    # the viewer follows; the record's sections from the cached fragments.
+    "pagecache.signed_in_profile": 5,
     # --- admin changelists (signed in first) ---------------------------------------------
     # + the row estimate, the exact COUNT (small table), the page (+ relations).
     "admin.researchers": 5,
