@@ -23,14 +23,24 @@ from django.utils.html import format_html, format_html_join
 from bzpeer.admin_toolkit import BaseAdmin, confirm_action, pretty_json, related_object_filter
 from bzpeer.curation import services as curation
 
+from . import queries
 from .models import Claim, NotMeReport
 from .services import DECIDE_PERMISSION, ClaimError
+
+STALE_PAGE_MESSAGE = "This page is out of date: select the claims again and decide on a new page."
 
 
 class DecisionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), required=False)
+    # What the page showed (claims.queries.review_tokens as JSON {claim id: token}): the
+    # decision is refused for a claim whose record changed since.
+    seen = forms.JSONField(
+        widget=forms.HiddenInput, required=False, error_messages={"invalid": STALE_PAGE_MESSAGE}
+    )
 
-    def __init__(self, *args: Any, reason_required: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, reason_required: bool, tokens: dict[int, str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = reason_required
         self.fields["reason"].help_text = (
@@ -38,6 +48,40 @@ class DecisionForm(forms.Form):
             if reason_required
             else "Optional: the person who filed it reads it."
         )
+        self.needs_tokens = tokens is not None
+        if tokens is None:
+            del self.fields["seen"]
+        else:
+            self.fields["seen"].initial = {str(pk): token for pk, token in tokens.items()}
+
+    def clean_seen(self) -> dict[str, str]:
+        seen = self.cleaned_data.get("seen")
+        if not isinstance(seen, dict) or not all(isinstance(v, str) for v in seen.values()):
+            raise forms.ValidationError(STALE_PAGE_MESSAGE)
+        return seen
+
+    def token_for(self, obj: Model) -> str | None:
+        """The token the page showed for this row; "" (never a valid token) when it showed
+        none, so a row added to the selection afterwards is refused too."""
+        if not self.needs_tokens:
+            return None
+        return self.cleaned_data["seen"].get(str(obj.pk), "")
+
+
+class EmailAuditFilter(admin.SimpleListFilter):
+    """Every institutional-email claim of the last days, whatever its status: the ones
+    approved at once are checked after the fact."""
+
+    title = "institutional-email audit"
+    parameter_name = "email_audit"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("30d", f"Email-domain claims, last {queries.EMAIL_AUDIT_DAYS} days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "30d":
+            return queryset.filter(pk__in=queries.email_domain_claims_to_audit().values("pk"))
+        return queryset
 
 
 class ReviewQueueAdmin(BaseAdmin):
@@ -80,17 +124,27 @@ class ReviewQueueAdmin(BaseAdmin):
         verb: str,
         decide: Callable[..., Any],
         reason_required: bool,
+        columns: list[tuple[str, Callable[[Any], Any]]] | None = None,
+        tokens: Callable[[list], dict[int, str]] | None = None,
     ) -> TemplateResponse | None:
-        """1. First POST (from the changelist): a page listing the rows and asking why.
-        2. Second POST (`apply`): call the service once per row; each refusal (not pending
-           any more, a curator deciding their own claim...) is reported, the rest goes on."""
+        """1. First POST (from the changelist): a page listing the rows and asking why;
+           with `tokens`, it also carries what it showed of each row (a review token).
+        2. Second POST (`apply`): call the service once per row (with the row's token when
+           there are tokens); each refusal (not pending any more, a record that changed
+           since the page, a curator deciding their own claim...) is reported, the rest
+           goes on."""
         rows = list(queryset)
+        shown = tokens(rows) if tokens is not None else None
 
         def apply(form: forms.Form) -> None:
+            assert isinstance(form, DecisionForm)
             done, refused = 0, []
             for obj in rows:
                 try:
-                    decide(obj, request.user, form.cleaned_data["reason"])
+                    if form.needs_tokens:
+                        decide(obj, request.user, form.cleaned_data["reason"], form.token_for(obj))
+                    else:
+                        decide(obj, request.user, form.cleaned_data["reason"])
                 except (ClaimError, PermissionDenied) as exc:
                     refused.append(f"{obj}: {exc}")
                 else:
@@ -106,12 +160,15 @@ class ReviewQueueAdmin(BaseAdmin):
             rows,
             title=f"{verb}: give the reason",
             submit=verb,
-            columns=[
+            columns=columns
+            or [
                 ("Researcher", lambda row: row.researcher),
                 ("Filed by", lambda row: row.user),
                 ("Status", lambda row: row.get_status_display()),
             ],
-            form_class=lambda data: DecisionForm(data, reason_required=reason_required),
+            form_class=lambda data: DecisionForm(
+                data, reason_required=reason_required, tokens=shown
+            ),
             apply=apply,
         )
 
@@ -131,7 +188,13 @@ class ClaimAdmin(ReviewQueueAdmin):
     )
     list_select_related = ("researcher", "user", "reviewer")
     change_list_template = "admin/claims/claim/change_list.html"
-    list_filter = ("status", "method", "is_dispute", related_object_filter("researcher"))
+    list_filter = (
+        "status",
+        "method",
+        "is_dispute",
+        EmailAuditFilter,
+        related_object_filter("researcher"),
+    )
     search_fields = ("researcher__display_name", "=user__username", "=user__email")
     search_help_text = "Researcher name, or the claimant's exact username or email."
     autocomplete_fields = ("user", "researcher", "reviewer")
@@ -143,7 +206,7 @@ class ClaimAdmin(ReviewQueueAdmin):
         ("The record and any dispute", {"fields": ("record_summary", "other_claims")}),
         ("Decision", {"fields": ("status", "reviewer", "decided_at", "reason")}),
     )
-    actions = ("approve", "reject")
+    actions = ("approve", "reject", "transfer")
 
     @admin.display(description="evidence links")
     def evidence_links_pretty(self, obj: Claim) -> str:
@@ -208,8 +271,37 @@ class ClaimAdmin(ReviewQueueAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
         # "Not me" reports wait in their own queue; the claims queue says how many.
         pending = NotMeReport.objects.filter(status=NotMeReport.Status.PENDING).count()
-        extra_context = {**(extra_context or {}), "pending_not_me": pending}
+        extra_context = {
+            **(extra_context or {}),
+            "pending_not_me": pending,
+            "email_audit_count": queries.email_domain_claims_to_audit().count(),
+            "email_audit_days": queries.EMAIL_AUDIT_DAYS,
+        }
         return super().changelist_view(request, extra_context=extra_context)
+
+    def decision_columns(self) -> list[tuple[str, Callable[[Any], Any]]]:
+        """What an approval or a transfer depends on, as the review token records it."""
+        return [
+            ("Researcher", lambda row: row.researcher),
+            ("Filed by", lambda row: row.user),
+            ("Method", lambda row: row.get_method_display()),
+            ("Status", lambda row: row.get_status_display()),
+            ("Record owner", lambda row: row.researcher.owner or "unclaimed"),
+            ("Other open claims on the record", self.open_claims_cell),
+        ]
+
+    @staticmethod
+    def open_claims_cell(row: Claim) -> str:
+        others = (
+            Claim.objects.filter(
+                researcher_id=row.researcher_id,
+                status__in=[Claim.Status.PENDING, Claim.Status.APPROVED],
+            )
+            .exclude(pk=row.pk)
+            .select_related("user")
+            .order_by("pk")
+        )
+        return "; ".join(f"{c.user} ({c.get_status_display().lower()})" for c in others) or "none"
 
     @admin.action(description="Approve selected claims", permissions=["decide"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
@@ -217,8 +309,29 @@ class ClaimAdmin(ReviewQueueAdmin):
             request,
             queryset,
             verb="Approved",
-            decide=lambda c, user, why: curation.approve_claim(claim=c, curator=user, reason=why),
+            decide=lambda c, user, why, seen: curation.approve_claim(
+                claim=c, curator=user, reason=why, seen=seen
+            ),
             reason_required=False,
+            columns=self.decision_columns(),
+            tokens=lambda rows: queries.review_tokens([row.pk for row in rows]),
+        )
+
+    @admin.action(
+        description="Transfer the record to the disputing claimant (from its owner)",
+        permissions=["decide"],
+    )
+    def transfer(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return self.decide(
+            request,
+            queryset,
+            verb="Transferred",
+            decide=lambda c, user, why, seen: curation.transfer_record(
+                claim=c, curator=user, reason=why, seen=seen
+            ),
+            reason_required=True,
+            columns=self.decision_columns(),
+            tokens=lambda rows: queries.review_tokens([row.pk for row in rows]),
         )
 
     @admin.action(description="Reject selected claims", permissions=["decide"])

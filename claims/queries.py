@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
@@ -11,10 +13,12 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from bzpeer.identifiers import parse_orcid
 from bzpeer.types import AnyUser, User
 from claims.models import Claim, NotMeReport
+from claims.names import local_part_matches_name
 from profiles.models import Invitation, Researcher
 
 ORCID_PROVIDER = "orcid"
@@ -77,7 +81,57 @@ def matching_verified_emails(user: User, researcher: Researcher) -> list[str]:
     if not domain:
         return []
     emails = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
-    return [email for email in emails if email_domain_matches(email, domain)]
+    matching = [email for email in emails if email_domain_matches(email, domain)]
+    # An address that looks like the record's name first: it is the one a claim uses.
+    names = [researcher.display_name, *researcher.alternative_names]
+    return sorted(matching, key=lambda email: not local_part_matches_name(email, names))
+
+
+# Institutional-email claims are approved without a person looking (when the address looks
+# like the name) or wait for one: either way curators see every one for this long.
+EMAIL_AUDIT_DAYS = 30
+
+
+def email_domain_claims_to_audit() -> QuerySet[Claim]:
+    since = timezone.now() - timedelta(days=EMAIL_AUDIT_DAYS)
+    return Claim.objects.filter(method=Claim.Method.EMAIL_DOMAIN, created_at__gte=since)
+
+
+# --- what a curator saw before deciding --------------------------------------------------
+
+
+def review_tokens(claim_ids: Iterable[int]) -> dict[int, str]:
+    """A short digest, per claim, of what a decision on it depends on: its status, its
+    record's owner and merge, and every open (pending or approved) claim on the record.
+    The decision page carries the token it showed; the decision is refused when the token
+    is different by then (another curator decided, a claim came or went)."""
+    claims = list(
+        Claim.objects.filter(pk__in=list(claim_ids)).values_list(
+            "pk", "status", "researcher_id", "researcher__owner_id", "researcher__merged_into_id"
+        )
+    )
+    open_claims: dict[int, list[tuple]] = {}
+    for row in (
+        Claim.objects.filter(
+            researcher_id__in={researcher_id for _, _, researcher_id, _, _ in claims},
+            status__in=[Claim.Status.PENDING, Claim.Status.APPROVED],
+        )
+        .order_by("pk")
+        .values_list("researcher_id", "pk", "user_id", "status", "is_dispute")
+    ):
+        open_claims.setdefault(row[0], []).append(row[1:])
+    tokens = {}
+    for pk, status, researcher_id, owner_id, merged_into_id in claims:
+        state = (
+            pk,
+            status,
+            researcher_id,
+            owner_id,
+            merged_into_id,
+            open_claims.get(researcher_id),
+        )
+        tokens[pk] = hashlib.sha256(repr(state).encode()).hexdigest()[:20]
+    return tokens
 
 
 def user_claims(user: User) -> QuerySet[Claim]:

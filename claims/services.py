@@ -5,17 +5,24 @@ Rules kept here (and by the constraints in claims/models.py):
    pending for curators and never takes the record by itself.
 2. One record per user (Researcher.owner is one-to-one), and one open claim at a time.
 3. Automatic approvals: an authenticated ORCID iD equal to the record's ORCID (L3), or a
-   verified email on the record's institution's domain (L2, audited by curators through
-   the method "email_domain"). Evidence waits for a curator (L2 when approved).
+   verified email on the record's institution's domain whose local part looks like the
+   record's name (L2, audited by curators through the method "email_domain"; an address
+   that does not look like the name waits for a curator). Evidence waits for a curator
+   (L2 when approved).
 4. Every decision stores who (None for an automatic one), when and why; the claimant is
    emailed.
+5. A curator's approval never takes a record from its owner (that is `transfer_record`,
+   with a reason), and is refused when the record or its claims changed since the page
+   the curator decided on (the review token, queries.review_tokens). Owner, level and
+   ORCID iD change only here (the admin shows them read-only).
 
 These are the rules only: trust and counts follow a claim or a report through
 bzpeer.curation (curators' decisions in `services`, the users' own steps in `owners`),
 which calls these and then refreshes the derived data.
 
-Each write locks the user row, then the record row (always in that order), so two claims
-racing for the same record or by the same user are serialised.
+Each write locks the user row, then the record row, then claim rows (always in that order),
+so two claims or two decisions racing for the same record or by the same user are
+serialised.
 """
 
 from __future__ import annotations
@@ -32,11 +39,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bzpeer.accounts import has_verified_email
-from bzpeer.identifiers import parse_orcid
-from bzpeer.types import User
+from bzpeer.identifiers import normalize_orcid, parse_orcid
+from bzpeer.types import AnyUser, User
 from claims import queries
 from claims.listing import listed_works
 from claims.models import Claim, NotMeReport
+from claims.names import local_part_matches_name
 from profiles.models import Researcher, VerificationLevel
 from works.models import Authorship, Work
 
@@ -97,7 +105,13 @@ def claim_with_orcid(*, user: User, researcher: Researcher) -> Claim:
 
 
 def claim_with_email(*, user: User, researcher: Researcher) -> Claim:
-    """Approve at once (L2) when a verified email is on the institution's domain."""
+    """Approve at once (L2) when a verified email is on the institution's domain and its
+    local part looks like the record's name (claims/names.py); an address on the domain
+    that does not (a colleague's, `info@`) files the claim for a curator instead.
+
+    Approving on the domain at all is a deliberate trade: most researchers have such an
+    address and no ORCID sign-in, and curators audit every one of these claims (the claims
+    admin's "institutional email, last 30 days" list)."""
     require_verified_email(user)
     with transaction.atomic():
         _lock_user(user)
@@ -113,12 +127,26 @@ def claim_with_email(*, user: User, researcher: Researcher) -> Claim:
                 f"None of your confirmed email addresses is at {domain}. Add and confirm one "
                 "under Account settings, or claim with evidence."
             )
+        # Listed with the addresses that look like the record's name first.
+        names = [record.display_name, *record.alternative_names]
+        named = [email for email in emails if local_part_matches_name(email, names)]
+        if named:
+            return _file_claim(
+                user=user,
+                record=record,
+                method=Claim.Method.EMAIL_DOMAIN,
+                evidence=f"Confirmed email {named[0]} is on the institution's domain {domain}.",
+                approve_with=VerificationLevel.L2,
+            )
         return _file_claim(
             user=user,
             record=record,
             method=Claim.Method.EMAIL_DOMAIN,
-            evidence=f"Confirmed email {emails[0]} is on the institution's domain {domain}.",
-            approve_with=VerificationLevel.L2,
+            evidence=(
+                f"Confirmed email {emails[0]} is on the institution's domain {domain}, but "
+                "it does not look like the record's name: a curator reviews it."
+            ),
+            approve_with=None,
         )
 
 
@@ -234,63 +262,150 @@ def _take_record(*, record: Researcher, claim: Claim, level: int) -> None:
             record.save(update_fields=["owner", "verification_level", "updated_at"])
     except IntegrityError as exc:  # the user took another record in a parallel request
         raise ClaimError("Your account already owns a record.") from exc
-    # Anyone else still waiting on this record now disputes an owned record.
-    Claim.objects.filter(researcher=record, status=Claim.Status.PENDING).exclude(
-        user_id=claim.user_id
-    ).update(is_dispute=True)
+    # Anyone else still waiting on this record now disputes an owned record, and is told.
+    waiting = list(
+        Claim.objects.select_related("user", "researcher")
+        .filter(researcher=record, status=Claim.Status.PENDING, is_dispute=False)
+        .exclude(user_id=claim.user_id)
+    )
+    Claim.objects.filter(pk__in=[c.pk for c in waiting]).update(is_dispute=True)
+    for other in waiting:
+        other.is_dispute = True
+        _notify_claimant(other, template="claim_disputed")
 
 
 # --- curator decisions ----------------------------------------------------------------------
 
 
-def approve_claim(*, claim: Claim, reviewer: User | None, reason: str = "") -> Claim:
-    """A curator approves a pending claim: the claimant owns the record at L2 (L3 for an
-    ORCID dispute, whose iD was checked when it was filed). Approving a dispute moves the
-    record from its owner to the claimant; the earlier approval is closed with the why."""
+def approve_claim(
+    *, claim: Claim, reviewer: User | None, reason: str = "", seen: str | None = None
+) -> Claim:
+    """A curator approves a pending claim on a record without an owner: the claimant owns
+    it at L2 (L3 for an ORCID claim whose iD is still the record's). `seen` is the
+    review token (queries.review_tokens) of the page the curator decided on: when the
+    record or its claims changed since, nothing happens and the curator is told what
+    changed. A record that has an owner is never taken by an approval: that is
+    `transfer_record`, with a reason."""
     with transaction.atomic():
         _lock_user_id(claim.user_id)
         record = _lock_record_id(claim.researcher_id)
         claim = _lock_claim(claim)
         _check_reviewer(claim, reviewer)
-        if record.merged_into_id:
-            raise ClaimError("This record was merged into another one; decide a claim on it.")
-        owned = Researcher.objects.filter(owner_id=claim.user_id).exclude(pk=record.pk).first()
-        if owned is not None:
-            raise ClaimError(f"The claimant already owns the record of {owned.display_name}.")
-        previous_owner_id = record.owner_id
-        if previous_owner_id == claim.user_id:
-            raise ClaimError("The claimant already owns this record.")
+        _check_unchanged(claim, record, seen)
+        _check_claimant_may_own(claim, record)
+        if record.owner_id is not None:
+            raise ClaimError(
+                f"This record belongs to {_owner_label(record)}: approving would take it from "
+                'them. If that is right, use "Transfer the record to the disputing claimant" '
+                "and give the reason."
+            )
+        _close_stale_approvals(record)
+        _decide(claim, status=Claim.Status.APPROVED, reviewer=reviewer, reason=reason)
+        _take_record(record=record, claim=claim, level=_approved_level(claim, record))
+        _notify_claimant(claim)
+    return claim
+
+
+def transfer_record(
+    *, claim: Claim, reviewer: User | None, reason: str, seen: str | None = None
+) -> Claim:
+    """A curator decides a dispute for the claimant: the record moves from its owner to
+    them. Its own action, with a reason both people read: the owner's approval is closed
+    as rejected, and each of the two is emailed once. `seen` as for approve_claim."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClaimError("Moving a record from its owner needs a reason: both people read it.")
+    with transaction.atomic():
+        _lock_user_id(claim.user_id)
+        record = _lock_record_id(claim.researcher_id)
+        claim = _lock_claim(claim)
+        _check_reviewer(claim, reviewer)
+        _check_unchanged(claim, record, seen)
+        _check_claimant_may_own(claim, record)
+        if record.owner_id is None:
+            raise ClaimError("This record has no owner: approve the claim instead.")
         now = timezone.now()
-        displaced: list[Claim] = []
-        if previous_owner_id is not None:
-            for earlier in Claim.objects.select_for_update().filter(
-                researcher=record, status=Claim.Status.APPROVED
-            ):
-                earlier.status = Claim.Status.REJECTED
-                earlier.reviewer = reviewer
-                earlier.decided_at = now
-                earlier.reason = (
-                    f"Ownership moved to another claimant after a dispute (claim {claim.pk})."
-                    + (f" {reason.strip()}" if reason.strip() else "")
-                )
-                earlier.save(update_fields=["status", "reviewer", "decided_at", "reason"])
-                displaced.append(earlier)
-            claim.is_dispute = True
-        else:
-            _close_stale_approvals(record)
-        claim.status = Claim.Status.APPROVED
-        claim.reviewer = reviewer
-        claim.decided_at = now
-        claim.reason = reason.strip()
-        claim.save(update_fields=["status", "reviewer", "decided_at", "reason", "is_dispute"])
-        level = VerificationLevel.L3 if claim.method == Claim.Method.ORCID else VerificationLevel.L2
-        if previous_owner_id is not None:
-            record.owner = None  # the one-to-one moves in one save below
-        _take_record(record=record, claim=claim, level=level)
+        displaced = list(
+            Claim.objects.select_for_update()
+            .select_related("user", "researcher")
+            .filter(researcher=record, status=Claim.Status.APPROVED)
+        )
+        for earlier in displaced:
+            earlier.status = Claim.Status.REJECTED
+            earlier.reviewer = reviewer
+            earlier.decided_at = now
+            earlier.reason = (
+                f"Ownership moved to another claimant after a dispute (claim {claim.pk}). {reason}"
+            )
+            earlier.save(update_fields=["status", "reviewer", "decided_at", "reason"])
+        claim.is_dispute = True
+        _decide(claim, status=Claim.Status.APPROVED, reviewer=reviewer, reason=reason)
+        record.owner = None  # the one-to-one moves in one save below
+        _take_record(record=record, claim=claim, level=_approved_level(claim, record))
         _notify_claimant(claim)
         for earlier in displaced:
             _notify_claimant(earlier)
     return claim
+
+
+def _decide(claim: Claim, *, status: str, reviewer: User | None, reason: str) -> None:
+    claim.status = status
+    claim.reviewer = reviewer
+    claim.decided_at = timezone.now()
+    claim.reason = reason.strip()
+    claim.save(update_fields=["status", "reviewer", "decided_at", "reason", "is_dispute"])
+
+
+def _approved_level(claim: Claim, record: Researcher) -> int:
+    """L3 only while the record's ORCID iD is one the claimant signed in with."""
+    if claim.method == Claim.Method.ORCID:
+        orcid = parse_orcid(record.orcid or "")
+        if orcid and orcid in queries.connected_orcids(claim.user):
+            return VerificationLevel.L3
+    return VerificationLevel.L2
+
+
+def _check_claimant_may_own(claim: Claim, record: Researcher) -> None:
+    if record.merged_into_id:
+        raise ClaimError("This record was merged into another one; decide a claim on it.")
+    if record.owner_id == claim.user_id:
+        raise ClaimError("The claimant already owns this record.")
+    owned = Researcher.objects.filter(owner_id=claim.user_id).exclude(pk=record.pk).first()
+    if owned is not None:
+        raise ClaimError(f"The claimant already owns the record of {owned.display_name}.")
+
+
+def _check_unchanged(claim: Claim, record: Researcher, seen: str | None) -> None:
+    """Refuse a decision taken on a page that no longer shows the record as it is."""
+    if seen is None or queries.review_tokens([claim.pk]).get(claim.pk) == seen:
+        return
+    if record.owner_id is not None:
+        approval = (
+            Claim.objects.filter(researcher=record, status=Claim.Status.APPROVED)
+            .select_related("reviewer")
+            .first()
+        )
+        how = ""
+        if approval is not None:
+            by = f"by {approval.reviewer}" if approval.reviewer else "automatically"
+            when = timezone.localtime(approval.decided_at).strftime("%Y-%m-%d %H:%M:%S")
+            how = f" (claim {approval.pk}, approved {by} at {when})"
+        now = f"it now belongs to {_owner_label(record)}{how}"
+    elif record.merged_into_id:
+        now = "it was merged into another record"
+    else:
+        now = "its claims changed (one was filed, withdrawn or decided)"
+    raise ClaimError(
+        f"The record changed since you opened the decision page: {now}. Nothing was "
+        "changed; look at the claim again before deciding."
+    )
+
+
+def _owner_label(record: Researcher) -> str:
+    if record.owner_id is None:
+        return "nobody"
+    owner = get_user_model().objects.filter(pk=record.owner_id).first()
+    return str(owner) if owner is not None else "another user"
 
 
 def reject_claim(*, claim: Claim, reviewer: User | None, reason: str) -> Claim:
@@ -362,6 +477,88 @@ def release_record(*, user: User, researcher: Researcher) -> Researcher:
         Claim.objects.filter(researcher=record, status=Claim.Status.PENDING).update(
             is_dispute=False
         )
+    return record
+
+
+# --- curators' changes to ownership and to the iD a claim may rest on -------------------------
+
+
+def revoke_ownership(
+    *, researcher: Researcher, reviewer: User | None, reason: str, notify: bool = True
+) -> Researcher:
+    """A curator ends a record's ownership (a wrong approval, a closed account): unclaimed,
+    its level back to L1/L0, the approval closed with `reason`, which the former owner is
+    emailed. Pending claims on it are no longer disputes."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClaimError("Ending an ownership needs a reason: the former owner reads it.")
+    if reviewer is None or not reviewer.has_perm(DECIDE_PERMISSION):
+        raise PermissionDenied(f"You lack the permission {DECIDE_PERMISSION}.")
+    with transaction.atomic():
+        record = _lock_record(researcher)
+        if record.owner_id is None:
+            raise ClaimError(f"{record.display_name} has no owner.")
+        former = get_user_model().objects.get(pk=record.owner_id)
+        for claim in Claim.objects.select_for_update().filter(
+            researcher=record, status=Claim.Status.APPROVED
+        ):
+            _decide(claim, status=Claim.Status.WITHDRAWN, reviewer=reviewer, reason=reason)
+        record.owner = None
+        record.verification_level = unclaimed_level(record)
+        record.save(update_fields=["owner", "verification_level", "updated_at"])
+        Claim.objects.filter(researcher=record, status=Claim.Status.PENDING).update(
+            is_dispute=False
+        )
+        if notify:
+            _notify_owner(former, record, "ownership_ended", {"reason": reason})
+    return record
+
+
+def change_orcid(
+    *, researcher: Researcher, orcid: str | None, reviewer: User | None, reason: str
+) -> Researcher:
+    """A curator corrects a record's ORCID iD (None removes it), saying why; the owner, if
+    any, is emailed. An unclaimed record's level follows (an iD makes it L1). An iD the
+    owner proved by signing in with ORCID (L3) is not changed by hand: release first."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClaimError("Changing an ORCID iD needs a reason.")
+    if reviewer is None or not reviewer.has_perm(DECIDE_PERMISSION):
+        raise PermissionDenied(f"You lack the permission {DECIDE_PERMISSION}.")
+    new = normalize_orcid(orcid) if orcid else None
+    if orcid and new is None:
+        raise ClaimError("Not an ORCID iD: expected 0000-0000-0000-000X with a valid check digit.")
+    with transaction.atomic():
+        record = _lock_record(researcher)
+        old = record.orcid or None
+        if new == old:
+            raise ClaimError(f"The record's ORCID iD already is {old or 'empty'}.")
+        if record.owner_id and record.verification_level == VerificationLevel.L3:
+            raise ClaimError(
+                f"The owner signed in with ORCID as {old}, which made the record L3: release "
+                "the record first if that iD is wrong."
+            )
+        holder = Researcher.objects.filter(orcid=new).exclude(pk=record.pk).first() if new else None
+        if holder is not None:
+            raise ClaimError(
+                f"The record of {holder.display_name} already has the iD {new}: if it is the "
+                "same person, merge the duplicates instead."
+            )
+        record.orcid = new
+        fields = ["orcid", "updated_at"]
+        if record.owner_id is None:
+            record.verification_level = unclaimed_level(record)
+            fields.append("verification_level")
+        try:
+            with transaction.atomic():
+                record.save(update_fields=fields)
+        except IntegrityError as exc:  # another record took the iD in a parallel request
+            raise ClaimError(f"Another record took the iD {new} meanwhile.") from exc
+        if record.owner_id:
+            owner = get_user_model().objects.get(pk=record.owner_id)
+            _notify_owner(
+                owner, record, "orcid_changed", {"old": old, "new": new, "reason": reason}
+            )
     return record
 
 
@@ -475,8 +672,27 @@ def _close(claim: Claim, *, status: str, reason: str) -> None:
     claim.save(update_fields=["status", "decided_at", "reason"])
 
 
-def _notify_claimant(claim: Claim) -> None:
-    """Email the claimant about a decision, after the transaction commits."""
+def _notify_owner(user: AnyUser, record: Researcher, template: str, extra: dict) -> None:
+    """Email a record's (former) owner what a curator did to it, after the commit."""
+    email = getattr(user, "email", "")
+    if not email:
+        return
+    context = {"researcher": record, "user": user, "site_url": settings.SITE_URL, **extra}
+    subject = render_to_string(f"claims/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"claims/email/{template}.txt", context)
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+        except Exception:  # a mail outage must not undo the change
+            logger.exception("Could not email the owner of record %s", record.pk)
+
+    transaction.on_commit(send)
+
+
+def _notify_claimant(claim: Claim, *, template: str = "claim_decided") -> None:
+    """Email the claimant about a decision (or, with "claim_disputed", that someone else now
+    owns the record their claim waits on), after the transaction commits."""
     user = claim.user
     if not user.email:
         return
@@ -486,8 +702,8 @@ def _notify_claimant(claim: Claim) -> None:
         "user": user,
         "site_url": settings.SITE_URL,
     }
-    subject = render_to_string("claims/email/claim_decided_subject.txt", context).strip()
-    body = render_to_string("claims/email/claim_decided.txt", context)
+    subject = render_to_string(f"claims/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"claims/email/{template}.txt", context)
 
     def send() -> None:
         try:

@@ -118,6 +118,11 @@ def _result_message(claim: Claim) -> str:
         return f"You now own the record of {name}."
     if claim.is_dispute:
         return f"The record of {name} already has an owner: curators will review your dispute."
+    if claim.method == Claim.Method.EMAIL_DOMAIN:
+        return (
+            f"Your address is on the institution's domain but does not look like the name "
+            f"{name}: a curator reviews your claim."
+        )
     return f"Your claim on {name} is waiting for a curator."
 
 

@@ -57,8 +57,7 @@ class MergeForm(forms.Form):
 class ReleaseForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        required=False,
-        help_text="Optional: the former owner reads it on their closed claim.",
+        help_text="Required: the former owner is emailed it.",
     )
 
 
@@ -99,13 +98,17 @@ class ResearcherAuthorshipInline(admin.TabularInline):
         return queryset.select_related("work").prefetch_related("institutions")
 
 
-class ResearcherAdminForm(forms.ModelForm):
+class ChangeOrcidForm(forms.Form):
     # Longer than the stored iD (19 characters), so a pasted orcid.org URL gets cleaned.
     orcid = forms.CharField(
         max_length=64,
         required=False,
-        label="ORCID",
-        help_text="0000-0000-0000-000X, or its orcid.org URL.",
+        label="New ORCID iD",
+        help_text="0000-0000-0000-000X, or its orcid.org URL; empty removes the iD.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Required: the owner, if any, reads it.",
     )
 
     def clean_orcid(self) -> str | None:
@@ -124,7 +127,6 @@ class ResearcherAdminForm(forms.ModelForm):
 
 @admin.register(Researcher)
 class ResearcherAdmin(BigTableAdmin):
-    form = ResearcherAdminForm
     list_display = (
         "display_name",
         "orcid",
@@ -154,11 +156,16 @@ class ResearcherAdmin(BigTableAdmin):
         "Name or alternative name, ORCID (0000-... or orcid.org URL), "
         "OpenAlex id (A123... or full URL), or a urn:bzpeer id."
     )
-    autocomplete_fields = ("owner", "last_known_institution", "merged_into")
+    autocomplete_fields = ("last_known_institution", "merged_into")
     # Authorships are inlined up to INLINE_CAP rows (see get_inlines); follows never are.
     authorship_inline_cap = INLINE_CAP
     exclude = ("trust_components",)  # shown pretty-printed as trust_breakdown
+    # Owner, level and ORCID iD follow the claim rules: shown here, changed only by the
+    # actions that call them (claims: approve, transfer; here: release, change ORCID iD).
     readonly_fields = (
+        "owner",
+        "verification_level",
+        "orcid",
         "trust_score",
         "trust_band",
         "trust_breakdown",
@@ -185,8 +192,23 @@ class ResearcherAdmin(BigTableAdmin):
                 )
             },
         ),
-        ("Identifiers", {"fields": ("source_id", "orcid", "is_stub")}),
-        ("Claim and verification", {"fields": ("owner", "verification_level", "merged_into")}),
+        (
+            "Identifiers",
+            {
+                "fields": ("source_id", "orcid", "is_stub"),
+                "description": 'The ORCID iD changes with the action "Change the ORCID iD".',
+            },
+        ),
+        (
+            "Claim and verification",
+            {
+                "fields": ("owner", "verification_level", "merged_into"),
+                "description": (
+                    "Owner and verification level follow claims: approve or transfer a claim "
+                    '(Claims), or use the action "Release selected records from their owners".'
+                ),
+            },
+        ),
         (
             "Trust (computed by a task)",
             {"fields": ("trust_score", "trust_band", "trust_breakdown", "trust_computed_at")},
@@ -240,7 +262,7 @@ class ResearcherAdmin(BigTableAdmin):
         )
         return super().get_search_results(request, queryset, search_term)
 
-    actions = ("merge_duplicates", "recompute", "release_records")
+    actions = ("merge_duplicates", "recompute", "release_records", "change_orcid")
 
     def has_merge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(curation.MERGE_PERMISSION)
@@ -309,6 +331,49 @@ class ResearcherAdmin(BigTableAdmin):
             columns=[("Record", lambda r: r), ("Owner", lambda r: r.owner or "unclaimed")],
             form_class=lambda data: ReleaseForm(data),
             apply=apply,
+        )
+
+    @admin.action(description="Change the ORCID iD (with a reason)", permissions=["change"])
+    def change_orcid(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """1. First POST: the record, its owner and iD, and the new iD with the reason.
+        2. Second POST (`apply`): bzpeer.curation.services.change_orcid."""
+        records = list(queryset.select_related("owner").order_by("pk")[:2])
+        if len(records) != 1:
+            self.message_user(request, "Select exactly one record.", messages.ERROR)
+            return None
+        record = records[0]
+
+        def apply(form: forms.Form) -> None:
+            try:
+                curation.change_orcid(
+                    researcher=record,
+                    curator=request.user,
+                    orcid=form.cleaned_data["orcid"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except (curation.CurationError, PermissionDenied) as exc:
+                self.message_user(request, f"Not changed: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Changed the ORCID iD of {record}.", messages.SUCCESS)
+
+        return confirm_action(
+            self,
+            request,
+            records,
+            title="Change the ORCID iD",
+            submit="Change the iD",
+            columns=[
+                ("Record", lambda r: r),
+                ("ORCID iD", lambda r: r.orcid or "none"),
+                ("Owner", lambda r: r.owner or "unclaimed"),
+                ("Level", lambda r: r.get_verification_level_display()),
+            ],
+            form_class=lambda data: ChangeOrcidForm(data),
+            apply=apply,
+            note=(
+                "An iD its owner proved by signing in with ORCID (L3) is not changed by hand. "
+                "On an unclaimed record the level follows the iD (L1 with one)."
+            ),
         )
 
     @admin.action(

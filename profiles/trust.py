@@ -1,6 +1,7 @@
 """The trust score: one pure function, so anyone can read (and test) why a score is what it is.
 
-1. identity: the verification level (L0 0, L1 10, L2 22, L3 30 points).
+1. identity: the verification level (L0 0, L1 10, L2 22, L3 30 points); its reason also
+   says how an owned record was claimed (ORCID sign-in, institutional email, evidence).
 2. scholarly record: works that carry a DOI or arXiv id, log-scaled so the first few count
    most (30 points at 100 identified works).
 3. network: close collaborators, a verified (claimed) one counting three times, log-scaled
@@ -36,6 +37,18 @@ class TrustInputs:
     has_summary: bool
     has_topics: bool
     has_orcid: bool
+    # How the owner's approved claim was made (a claims Method value), "" when unclaimed,
+    # and whether a curator approved it (an institutional-email claim may have had none).
+    claim_method: str = ""
+    claim_reviewed: bool = False
+
+
+# Said on the public page: an institutional-email claim may have had no human review.
+CLAIM_METHOD_WHY = {
+    "orcid": "claimed through an ORCID sign-in",
+    "email_domain": "claimed via institutional email",
+    "evidence": "claimed with evidence a curator reviewed",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,19 @@ def compute_trust(inputs: TrustInputs) -> TrustResult:
         "identity": {
             "points": identity,
             "max": max(IDENTITY_POINTS.values()),
-            "why": f"Verification level L{inputs.verification_level}",
+            "why": ", ".join(
+                part
+                for part in [
+                    f"Verification level L{inputs.verification_level}",
+                    CLAIM_METHOD_WHY.get(inputs.claim_method, "")
+                    + (
+                        " (approved by a curator)"
+                        if inputs.claim_reviewed and inputs.claim_method == "email_domain"
+                        else ""
+                    ),
+                ]
+                if part
+            ),
         },
         "record": {
             "points": record,

@@ -1,4 +1,5 @@
-"""Admin for works and authorships: the bibliographic records curators correct.
+"""Admin for works and authorships: the bibliographic records curators correct; and for
+accounts, whose deletion releases the record an account owns.
 
 These admins live here, not in works/admin.py, because their writes go through the curation
 services (hide, edit, move, delete, each with its audit note and refresh), and works never
@@ -12,6 +13,8 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest
@@ -418,3 +421,21 @@ class AuthorshipAdmin(BigTableAdmin):
         if author_id := parse_source_id(search_term, "author"):
             return queryset.filter(researcher__source_id=author_id), False
         return super().get_search_results(request, queryset, search_term)
+
+
+# ---------------------------------------------------------------------------
+# Accounts: deleting one releases the record it owns by the claim rules first
+# ---------------------------------------------------------------------------
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.delete_accounts(users=[obj], curator=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        services.delete_accounts(users=list(queryset), curator=request.user)

@@ -14,11 +14,12 @@ import logging
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q
+from django.db.models import Count, F, OuterRef, Q
 from django.utils import timezone
 
 from bzpeer.utils import chunked
 from claims import listing
+from claims.models import Claim
 from graph.edges import rebuild_coauthor_edges
 from graph.models import CoauthorEdge, GraphSlice
 from graph.services import build_slice
@@ -95,9 +96,18 @@ def recompute_trust(*, researcher_ids: Iterable[int]) -> int:
             .values_list("researcher_id")
             .annotate(n=Count("id"))
         )
+        # The owner's approved claim says how the record was claimed (the trust breakdown
+        # names it).
+        methods = {
+            researcher_id: (method, reviewer_id is not None)
+            for researcher_id, method, reviewer_id in Claim.objects.filter(
+                researcher_id__in=chunk, status=Claim.Status.APPROVED, user=F("researcher__owner")
+            ).values_list("researcher_id", "method", "reviewer_id")
+        }
         to_update = []
         with transaction.atomic():
             for researcher in Researcher.objects.select_for_update().filter(pk__in=chunk):
+                method, reviewed = methods.get(researcher.pk, ("", False))
                 result = compute_trust(
                     TrustInputs(
                         verification_level=researcher.verification_level,
@@ -108,6 +118,8 @@ def recompute_trust(*, researcher_ids: Iterable[int]) -> int:
                         has_summary=bool(researcher.summary.strip()),
                         has_topics=researcher.topics_count > 0,
                         has_orcid=bool(researcher.orcid),
+                        claim_method=method if researcher.owner_id else "",
+                        claim_reviewed=reviewed,
                     )
                 )
                 if (

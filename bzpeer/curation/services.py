@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -487,8 +488,12 @@ def edit_researcher(
     save: Callable[[], None],
 ) -> None:
     """A curator's edit of a record's fields: `save` writes them inside the audit context,
-    whose public note names the corrected fields (never who)."""
+    whose public note names the corrected fields (never who). Owner, verification level
+    and ORCID iD are not among them (claims.services decides those); a new record starts
+    unclaimed at the level the rules give it."""
     require_permission(curator, EDIT_RESEARCHER_PERMISSION)
+    if researcher.pk is None:
+        researcher.verification_level = claim_rules.unclaimed_level(researcher)
     if not labels:
         with transaction.atomic():
             save()
@@ -532,10 +537,31 @@ def delete_researchers(*, researchers: Iterable[Researcher], curator: AnyUser) -
 # --- claims and "not me" reports -------------------------------------------------------------
 
 
-def approve_claim(*, claim: Claim, curator: User, reason: str = "") -> Claim:
-    """claims.services.approve_claim (the claim rules), then trust for the record."""
+def approve_claim(
+    *, claim: Claim, curator: User, reason: str = "", seen: str | None = None
+) -> Claim:
+    """claims.services.approve_claim (the claim rules), then trust for the record. `seen`
+    is the review token of the page the curator decided on."""
     with transaction.atomic():
-        claim = claim_rules.approve_claim(claim=claim, reviewer=curator, reason=reason)
+        claim = claim_rules.approve_claim(claim=claim, reviewer=curator, reason=reason, seen=seen)
+        queue_recompute(researcher_ids=[claim.researcher_id])
+    return claim
+
+
+def transfer_record(*, claim: Claim, curator: User, reason: str, seen: str | None = None) -> Claim:
+    """A dispute decided for the claimant: the record moves from its owner to them
+    (claims.services.transfer_record); the profile's corrections list says the owner
+    changed (never who)."""
+    with (
+        transaction.atomic(),
+        curation_context(
+            action="transfer",
+            curator=curator,
+            researcher_ids=[claim.researcher_id],
+            note="Ownership moved to another claimant after curators reviewed a dispute.",
+        ),
+    ):
+        claim = claim_rules.transfer_record(claim=claim, reviewer=curator, reason=reason, seen=seen)
         queue_recompute(researcher_ids=[claim.researcher_id])
     return claim
 
@@ -575,7 +601,8 @@ def reject_not_me(*, report: NotMeReport, curator: User, reason: str) -> NotMeRe
 
 def release_record(*, researcher: Researcher, curator: AnyUser, reason: str = "") -> Researcher:
     """A curator takes a record back from its owner (a wrong approval, a closed account):
-    unclaimed, its level back to L1/L0, the approval closed with `reason`."""
+    unclaimed, its level back to L1/L0, the approval closed with `reason`, which the former
+    owner is emailed (claims.services.revoke_ownership)."""
     require_permission(curator, RELEASE_PERMISSION)
     if not curator.has_perm(DECIDE_PERMISSION):
         raise PermissionDenied(f"You lack the permission {DECIDE_PERMISSION}.")
@@ -583,21 +610,72 @@ def release_record(*, researcher: Researcher, curator: AnyUser, reason: str = ""
         record = _lock_researchers([researcher.pk])[researcher.pk]
         if record.owner_id is None:
             raise CurationError(f"{record.display_name} has no owner.")
+        if not reason.strip():
+            raise CurationError("Say why the record is released: the former owner reads it.")
         with curation_context(
             action="release",
             curator=curator,
             researcher_ids=[record.pk],
             note="Released the record from its owner.",
         ):
-            why = reason.strip() or "Ownership ended by a curator."
-            Claim.objects.filter(researcher=record, status=Claim.Status.APPROVED).update(
-                status=Claim.Status.WITHDRAWN, decided_at=timezone.now(), reason=why
-            )
-            record.owner = None
-            record.verification_level = claim_rules.unclaimed_level(record)
-            record.save(update_fields=["owner", "verification_level", "updated_at"])
-            Claim.objects.filter(researcher=record, status=Claim.Status.PENDING).update(
-                is_dispute=False
+            record = claim_rules.revoke_ownership(
+                researcher=record, reviewer=_as_user(curator), reason=reason
             )
             queue_recompute(researcher_ids=[record.pk])
     return record
+
+
+def change_orcid(
+    *, researcher: Researcher, curator: AnyUser, orcid: str | None, reason: str
+) -> Researcher:
+    """A curator corrects a record's ORCID iD through the claim rules
+    (claims.services.change_orcid: reason, owner emailed); the public corrections list says
+    the iD was corrected. Trust follows (an iD counts in completeness)."""
+    require_permission(curator, EDIT_RESEARCHER_PERMISSION)
+    with (
+        transaction.atomic(),
+        curation_context(
+            action="orcid",
+            curator=curator,
+            researcher_ids=[researcher.pk],
+            note="Corrected the record's ORCID iD.",
+        ),
+    ):
+        try:
+            record = claim_rules.change_orcid(
+                researcher=researcher, orcid=orcid, reviewer=_as_user(curator), reason=reason
+            )
+        except claim_rules.ClaimError as exc:
+            raise CurationError(str(exc)) from exc
+        queue_recompute(researcher_ids=[record.pk])
+    return record
+
+
+def delete_accounts(*, users: Iterable[User], curator: AnyUser) -> int:
+    """Delete user accounts. A record an account owns is released first, by the claim
+    rules: otherwise it would keep its "claimed, verified" level with nobody owning it."""
+    require_permission(curator, "auth.delete_user")
+    user_ids = [u.pk for u in users]
+    with transaction.atomic():
+        for record in Researcher.objects.filter(owner_id__in=user_ids).order_by("pk"):
+            with curation_context(
+                action="release",
+                curator=curator,
+                researcher_ids=[record.pk],
+                note="Released the record from its owner.",
+            ):
+                claim_rules.revoke_ownership(
+                    researcher=record,
+                    reviewer=_as_user(curator),
+                    reason="The owner's account was deleted.",
+                    notify=False,
+                )
+                queue_recompute(researcher_ids=[record.pk])
+        deleted, _ = get_user_model().objects.filter(pk__in=user_ids).delete()
+    return deleted
+
+
+def _as_user(curator: AnyUser) -> User:
+    # require_permission has refused anonymous users already.
+    assert curator.is_authenticated
+    return curator

@@ -96,8 +96,10 @@ def run_action(admin_client, url: str, action: str, rows, **form) -> object:
     first = admin_client.post(url, {"action": action, ACTION_CHECKBOX_NAME: selected, "index": 0})
     assert first.status_code == 200
     assert first.templates[0].name == "admin/confirm_action.html"
+    # The page's hidden fields go back with the answer, as a browser sends them.
+    hidden = {f.html_name: f.value() for f in first.context["form"].hidden_fields()}
     return admin_client.post(
-        url, {"action": action, ACTION_CHECKBOX_NAME: selected, "apply": "1", **form}
+        url, {"action": action, ACTION_CHECKBOX_NAME: selected, "apply": "1", **hidden, **form}
     )
 
 

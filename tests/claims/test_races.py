@@ -38,8 +38,8 @@ def run_together(*calls) -> list:
 
 def test_two_verified_claims_on_one_record_leave_one_owner_and_one_dispute():
     institution = InstitutionFactory(homepage_url="https://uni.example.edu")
-    record = ResearcherFactory(last_known_institution=institution)
-    a, b = make_user("a@uni.example.edu"), make_user("b@uni.example.edu")
+    record = ResearcherFactory(display_name="Ada Lovelace", last_known_institution=institution)
+    a, b = make_user("alovelace@uni.example.edu"), make_user("ada.lovelace@uni.example.edu")
     results = run_together(
         lambda: services.claim_with_email(user=a, researcher=record),
         lambda: services.claim_with_email(user=b, researcher=record),
@@ -53,8 +53,11 @@ def test_two_verified_claims_on_one_record_leave_one_owner_and_one_dispute():
 
 def test_one_user_racing_for_two_records_gets_one():
     institution = InstitutionFactory(homepage_url="https://uni.example.edu")
-    first, second = (ResearcherFactory(last_known_institution=institution) for _ in range(2))
-    user = make_user("a@uni.example.edu")
+    first, second = (
+        ResearcherFactory(display_name="Ada Lovelace", last_known_institution=institution)
+        for _ in range(2)
+    )
+    user = make_user("alovelace@uni.example.edu")
     results = run_together(
         lambda: services.claim_with_email(user=user, researcher=first),
         lambda: services.claim_with_email(user=user, researcher=second),

@@ -20,7 +20,9 @@ STATEMENT = "I am a lecturer at this university and wrote these papers."
 @pytest.fixture
 def record():
     institution = InstitutionFactory(homepage_url="https://www.uni.example.edu/")
-    return ResearcherFactory(orcid=ORCID, last_known_institution=institution, works_count=3)
+    return ResearcherFactory(
+        display_name="Ada Lovelace", orcid=ORCID, last_known_institution=institution, works_count=3
+    )
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def test_orcid_claim_on_a_record_without_orcid_is_refused(record):
 # --- institutional email -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("email", ["ada@uni.example.edu", "ada@cs.uni.example.edu"])
+@pytest.mark.parametrize("email", ["ada.lovelace@uni.example.edu", "alovelace@cs.uni.example.edu"])
 def test_email_on_the_institution_domain_is_approved_at_l2(record, email):
     user = make_user(email)
     claim = services.claim_with_email(user=user, researcher=record)
@@ -120,7 +122,7 @@ def test_an_unconfirmed_institutional_address_does_not_count(record):
     from allauth.account.models import EmailAddress
 
     user = make_user("ada@gmail.test")
-    EmailAddress.objects.create(user=user, email="ada@uni.example.edu", verified=False)
+    EmailAddress.objects.create(user=user, email="ada.lovelace@uni.example.edu", verified=False)
     with pytest.raises(services.ClaimError):
         services.claim_with_email(user=user, researcher=record)
 
@@ -147,7 +149,7 @@ def test_evidence_claim_waits_for_a_curator(record):
 
 
 def test_a_user_without_a_confirmed_email_cannot_claim(record):
-    user = make_user("ada@uni.example.edu", verified=False)
+    user = make_user("ada.lovelace@uni.example.edu", verified=False)
     connect_orcid(user, ORCID)
     for claim in (
         lambda: services.claim_with_orcid(user=user, researcher=record),
@@ -160,7 +162,7 @@ def test_a_user_without_a_confirmed_email_cannot_claim(record):
 
 
 def test_a_claim_on_an_owned_record_is_a_dispute_and_never_takes_it(record):
-    owner = make_user("owner@uni.example.edu")
+    owner = make_user("lovelace@uni.example.edu")
     services.claim_with_email(user=owner, researcher=record)
     rival = make_user("rival@elsewhere.test")
     connect_orcid(rival, ORCID)  # even a matching ORCID does not take an owned record
@@ -170,7 +172,7 @@ def test_a_claim_on_an_owned_record_is_a_dispute_and_never_takes_it(record):
 
 
 def test_one_record_per_user(record):
-    user = make_user("ada@uni.example.edu")
+    user = make_user("ada.lovelace@uni.example.edu")
     services.claim_with_email(user=user, researcher=record)
     other = ResearcherFactory()
     with pytest.raises(services.ClaimError, match="Release it"):
@@ -187,7 +189,7 @@ def test_one_pending_claim_at_a_time(record):
 
 
 def test_a_verified_claim_replaces_the_users_pending_evidence_claim(record):
-    user = make_user("ada@uni.example.edu")
+    user = make_user("ada.lovelace@uni.example.edu")
     pending = services.claim_with_evidence(user=user, researcher=record, statement=STATEMENT)
     services.claim_with_email(user=user, researcher=record)
     assert refreshed(pending).status == Claim.Status.WITHDRAWN
@@ -199,7 +201,7 @@ def test_waiting_claims_become_disputes_when_someone_takes_the_record(record):
         user=make_user("b@home.test"), researcher=record, statement=STATEMENT
     )
     assert not waiting.is_dispute
-    services.claim_with_email(user=make_user("a@uni.example.edu"), researcher=record)
+    services.claim_with_email(user=make_user("a.lovelace@uni.example.edu"), researcher=record)
     assert refreshed(waiting).is_dispute
 
 
@@ -279,20 +281,20 @@ def test_reject_needs_a_reason_and_emails_it(
     assert "The links name someone else." in mailoutbox[0].body
 
 
-def test_approving_a_dispute_moves_the_record_and_closes_the_earlier_approval(
+def test_transferring_a_dispute_moves_the_record_and_closes_the_earlier_approval(
     record, curator, mailoutbox, django_capture_on_commit_callbacks
 ):
-    owner = make_user("owner@uni.example.edu")
+    owner = make_user("lovelace@uni.example.edu")
     first = services.claim_with_email(user=owner, researcher=record)
     rival = make_user("rival@home.test")
     dispute = services.claim_with_evidence(user=rival, researcher=record, statement=STATEMENT)
     assert dispute.is_dispute
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_claim(claim=dispute, reviewer=curator, reason="The real author.")
+        services.transfer_record(claim=dispute, reviewer=curator, reason="The real author.")
     assert refreshed(record).owner == rival
     first = refreshed(first)
     assert first.status == Claim.Status.REJECTED and "dispute" in first.reason
-    assert sorted(m.to[0] for m in mailoutbox) == ["owner@uni.example.edu", "rival@home.test"]
+    assert sorted(m.to[0] for m in mailoutbox) == ["lovelace@uni.example.edu", "rival@home.test"]
 
 
 # --- the claimant's and the owner's actions -------------------------------------------------
@@ -313,7 +315,7 @@ def test_withdraw_only_by_the_claimant_and_only_while_pending(record):
 def test_release_gives_the_record_back(
     record, queued_recomputes, django_capture_on_commit_callbacks
 ):
-    user = make_user("ada@uni.example.edu")
+    user = make_user("ada.lovelace@uni.example.edu")
     claim = services.claim_with_email(user=user, researcher=record)
     from profiles.services import set_collaboration
 

@@ -248,8 +248,12 @@ def test_curator_approves_a_claim_and_the_claimant_is_emailed(curator_client, ma
     )
     from django.test import TestCase
 
+    page = post_action(curator_client, CLAIMS, "approve", [claim])
+    seen = page.context["form"]["seen"].value()
     with TestCase.captureOnCommitCallbacks(execute=True):
-        post_action(curator_client, CLAIMS, "approve", [claim], apply="1", reason="Checked")
+        post_action(
+            curator_client, CLAIMS, "approve", [claim], apply="1", reason="Checked", seen=seen
+        )
     claim.refresh_from_db()
     assert claim.status == "approved"
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [claim.user.email]

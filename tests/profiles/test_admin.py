@@ -108,15 +108,16 @@ def test_saving_keeps_alternative_names_with_commas_and_a_bare_orcid(admin_clien
     assert response.status_code == 302, response.context["adminform"].form.errors
     ada.refresh_from_db()
     assert ada.alternative_names == ["Lovelace, Augusta Ada", "A. King"]
-    assert ada.orcid == "0000-0002-1825-0097"  # stored bare, as the importer does
+    assert ada.orcid == "0000-0002-1825-0097"  # read-only here: the posted URL is ignored
     assert ada.collaboration_kinds == ["coauthoring", "reviewing"]
 
 
 def test_a_malformed_orcid_is_a_form_error(admin_client, ada):
-    url = reverse("admin:profiles_researcher_change", args=[ada.pk])
-    response = admin_client.post(url, {**form_data(admin_client.get(url)), "orcid": "12-34"})
+    # The iD changes through its action (the change form shows it read-only).
+    data = {"action": "change_orcid", ACTION_CHECKBOX_NAME: [ada.pk], "apply": "1"}
+    response = admin_client.post(CHANGELIST, {**data, "orcid": "12-34", "reason": "Typo."})
     assert response.status_code == 200
-    assert list(response.context["adminform"].form.errors) == ["orcid"]
+    assert list(response.context["form"].errors) == ["orcid"]
 
 
 def test_merging_a_record_into_itself_is_a_form_error(admin_client, bob):

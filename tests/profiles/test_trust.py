@@ -103,3 +103,24 @@ def test_reference_profile_shape_is_emerging_or_better():
     # Seed profile shape: L1, 7 arXiv works, topics, no ORCID/affiliation/bio.
     result = trust(identified_works=7, close_collaborators=4, has_topics=True)
     assert result.band in ("Emerging", "Established")
+
+
+def test_identity_says_how_an_owned_record_was_claimed():
+    def why(**changes) -> str:
+        return str(trust(**changes).components["identity"]["why"])
+
+    assert why(verification_level=1) == "Verification level L1"
+    assert why(verification_level=2, claim_method="email_domain") == (
+        "Verification level L2, claimed via institutional email"
+    )
+    assert why(verification_level=2, claim_method="email_domain", claim_reviewed=True) == (
+        "Verification level L2, claimed via institutional email (approved by a curator)"
+    )
+    assert why(verification_level=3, claim_method="orcid") == (
+        "Verification level L3, claimed through an ORCID sign-in"
+    )
+    # The points do not change with the method: the level carries them.
+    assert (
+        trust(verification_level=2, claim_method="email_domain").score
+        == trust(verification_level=2, claim_method="evidence", claim_reviewed=True).score
+    )
