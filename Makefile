@@ -80,6 +80,15 @@ web: install
 # database (BENCH_DATABASE, default bzpeer_bench, on DATABASE_URL's server), then slice
 # build and fragment serve times, written into docs/benchmarks.md. BENCH_WORKS=100000 for a
 # quick run; BENCH_RUNS sets the runs per measurement (graph/management/commands/bench_graph.py).
+# Load and fault drills on the production shape (gunicorn, a Celery worker, Postgres, its own
+# redis-server) with the demo data in its own database (DRILL_DATABASE, default bzpeer_drill,
+# on DATABASE_URL's server); wrk drives 127.0.0.1 only. Prints the table and writes it into
+# docs/reliability.md. DRILL_ARGS='--seconds 20' for a quick run; --help for the rest.
+.PHONY: drill
+drill: install
+	@export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bzpeer}"; \
+	$(PY) -m bzpeer.drill $(DRILL_ARGS)
+
 .PHONY: bench
 bench: $(VENV_STAMP)
 	@if [ ! -f .local/env ]; then \

@@ -31,6 +31,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from bzpeer.identifiers import parse_source_id
+from bzpeer.utils import parse_id
 
 # Below this many rows (planner estimate) an exact COUNT(*) is cheap enough.
 ESTIMATE_COUNT_ABOVE = 100_000
@@ -93,7 +94,7 @@ def pretty_json(value: Any) -> str:
     if len(text) > PRETTY_JSON_MAX_CHARS:
         text = text[:PRETTY_JSON_MAX_CHARS] + "\n... (truncated)"
     # format_html escapes the text: payloads hold names and titles from outside data.
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+    return format_html('<pre class="bz-json">{}</pre>', text)
 
 
 def formsets_changed(formsets: Iterable[Any]) -> bool:
@@ -190,19 +191,19 @@ class RelatedObjectFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return []
-        if not value.isdigit():
+        if parse_id(value) is None:
             return [(value, f"{value} (not an id)")]
         related = model_admin.model._meta.get_field(self.parameter_name).related_model
-        obj = related._default_manager.filter(pk=value).first()
+        obj = related._default_manager.filter(pk=parse_id(value)).first()
         return [(value, str(obj) if obj else f"#{value}")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
+        if parse_id(value) is None:
             return queryset.none()
-        return queryset.filter(**{f"{self.parameter_name}_id": int(value)})
+        return queryset.filter(**{f"{self.parameter_name}_id": parse_id(value)})
 
 
 def related_object_filter(field_name: str) -> type[RelatedObjectFilter]:

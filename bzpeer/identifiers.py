@@ -37,7 +37,7 @@ def parse_orcid(value: str | None) -> str | None:
 def orcid_checksum_ok(orcid: str) -> bool:
     """ISO 7064 MOD 11-2 over the 15 digits, as ORCID computes the last character."""
     digits = orcid.replace("-", "").upper()
-    if len(digits) != 16 or not digits[:15].isdigit():
+    if len(digits) != 16 or not (digits[:15].isascii() and digits[:15].isdigit()):
         return False
     total = 0
     for char in digits[:15]:

@@ -10,8 +10,8 @@ from django.core.cache import cache
 def allow(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:
     """Count one hit; False once `limit` hits fell in the current window.
 
-    When Redis is unreachable the cache ignores errors and the limit is not enforced:
-    refusing every follow during an outage would be worse than a few extra ones.
+    When Redis is unreachable the counts are kept in Postgres instead (bzpeer/cache.py):
+    the limit holds, counted afresh from the start of the outage.
     """
     window = int(time.time() // window_seconds)
     cache_key = f"ratelimit:{scope}:{key}:{window}"

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,7 +37,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -51,6 +54,7 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "bzpeer.audit",
     "bzpeer.pagecache",
+    "bzpeer.fallback",
 ]
 
 MIDDLEWARE = [
@@ -62,7 +66,10 @@ MIDDLEWARE = [
     # token is masked anew for every response, and Django adds random bytes to each gzip
     # header, so sizes do not line up across requests.
     "django.middleware.gzip.GZipMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL byte would reach Postgres and fail the query: 400 before any view runs.
+    "bzpeer.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "bzpeer.middleware.UnconfiguredProviderMiddleware",
     # Who changed what: write requests run in a django-pghistory context (bzpeer/audit/).
     "bzpeer.audit.middleware.AuditMiddleware",
 ]
@@ -111,20 +119,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
 
+# A call to Redis (cache, rate limits, publishing a task) gives up after this long, and
+# after a failure Redis is skipped for REDIS_BREAKER_SECONDS (bzpeer/breaker.py): a hung
+# Redis costs a request a fraction of a second, never the worker timeout.
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=0.25)
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5)
+
 CACHES = {
     "default": {
-        # django-redis, failing open when Redis is down (see bzpeer/cache.py).
-        "BACKEND": "bzpeer.cache.FailOpenRedisCache",
+        # django-redis behind a circuit breaker; while Redis fails, rate-limit counters
+        # live in Postgres and everything else misses (bzpeer/cache.py).
+        "BACKEND": "bzpeer.cache.ResilientRedisCache",
         "LOCATION": env("CACHE_URL", default=REDIS_URL),
         "OPTIONS": {
-            # A Redis outage degrades to cache misses instead of failing requests.
-            "IGNORE_EXCEPTIONS": True,
-            "SOCKET_CONNECT_TIMEOUT": 2,
-            "SOCKET_TIMEOUT": 2,
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+            "FALLBACK_TABLE": "bzpeer_cache_fallback",
+            "FALLBACK_KEY_PREFIXES": ["ratelimit:", "allauth:rl:"],
         },
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="bzpeer"),
     }
 }
+
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (nginx, a load
+# balancer): 0 when gunicorn faces clients directly. Decides the client IP of rate limits
+# (bzpeer/http.py) and whether X-Forwarded-Proto is believed (below).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -154,9 +174,12 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[BZPEER] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_ADAPTER = "bzpeer.accounts.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
-    # At most 10 failed logins in 5 minutes per IP and per account (the key is the email).
-    "login_failed": "10/5m/ip,10/5m/key",
+    # At most 10 failed sign-ins in 5 minutes per account from one IP (the key is the
+    # email and the IP: bzpeer/accounts.py), and 30 per IP whatever the accounts. Kept in
+    # Postgres while Redis is down (bzpeer/cache.py).
+    "login_failed": "30/5m/ip,10/5m/key",
 }
 # A social login never signs into an existing account because the emails match: an ORCID
 # iD joins an account only when its owner connects it while signed in.
@@ -209,6 +232,11 @@ EMAIL_BACKEND = env(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="BZPEER <noreply@localhost>")
+# Error mail to ADMINS comes from this address.
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[BZPEER] ")
+# The file backend (django.core.mail.backends.filebased.EmailBackend) writes here.
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
 # Links in mail sent outside a request (claim decisions, invitations).
 SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 # SMTP settings for the smtp backend (ignored by the console backend).
@@ -217,17 +245,45 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_SSL_CERTFILE = env("EMAIL_SSL_CERTFILE", default=None)
+EMAIL_SSL_KEYFILE = env("EMAIL_SSL_KEYFILE", default=None)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
-# Safe production defaults; DEBUG (local) relaxes only what plain http needs.
+# Safe production defaults; DEBUG (local) relaxes only what plain http needs. A plain-http
+# deployment (no TLS anywhere) turns off the redirect, HSTS and the secure cookies by env.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# X-Forwarded-Proto is believed only behind a trusted proxy: a client talking to
+# gunicorn directly could otherwise claim https.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files
+# (htmx and cytoscape are served from there too); no inline code, no eval. Pages hold no
+# inline <script>/<style>/style="" (JSON data blocks are data, not code). Sign-in with
+# ORCID posts a form that redirects to ORCID, hence its hosts in form-action.
+_ORCID_HOSTS = ["https://orcid.org", "https://sandbox.orcid.org"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", *_ORCID_HOSTS],
+    }
+}
 
 # --- Celery: a task is acknowledged only when done (a worker killed mid-task leaves it to
 # be redelivered, not lost), a stuck task is stopped by the time limits, and messages are
@@ -244,11 +300,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Web processes publish with Redis's short timeout (the worker relaxes it: bzpeer/celery.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": REDIS_TIMEOUT,
     # A task still unacknowledged this long after delivery lost its worker: Redis hands it
     # out again. Just above the time limit, so a task still running is never run twice.
     "visibility_timeout": CELERY_TASK_TIME_LIMIT + 30,
@@ -266,6 +323,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(GRAPH_SLICE_SWEEP_SECONDS),
         # A sweep nobody ran in time is replaced by the next one, not piled up.
         "options": {"expires": float(GRAPH_SLICE_SWEEP_SECONDS)},
+    },
+    # The followers' weekly digest of new works, on Monday morning.
+    "weekly-digest": {
+        "task": "profiles.tasks.send_weekly_digests",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
 }
 # A page polls while a slice is building; every poll asks for the slice again, so a poll

@@ -16,6 +16,16 @@ def chunked(values: Iterable[int], size: int = 1000) -> Iterator[list[int]]:
         yield batch
 
 
+def parse_id(value: str | None) -> int | None:
+    """A database id written in ASCII digits that fits a bigint, else None.
+
+    `str.isdigit()` accepts "²" (which int() refuses) and other scripts' digits (which
+    int() accepts), and an id past the bigint range makes Postgres raise."""
+    if not value or not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value)
+
+
 def web_url(url: str) -> str:
     """The URL if it is http(s), else "": imported data must never yield a javascript: link."""
     return url if urlsplit(url).scheme in {"http", "https"} else ""

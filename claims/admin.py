@@ -258,7 +258,7 @@ class ClaimAdmin(ReviewQueueAdmin):
         if not rows:
             return "None: no one else claims or owns this record."
         return format_html(
-            '<ul style="margin: 0; padding: 0">{}</ul>',
+            '<ul class="bz-plain-list">{}</ul>',
             format_html_join(
                 "", '<li><a href="{}">{}</a> &middot; {} &middot; {} &middot; {}<br>{}</li>', rows
             ),

@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from bzpeer.accounts import has_verified_email
 from bzpeer.identifiers import normalize_orcid, parse_orcid
+from bzpeer.mail import one_line
 from bzpeer.types import AnyUser, User
 from claims import queries
 from claims.listing import listed_works
@@ -678,7 +679,7 @@ def _notify_owner(user: AnyUser, record: Researcher, template: str, extra: dict)
     if not email:
         return
     context = {"researcher": record, "user": user, "site_url": settings.SITE_URL, **extra}
-    subject = render_to_string(f"claims/email/{template}_subject.txt", context).strip()
+    subject = one_line(render_to_string(f"claims/email/{template}_subject.txt", context))
     body = render_to_string(f"claims/email/{template}.txt", context)
 
     def send() -> None:
@@ -702,7 +703,7 @@ def _notify_claimant(claim: Claim, *, template: str = "claim_decided") -> None:
         "user": user,
         "site_url": settings.SITE_URL,
     }
-    subject = render_to_string(f"claims/email/{template}_subject.txt", context).strip()
+    subject = one_line(render_to_string(f"claims/email/{template}_subject.txt", context))
     body = render_to_string(f"claims/email/{template}.txt", context)
 
     def send() -> None:

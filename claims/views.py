@@ -8,7 +8,7 @@ from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.curation import owners
@@ -55,7 +55,7 @@ def _claim_context(
     }
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def claim_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -163,7 +163,7 @@ def claim_evidence(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def my_claims(request: AuthenticatedHttpRequest) -> HttpResponse:
     claims = list(queries.user_claims(request.user))

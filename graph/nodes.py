@@ -30,7 +30,8 @@ def node_id(kind: str, pk: int) -> str:
 
 def parse_node_id(value: str) -> tuple[str, int]:
     kind, _, pk = value.partition(":")
-    if kind not in NODE_KINDS or not pk.isdigit() or len(pk) > 18:
+    # ASCII digits only: "²".isdigit() is True but int() refuses it.
+    if kind not in NODE_KINDS or not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
         raise UnknownNode(value)
     return kind, int(pk)
 

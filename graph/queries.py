@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -462,3 +463,26 @@ def group_nodes(nodes: list[dict]) -> list[SliceGroup]:
         SliceGroup(key, title, [n for n in nodes if n.get("type") in types], empty)
         for key, title, types, empty in GROUPS
     ]
+
+
+# --- the co-authors page ------------------------------------------------------------------
+
+COAUTHORS_PER_PAGE = 50
+COAUTHOR_SORTS = {
+    "shared": (F("shared_works").desc(), F("last_year").desc(nulls_last=True)),
+    "recent": (F("last_year").desc(nulls_last=True), F("shared_works").desc()),
+    "name": (F("coauthor__display_name").asc(),),
+}
+DEFAULT_COAUTHOR_SORT = "shared"
+
+
+def coauthors_page(researcher: Researcher, *, sort: str, page_number: str | int | None) -> Page:
+    """One page of a researcher's co-authors (every edge, close or not) with shared works
+    and the last year they published together: two queries (count and page)."""
+    ordering = COAUTHOR_SORTS.get(sort, COAUTHOR_SORTS[DEFAULT_COAUTHOR_SORT])
+    edges = (
+        CoauthorEdge.objects.filter(researcher=researcher, coauthor__merged_into__isnull=True)
+        .select_related("coauthor", "coauthor__last_known_institution")
+        .order_by(*ordering, "coauthor__display_name", "coauthor_id")
+    )
+    return Paginator(edges, COAUTHORS_PER_PAGE).get_page(page_number)

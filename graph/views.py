@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.pagecache.models import ContentVersion
@@ -16,6 +16,7 @@ from bzpeer.pagecache.responses import PageVersion, serve
 from bzpeer.types import HtmxHttpRequest
 from graph import drawing, nodes, queries, services
 from graph.models import GraphSlice
+from profiles.access import get_researcher_or_404
 from profiles.models import Researcher
 from profiles.queries import follow_merge_chain
 
@@ -69,7 +70,7 @@ def _ready_slice_version(researcher: Researcher, state: queries.SliceState) -> P
     return version.plus(state.key, drawing.RENDER_RELEASE)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     researcher, state = queries.researcher_for_slice_page(pk)
@@ -108,7 +109,7 @@ def _slice_fragment(request: HtmxHttpRequest, researcher: Researcher) -> HttpRes
     return _slice_response(request, "graph/_slice_building.html", context)
 
 
-@require_GET
+@require_safe
 def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     """The full explorer: the ready slice, or (until the worker has built it) the
     researcher's live neighbourhood, as an interactive graph and as lists of links."""
@@ -153,7 +154,7 @@ def _explorer(request: HttpRequest, researcher: Researcher) -> HttpResponse:
     return render(request, "graph/explorer.html", context)
 
 
-@require_GET
+@require_safe
 def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
     """One node's neighbours (nodes and typed edges) for the explorer to add on a click."""
     try:
@@ -163,3 +164,26 @@ def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
     response = JsonResponse(hood.as_json())
     patch_cache_control(response, public=True, max_age=NEIGHBOURS_MAX_AGE)
     return response
+
+
+@require_safe
+def coauthors(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every co-author of a researcher with shared works and last year, sortable and paged."""
+    researcher = get_researcher_or_404(pk)
+    if researcher.pk != int(pk):  # merged: the survivor's co-authors
+        return redirect("researcher_coauthors", pk=researcher.pk)
+    sort = request.GET.get("sort", queries.DEFAULT_COAUTHOR_SORT)
+    if sort not in queries.COAUTHOR_SORTS:
+        sort = queries.DEFAULT_COAUTHOR_SORT
+    page = queries.coauthors_page(researcher, sort=sort, page_number=request.GET.get("page"))
+    context = {
+        "researcher": researcher,
+        "page": page,
+        "sort": sort,
+        "sort_labels": [
+            ("shared", "Most shared works"),
+            ("recent", "Most recent"),
+            ("name", "Name"),
+        ],
+    }
+    return render(request, "graph/coauthors.html", context)

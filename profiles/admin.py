@@ -33,7 +33,14 @@ from claims.models import Claim
 from graph.models import CoauthorEdge, GraphSlice
 from works.models import Authorship
 
-from .models import CollaborationKind, Follow, Invitation, Researcher, ResearcherTopic
+from .models import (
+    CollaborationKind,
+    DigestState,
+    Follow,
+    Invitation,
+    Researcher,
+    ResearcherTopic,
+)
 from .services import follow_researcher, unfollow_researcher
 
 
@@ -96,6 +103,21 @@ class ResearcherAuthorshipInline(admin.TabularInline):
         # option): the reason inlines stop at INLINE_CAP rows.
         queryset = super().get_queryset(request)
         return queryset.select_related("work").prefetch_related("institutions")
+
+
+# Written by the metrics task and the importer, never by hand.
+CITATION_FIELDS = (
+    "citations_count",
+    "works_with_citations",
+    "h_index",
+    "i10_index",
+    "citations_by_year",
+    "metrics_computed_at",
+    "source_cited_by_count",
+    "source_summary_stats",
+    "source_counts_by_year",
+    "imported_at",
+)
 
 
 class ChangeOrcidForm(forms.Form):
@@ -174,6 +196,7 @@ class ResearcherAdmin(BigTableAdmin):
         "followers_count",
         "topics_count",
         "close_collaborators_count",
+        *CITATION_FIELDS,
         "related_records",
         "created_at",
         "updated_at",
@@ -224,6 +247,7 @@ class ResearcherAdmin(BigTableAdmin):
                 )
             },
         ),
+        ("Citations (computed by a task; the source's own figures)", {"fields": CITATION_FIELDS}),
         ("Related records", {"fields": ("related_records",)}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
@@ -506,7 +530,7 @@ class ResearcherAdmin(BigTableAdmin):
             ),
         ]
         return format_html(
-            '<ul style="margin: 0; padding: 0">{}</ul>',
+            '<ul class="bz-plain-list">{}</ul>',
             format_html_join("", '<li><a href="{}">{}</a></li>', links),
         )
 
@@ -520,9 +544,19 @@ class ResearcherTopicAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     autocomplete_fields = ("researcher", "topic")
 
 
+@admin.register(DigestState)
+class DigestStateAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Where each follower's weekly digest stands (written by the digest task only)."""
+
+    list_display = ("user", "since", "last_sent_at")
+    list_select_related = ("user",)
+    search_fields = ("=user__username",)
+    autocomplete_fields = ("user",)
+
+
 @admin.register(Follow)
 class FollowAdmin(BigTableAdmin):
-    list_display = ("user", "researcher", "created_at")
+    list_display = ("user", "researcher", "email_digest", "created_at")
     list_select_related = ("user", "researcher")
     list_filter = (related_object_filter("researcher"), related_object_filter("user"))
     search_fields = ("=user__username", "researcher__display_name")

@@ -1,4 +1,4 @@
-"""A small works-per-year bar chart, drawn on the server as SVG geometry."""
+"""Small per-year bar charts (works, citations), drawn on the server as SVG geometry."""
 
 from __future__ import annotations
 
@@ -28,12 +28,27 @@ class Chart:
     description: str
     first_year: int | None
     last_year: int | None
+    # What the bars count ("Works per year"), and the prefix of the SVG's element ids.
+    label: str = "Works per year"
+    key: str = "chart"
 
 
 def works_per_year_chart(counts: list[YearCount]) -> Chart:
+    return year_chart(counts, label="Works per year", key="chart", empty="No dated works.")
+
+
+def citations_per_year_chart(by_year: dict[str, int]) -> Chart:
+    """From the stored {"2023": 41, ...} our metrics computed over the listed works."""
+    counts = [YearCount(year=int(year), count=n) for year, n in sorted(by_year.items())]
+    return year_chart(
+        counts, label="Citations per year", key="citations-chart", empty="No citations counted."
+    )
+
+
+def year_chart(counts: list[YearCount], *, label: str, key: str, empty: str) -> Chart:
     """Bars for every year from the first to the last (gaps as zero), the last 16 years at most."""
     if not counts:
-        return Chart([], WIDTH, HEIGHT, "No dated works.", None, None)
+        return Chart([], WIDTH, HEIGHT, empty, None, None, label, key)
     by_year = {row.year: row.count for row in counts}
     last = max(by_year)
     first = max(min(by_year), last - MAX_YEARS + 1)
@@ -57,4 +72,4 @@ def works_per_year_chart(counts: list[YearCount]) -> Chart:
             )
         )
     described = ", ".join(f"{bar.year}: {bar.count}" for bar in bars if bar.count)
-    return Chart(bars, WIDTH, HEIGHT, f"Works per year. {described}.", first, last)
+    return Chart(bars, WIDTH, HEIGHT, f"{label}. {described}.", first, last, label, key)

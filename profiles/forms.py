@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from bzpeer.mail import refuse_line_breaks
 from profiles.models import CollaborationKind
 from profiles.services import SUMMARY_MAX_LENGTH
 
@@ -23,5 +24,5 @@ class CollaborationForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    subject = forms.CharField(max_length=200)
+    subject = forms.CharField(max_length=200, validators=[refuse_line_breaks])
     message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.access import require_owner
@@ -52,7 +52,7 @@ def _render_form(
     )
 
 
-@require_GET
+@require_safe
 @login_required
 @vary_on_headers("HX-Request")
 def invitation_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -95,7 +95,7 @@ def invitation_send(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
@@ -105,7 +105,7 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "profiles/inbox.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def invitation_detail(request: AuthenticatedHttpRequest, invitation_id: int) -> HttpResponse:
     invitation = invitations.get_invitation_for_user(request.user, invitation_id)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -21,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bzpeer.accounts import has_verified_email
+from bzpeer.mail import LINE_BREAK_MESSAGE, has_line_break, one_line
 from bzpeer.types import User
 from profiles.models import Invitation, Researcher
 
@@ -47,9 +49,14 @@ def send_invitation(
     subject, message = subject.strip(), message.strip()
     if not subject or not message:
         raise InvitationError("Write a subject and a message.")
+    if has_line_break(subject):  # the subject becomes a mail header
+        raise InvitationError(f"Subject: {LINE_BREAK_MESSAGE}")
     if not has_verified_email(sender):
         raise InvitationError("Confirm your email address before sending invitations.")
     with transaction.atomic():
+        # The sender's row is locked first: parallel sends by one sender (to any records)
+        # count their daily invitations one after the other.
+        get_user_model().objects.select_for_update().filter(pk=sender.pk).first()
         record = Researcher.objects.select_for_update(of=("self",)).get(pk=researcher.pk)
         if record.owner_id is None:
             raise InvitationError("Only a claimed record can receive invitations.")
@@ -57,8 +64,8 @@ def send_invitation(
             raise InvitationError("You cannot invite yourself.")
         if not record.is_open_now:
             raise InvitationError("This researcher is not open to collaborate right now.")
-        # Counted in the database, under the record lock's transaction: exact, and still
-        # enforced when Redis is down.
+        # Counted in the database under the sender's lock: exact, and still enforced when
+        # Redis is down.
         since = timezone.now() - timedelta(days=1)
         if Invitation.objects.filter(sender=sender, created_at__gte=since).count() >= (
             INVITATIONS_PER_DAY
@@ -104,6 +111,9 @@ def _answer(invitation: Invitation, user: User, status: str) -> Invitation:
             .select_related("sender", "recipient", "researcher")
             .get(pk=invitation.pk)
         )
+        if invitation.researcher.owner_id != user.pk:
+            # Released (or moved to someone else) since: accepting would reveal both emails.
+            raise PermissionDenied("Only the record's owner answers its invitations.")
         if invitation.status != Invitation.Status.SENT:
             raise InvitationError(f"This invitation was already {invitation.status}.")
         invitation.status = status
@@ -118,7 +128,7 @@ def _mail(user: User | None, kind: str, invitation: Invitation) -> None:
     if user is None or not user.email:
         return
     context = {"invitation": invitation, "kind": kind, "site_url": settings.SITE_URL}
-    subject = render_to_string("profiles/email/invitation_subject.txt", context).strip()
+    subject = one_line(render_to_string("profiles/email/invitation_subject.txt", context))
     body = render_to_string("profiles/email/invitation.txt", context)
 
     def send() -> None:
@@ -137,8 +147,14 @@ def _with_people(queryset: QuerySet[Invitation]) -> QuerySet[Invitation]:
     return queryset.select_related("sender", "sender__researcher", "recipient", "researcher")
 
 
+def _received_by(user: User) -> Q:
+    """Invitations written to `user` about a record they still own: a former owner (who
+    released the record, or lost it) no longer reads or answers them."""
+    return Q(recipient=user, researcher__owner=user)
+
+
 def received(user: User) -> QuerySet[Invitation]:
-    return _with_people(Invitation.objects.filter(recipient=user)).order_by("-created_at")
+    return _with_people(Invitation.objects.filter(_received_by(user))).order_by("-created_at")
 
 
 def sent(user: User) -> QuerySet[Invitation]:
@@ -148,7 +164,7 @@ def sent(user: User) -> QuerySet[Invitation]:
 def get_invitation_for_user(user: User, invitation_id: int) -> Invitation:
     """An invitation its sender or recipient may read; anyone else gets a 404."""
     return get_object_or_404(
-        _with_people(Invitation.objects.filter(Q(sender=user) | Q(recipient=user))),
+        _with_people(Invitation.objects.filter(Q(sender=user) | _received_by(user))),
         pk=invitation_id,
     )
 

@@ -88,6 +88,20 @@ class Researcher(models.Model):
     followers_count = models.PositiveIntegerField(default=0)
     topics_count = models.PositiveIntegerField(default=0)
     close_collaborators_count = models.PositiveIntegerField(default=0)
+    # The source's own figures for this author (over every work it knows, listed here or
+    # not); NULL when the record did not carry them (absent is not zero).
+    source_cited_by_count = models.PositiveIntegerField(null=True, blank=True)
+    source_counts_by_year = models.JSONField(null=True, blank=True)
+    source_summary_stats = models.JSONField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+    # Our figures, computed by the worker from the listed works (profiles/metrics.py).
+    citations_count = models.PositiveIntegerField(default=0)
+    # Listed works whose source record gives a citation count (0: the figures are unknown).
+    works_with_citations = models.PositiveIntegerField(default=0)
+    h_index = models.PositiveIntegerField(default=0)
+    i10_index = models.PositiveIntegerField(default=0)
+    citations_by_year = models.JSONField(default=dict, blank=True)
+    metrics_computed_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_records"
     )
@@ -179,6 +193,8 @@ class Follow(models.Model):
     )
     researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE, related_name="follows")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The follower asked to be emailed this researcher's new works in the weekly digest.
+    email_digest = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -188,6 +204,20 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} follows {self.researcher_id}"
+
+
+class DigestState(models.Model):
+    """Where a follower's weekly digest stands: works imported after `since` are new to them.
+    The digest task claims the row with a conditional UPDATE, so a second run sends nothing."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_state"
+    )
+    since = models.DateTimeField()
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"digest of {self.user_id} since {self.since:%Y-%m-%d}"
 
 
 # Beside the model so that its Meta constraints can name a status.

@@ -11,7 +11,7 @@ from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from bzpeer.curation import owners
 from bzpeer.decorators import login_required
@@ -130,7 +130,7 @@ def _owner_works_context(request: AuthenticatedHttpRequest, researcher: Research
     }
 
 
-@require_GET
+@require_safe
 @login_required
 def owner_works(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     researcher = get_owned_researcher(request.user, pk)

@@ -64,6 +64,8 @@ def follow_merge_chain(researcher: Researcher | int) -> Researcher:
 
 
 def top_topics(researcher: Researcher, limit: int = 3) -> list[ResearcherTopic]:
+    """A researcher's topics, those on most of their works first (the header names the
+    first three; the works list's topic filter offers more)."""
     return list(
         ResearcherTopic.objects.filter(researcher=researcher)
         .select_related("topic")
@@ -81,6 +83,16 @@ def is_following(user: AnyUser, researcher: Researcher) -> bool:
     if not user.is_authenticated:
         return False
     return Follow.objects.filter(user=user, researcher=researcher).exists()
+
+
+def follow_state(user: AnyUser, researcher: Researcher) -> tuple[bool, bool]:
+    """(following, digest on) for the follow control: one query, none when anonymous."""
+    if not user.is_authenticated:
+        return False, False
+    found = (
+        Follow.objects.filter(user=user, researcher=researcher).values_list("email_digest").first()
+    )
+    return found is not None, bool(found and found[0])
 
 
 def featured_researchers(limit: int = 12) -> list[Researcher]:

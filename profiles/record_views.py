@@ -9,11 +9,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from bzpeer.pagecache.responses import PageVersion, serve
 from bzpeer.utils import web_url
 from profiles import queries
+from profiles.page_meta import institution_meta, topic_meta
 from works import queries as work_queries
 
 
@@ -42,7 +43,7 @@ def _version(record: Any, kind: str) -> PageVersion:
     return PageVersion(epoch=record.page_epoch, parts=(f"{kind}{record.pk}.{record.page_digest}",))
 
 
-@require_GET
+@require_safe
 def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     topic = queries.topic_for_page(pk)
 
@@ -53,13 +54,14 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "works": work_queries.topic_recent_works(topic),
             "path": request.path,
             "page_path": request.path,
+            **topic_meta(request, topic, request.path),
         }
         return render(request, "works/topic_detail.html", context)
 
     return serve(request, version=_version(topic, "T"), variant="topic", render=render_page)
 
 
-@require_GET
+@require_safe
 def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     number = _page_number(request)
     institution = queries.institution_for_page(pk, page_number=number)
@@ -75,6 +77,7 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ror_url": _ror_url(institution.ror),
             "path": path,
             "page_path": path,
+            **institution_meta(request, institution, path),
         }
         return render(request, "works/institution_detail.html", context)
 

@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from profiles import invitation_views, owner_views, record_views, views
+from profiles import digest_views, invitation_views, owner_views, record_views, views
+from profiles.feeds import ResearcherWorksFeed
 
 urlpatterns = [
     path("topics/<int:pk>/", record_views.topic_detail, name="topic_detail"),
     path("institutions/<int:pk>/", record_views.institution_detail, name="institution_detail"),
     path("researchers/<int:pk>/works/", views.works_fragment, name="researcher_works"),
+    path("researchers/<int:pk>/works.<str:fmt>", views.export_works, name="researcher_export"),
     path("researchers/<int:pk>/follow/", views.follow, name="researcher_follow"),
+    path("researchers/<int:pk>/digest/", digest_views.digest_toggle, name="researcher_digest"),
+    path("researchers/<int:pk>/feed.atom", ResearcherWorksFeed(), name="researcher_feed"),
+    path(
+        "digest/unsubscribe/<str:token>/",
+        digest_views.digest_unsubscribe,
+        name="digest_unsubscribe",
+    ),
     path("researchers/<int:pk>/unfollow/", views.unfollow, name="researcher_unfollow"),
     path("researchers/<int:pk>/", views.researcher_detail, name="researcher_detail_short"),
     path(

@@ -21,17 +21,29 @@ BUDGETS: dict[str, int] = {
     # The featured researchers.
     "home": 1,
     # Researcher (+ institution), its topics, the works COUNT and page (+ venue, topics),
-    # works per year, public corrections.
-    "profile.anonymous": 6,
-    # The anonymous six, signed in, whether the viewer follows, the viewer's identity
-    # state (claims, verified email, owned record) in one query.
-    "profile.signed_in": 10,
-    "profile.visitor": 10,
-    "profile.claimant": 10,
-    "profile.owner": 10,
-    "profile.owner_of_another": 10,
-    # Researcher, works COUNT, the page of works (+ venue, topics).
-    "profile.works_fragment": 3,
+    # the works' first authors, the filters' counts (types, roles, years), works per year,
+    # public corrections. Citation figures are stored on the researcher row.
+    "profile.anonymous": 8,
+    # The anonymous eight, signed in, whether the viewer follows (and the digest switch),
+    # the viewer's identity state (claims, verified email, owned record) in one query.
+    "profile.signed_in": 12,
+    "profile.visitor": 12,
+    "profile.claimant": 12,
+    "profile.owner": 12,
+    "profile.owner_of_another": 12,
+    # Researcher, works COUNT, the page of works (+ venue), their first authors, the
+    # researcher's topics and the filters' counts.
+    "profile.works_fragment": 6,
+    # A filtered profile (filtered lists are not cached) once the record's other sections
+    # are: the anonymous eight less works per year and public corrections.
+    "profile.filtered_sections_cached": 6,
+    # Researcher, co-authors COUNT, the page of co-authors (+ their institutions).
+    "profile.coauthors": 3,
+    # Researcher, then one server-side cursor over the listed works (authors gathered by
+    # a subquery), whatever the number of works.
+    "profile.export": 2,
+    # Researcher, the latest listed works (+ venue).
+    "profile.feed": 2,
     # Signed in, researcher, audit context, the follow write and recount, the button state.
     "profile.follow_post": 9,
     "profile.unfollow_post": 9,
@@ -55,9 +67,10 @@ BUDGETS: dict[str, int] = {
     "invitations.detail": 3,
     # + received and sent invitations.
     "invitations.inbox": 4,
-    # + the record, the sender's verified address, the limits (one pending per pair, a
-    # daily count) and the invitation written in its audit context, the result back.
-    "invitations.send_fragment": 12,
+    # + the record, the sender's verified address, the sender locked (the daily limit counts
+    # under that lock), the limits (one pending per pair, a daily count) and the invitation
+    # written in its audit context, the result back.
+    "invitations.send_fragment": 13,
     # + the invitation locked and answered in its audit context, read back.
     "invitations.accept_fragment": 8,
     "invitations.decline_fragment": 8,
@@ -90,9 +103,16 @@ BUDGETS: dict[str, int] = {
     "graph.neighbours.topic": 3,
     "graph.neighbours.institution": 2,
     # --- works --------------------------------------------------------------------------
-    # Work + venue, topics, shown authorships + researchers, their institutions, the work's
-    # institution list.
-    "works.work": 5,
+    # Work + venue (with its page version), topics, shown authorships + researchers, their
+    # institutions, the first authors' names for the JSON-LD (read only when the page is
+    # rendered, not on a cache hit), the work's institution list.
+    "works.work": 6,
+    # + whether the researcher a visitor came from (?author=) is an author (it names the
+    # cached rendering), and, off the page shown, their authorship (+ researcher) and its
+    # institutions.
+    "works.work_from_author": 9,
+    # The work (+ venue), then the work as a citation (its authors by a subquery).
+    "works.cite": 2,
     # Topic, ranked researchers (+ institution), recent works (+ venue).
     "works.topic": 3,
     # Institution, the paginator's COUNT, the page of researchers.

@@ -89,6 +89,7 @@ def test_test_environment_keeps_urls_that_are_set() -> None:
         "REDIS_URL": "redis://r/1",
         "DEBUG": "false",
         "CACHE_KEY_PREFIX": "mine",
+        "REDIS_TIMEOUT": "0.5",
     }
     env, embedded = localrun.resolve_test_environment(given, postgres_up=False, redis_up=False)
 

@@ -37,6 +37,15 @@ class Institution(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("institution_detail", args=[self.pk])
 
+    @property
+    def ror_url(self) -> str:
+        # OpenAlex stores the full https://ror.org/... URL; hand-built records may hold the id.
+        if not self.ror:
+            return ""
+        if "://" in self.ror:
+            return self.ror if self.ror.startswith(("https://", "http://")) else ""
+        return f"https://ror.org/{self.ror}"
+
 
 class Source(models.Model):
     """A venue: journal, conference, repository (arXiv)."""
@@ -130,6 +139,9 @@ class Work(models.Model):
     landing_page_url = models.URLField(max_length=2000, blank=True, default="")
     topics = models.ManyToManyField(Topic, blank=True, related_name="works")
     cited_by_count = models.PositiveIntegerField(null=True, blank=True)
+    # The source's citations per year ([{"year": 2024, "cited_by_count": 12}, ...]); NULL
+    # when the record did not say (absent is not zero).
+    counts_by_year = models.JSONField(null=True, blank=True)
     referenced_works = ArrayField(models.CharField(max_length=255), default=list, blank=True)
     # Number of authors on the record: hyper-authored works (>100) make no co-author edges.
     authors_count = models.PositiveIntegerField(default=0)
@@ -137,6 +149,10 @@ class Work(models.Model):
         default=False, help_text="Hidden by a curator: off every public page."
     )
     is_stub = models.BooleanField(default=False)
+    # When an import first stored this record as a full work, and last changed it; NULL for
+    # hand-built records. Feeds and digests list works by the first.
+    first_imported_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

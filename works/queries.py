@@ -7,17 +7,20 @@ and related rows are fetched with select_related/prefetch_related.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Prefetch, QuerySet, prefetch_related_objects
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
+from works.citation import Author, CitationRecord
 from works.models import Authorship, Institution, Topic, Work
 
 WORK_AUTHORS_SHOWN = 50
+WORK_NAMES_READ = WORK_AUTHORS_SHOWN  # author names in the work page JSON-LD
 WORK_INSTITUTIONS_SHOWN = 50
 TOPIC_WORKS_SHOWN = 20
 
@@ -39,25 +42,47 @@ def get_work_for_page(pk: int) -> Work:
 
 
 def author_pages(work: Work, *, per_page: int = WORK_AUTHORS_SHOWN) -> int:
+    """The number of author pages, from Work.authors_count (no COUNT over authorships)."""
     return max(1, -(-work.authors_count // per_page))
 
 
 def load_work_lists(work: Work, *, authors_page: int = 1) -> None:
-    """Topics and one page of authors (in author order) with their institutions.
+    """Topics, one page of authors (in author order) with their institutions, and the
+    first authors' names for structured data (first_author_names).
 
-    The authorship prefetch is sliced, so a hyper-authored work loads only the authors
-    the page shows; the page takes the total from Work.authors_count.
+    Author pages are ranges of positions in the record's author list (50 per page), so a
+    hyper-authored work loads only the authors the page shows and no COUNT is needed: the
+    number of pages comes from Work.authors_count.
     """
-    start = (authors_page - 1) * WORK_AUTHORS_SHOWN
+    start = (max(authors_page, 1) - 1) * WORK_AUTHORS_SHOWN
     shown_authorships = (
-        Authorship.objects.select_related("researcher")
+        Authorship.objects.filter(order__gte=start, order__lt=start + WORK_AUTHORS_SHOWN)
+        .select_related("researcher")
         .prefetch_related("institutions")
-        .order_by("order", "pk")[start : start + WORK_AUTHORS_SHOWN]
+        .order_by("order", "pk")
     )
     prefetch_related_objects(
         [work],
         Prefetch("topics", queryset=Topic.objects.order_by("display_name")),
         Prefetch("authorships", queryset=shown_authorships, to_attr="shown_authorships"),
+    )
+    names = Authorship.objects.filter(work=work).order_by("order", "pk")
+    work.first_author_names = list(  # type: ignore[attr-defined]
+        names.values_list("researcher__display_name", flat=True)[:WORK_NAMES_READ]
+    )
+
+
+def is_author(work: Work, researcher_id: int) -> bool:
+    return Authorship.objects.filter(work=work, researcher_id=researcher_id).exists()
+
+
+def authorship_of(work: Work, researcher_id: int) -> Authorship | None:
+    """One researcher's place on a work (with institutions): two queries at most."""
+    return (
+        Authorship.objects.filter(work=work, researcher_id=researcher_id)
+        .select_related("researcher")
+        .prefetch_related("institutions")
+        .first()
     )
 
 
@@ -99,3 +124,72 @@ def topic_recent_works(topic: Topic, *, limit: int = TOPIC_WORKS_SHOWN) -> list[
 
 def institution_for_page() -> QuerySet[Institution]:
     return Institution.objects.all()
+
+
+# --- citations ----------------------------------------------------------------------------
+
+
+def _record(row: dict, authors: list[str]) -> CitationRecord:
+    return CitationRecord(
+        pk=row["pk"],
+        source_id=row["source_id"],
+        title=row["title"],
+        type=row["type"],
+        authors=[Author(name) for name in authors if name],
+        year=row["publication_year"],
+        date=row["publication_date"],
+        venue=row["venue__display_name"] or "",
+        venue_type=row["venue__type"] or "",
+        doi=row["doi"] or "",
+        arxiv_id=row["arxiv_id"],
+        url=row["landing_page_url"],
+        abstract=row["abstract"],
+    )
+
+
+_RECORD_FIELDS = (
+    "pk",
+    "source_id",
+    "title",
+    "type",
+    "publication_year",
+    "publication_date",
+    "venue__display_name",
+    "venue__type",
+    "doi",
+    "arxiv_id",
+    "landing_page_url",
+    "abstract",
+)
+
+
+def _author_names(limit: int | None = None) -> ArraySubquery:
+    """Every author's name (or the first `limit`) in author order, gathered inside the
+    works query."""
+    names = (
+        Authorship.objects.filter(work=OuterRef("pk"))
+        .order_by("order", "pk")
+        .values("researcher__display_name")
+    )
+    return ArraySubquery(names[:limit] if limit else names)
+
+
+def citation_record(work: Work, *, authors: int | None = None) -> CitationRecord:
+    """The work as a citation, with all its authors (or the first `authors`) in order:
+    one query."""
+    row = (
+        public_works()
+        .filter(pk=work.pk)
+        .annotate(author_names=_author_names(authors))
+        .values(*_RECORD_FIELDS, "author_names")
+        .get()
+    )
+    return _record(row, row["author_names"])
+
+
+def citation_records(works: QuerySet[Work], *, chunk_size: int = 500) -> Iterator[CitationRecord]:
+    """Stream works as citations through one server-side cursor (one query, whatever the
+    number of works: the authors are gathered by a subquery, never loaded per work)."""
+    rows = works.annotate(author_names=_author_names()).values(*_RECORD_FIELDS, "author_names")
+    for row in rows.iterator(chunk_size=chunk_size):
+        yield _record(row, row["author_names"])

@@ -35,6 +35,7 @@ from bzpeer.admin_toolkit import (
 )
 from bzpeer.curation import services
 from bzpeer.identifiers import normalize_arxiv, normalize_doi
+from bzpeer.utils import parse_id
 from profiles.models import Researcher
 from works.models import Authorship, Work, WorkType
 
@@ -96,9 +97,10 @@ class PublicationYearFilter(admin.SimpleListFilter):
         if value == "unknown":
             return queryset.filter(publication_year__isnull=True)
         start, _, end = value.partition("-")
-        if not start.isdigit() or not (end or start).isdigit():
+        first, last = parse_id(start), parse_id(end or start)
+        if first is None or last is None or max(first, last) > 9999:
             return queryset.none()
-        return queryset.filter(publication_year__range=(int(start), int(end or start)))
+        return queryset.filter(publication_year__range=(first, last))
 
 
 class WorkAdminForm(forms.ModelForm):
@@ -171,7 +173,15 @@ class WorkAdmin(BigTableAdmin):
     authorship_inline_cap = INLINE_CAP
     # The importer owns the reference list; the form shows only its size.
     exclude = ("referenced_works",)
-    readonly_fields = ("references", "updated_at", "authorships_link")
+    readonly_fields = (
+        "references",
+        "updated_at",
+        "authorships_link",
+        # Written by the importer only.
+        "counts_by_year",
+        "first_imported_at",
+        "imported_at",
+    )
     fieldsets = (
         (
             None,
@@ -196,6 +206,8 @@ class WorkAdmin(BigTableAdmin):
             {
                 "fields": (
                     "cited_by_count",
+                    "counts_by_year",
+                    ("first_imported_at", "imported_at"),
                     "authors_count",
                     "references",
                     "is_stub",

@@ -23,6 +23,7 @@ from claims.models import Claim
 from graph.edges import rebuild_coauthor_edges
 from graph.models import CoauthorEdge, GraphSlice
 from graph.services import build_slice
+from profiles.metrics import I10_THRESHOLD
 from profiles.models import Follow, Researcher, ResearcherTopic
 from profiles.trust import TrustInputs, compute_trust
 from works.models import Authorship, Work
@@ -145,6 +146,89 @@ def recompute_trust(*, researcher_ids: Iterable[int]) -> int:
     return changed
 
 
+# --- citation metrics (the definitions: profiles/metrics.py) ------------------------------
+
+METRICS_CHUNK = 20_000
+
+
+def _recompute_sql(*, all_researchers: bool) -> str:
+    researcher = Researcher._meta.db_table
+    authorship = Authorship._meta.db_table
+    work = Work._meta.db_table
+    scope = "TRUE" if all_researchers else "a.researcher_id = ANY(%(ids)s)"
+    target = "TRUE" if all_researchers else "b.id = ANY(%(ids)s)"
+    # One pass over the listed works: rank each researcher's works by citations (the
+    # h-index is the number of ranks r whose work has >= r citations), and sum each
+    # work's yearly counts. Researchers without listed works get zeros.
+    return f"""
+    WITH listed AS (
+      SELECT a.researcher_id, w.id AS work_id, COALESCE(w.cited_by_count, 0) AS cited,
+             w.cited_by_count IS NOT NULL AS known, w.counts_by_year
+      FROM {authorship} a
+      JOIN {work} w ON w.id = a.work_id
+      WHERE {scope} AND {listing.listed_sql("a", "w")}
+    ),
+    ranked AS (
+      SELECT researcher_id, cited, known,
+             ROW_NUMBER() OVER (PARTITION BY researcher_id ORDER BY cited DESC) AS rank
+      FROM listed
+    ),
+    figures AS (
+      SELECT researcher_id, SUM(cited) AS total,
+             COUNT(*) FILTER (WHERE cited >= rank) AS h,
+             COUNT(*) FILTER (WHERE cited >= {I10_THRESHOLD}) AS i10,
+             COUNT(*) FILTER (WHERE known) AS known
+      FROM ranked GROUP BY researcher_id
+    ),
+    yearly AS (
+      SELECT researcher_id, jsonb_object_agg(year, n ORDER BY year) AS by_year
+      FROM (
+        SELECT l.researcher_id, (e->>'year')::int AS year, SUM((e->>'cited_by_count')::bigint) AS n
+        FROM listed l, jsonb_array_elements(
+          CASE WHEN jsonb_typeof(l.counts_by_year) = 'array' THEN l.counts_by_year
+               ELSE '[]'::jsonb END) e
+        WHERE e ? 'cited_by_count'
+        GROUP BY 1, 2
+      ) per_year
+      GROUP BY researcher_id
+    )
+    UPDATE {researcher} r SET
+      citations_count = m.total, h_index = m.h, i10_index = m.i10,
+      works_with_citations = m.known,
+      citations_by_year = m.by_year, metrics_computed_at = %(now)s
+    FROM (
+      SELECT b.id, COALESCE(f.total, 0) AS total, COALESCE(f.h, 0) AS h,
+             COALESCE(f.i10, 0) AS i10, COALESCE(f.known, 0) AS known,
+             COALESCE(y.by_year, '{{}}'::jsonb) AS by_year
+      FROM {researcher} b
+      LEFT JOIN figures f ON f.researcher_id = b.id
+      LEFT JOIN yearly y ON y.researcher_id = b.id
+      WHERE {target}
+    ) m
+    -- Unchanged rows are left alone (no write, no new row version).
+    WHERE r.id = m.id AND (r.metrics_computed_at IS NULL
+      OR (r.citations_count, r.h_index, r.i10_index, r.works_with_citations, r.citations_by_year)
+         IS DISTINCT FROM (m.total, m.h, m.i10, m.known, m.by_year))
+    """
+
+
+def recompute_metrics(*, researcher_ids: Iterable[int] | None) -> int:
+    """Store citations, h-index, i10-index and citations per year for these researchers
+    (None: every researcher), in chunks of set-based SQL. Returns the rows updated."""
+    now = timezone.now()
+    updated = 0
+    if researcher_ids is None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_recompute_sql(all_researchers=True), {"now": now})
+            return cursor.rowcount
+    sql = _recompute_sql(all_researchers=False)
+    for chunk in chunked(sorted(set(researcher_ids)), size=METRICS_CHUNK):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, {"ids": chunk, "now": now})
+            updated += cursor.rowcount
+    return updated
+
+
 # --- after any change: an import, a curation, a claim ------------------------------------
 
 
@@ -184,9 +268,10 @@ def queue_recompute(*, researcher_ids: Iterable[int]) -> bool:
 
 
 def recompute_researchers(*, researcher_ids: Iterable[int]) -> None:
-    """What the worker runs: trust for all, and a rebuild of the graph slices that exist
-    (a slice nobody looked at yet is built when its page asks for it)."""
+    """What the worker runs: citation metrics and trust for all, and a rebuild of the graph
+    slices that exist (a slice nobody looked at yet is built when its page asks for it)."""
     ids = list(researcher_ids)
+    recompute_metrics(researcher_ids=ids)
     recompute_trust(researcher_ids=ids)
     for researcher_id in GraphSlice.objects.filter(researcher_id__in=ids).values_list(
         "researcher_id", flat=True

@@ -19,3 +19,10 @@ def recompute_researchers(researcher_ids: list[int]) -> None:
 @shared_task(name="profiles.tasks.recompute_trust", acks_late=True)
 def recompute_trust(researcher_ids: list[int]) -> int:
     return derived.recompute_trust(researcher_ids=researcher_ids)
+
+
+# Every researcher at once is one long statement (minutes on a million works).
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+def recompute_metrics(researcher_ids: list[int] | None = None) -> int:
+    """Citation metrics for these researchers, or for every researcher when None."""
+    return derived.recompute_metrics(researcher_ids=researcher_ids)

@@ -21,6 +21,11 @@ transition relation (new rows, old rows, or both for an UPDATE, changed rows onl
 
 from __future__ import annotations
 
+# As many first authors as a works-list item names (claims.listing.WORK_LIST_AUTHORS; the
+# toolkit cannot import it). A change there must come with a migration re-running
+# install_sql().
+WORK_LIST_AUTHORS = 3
+
 # Pages: R = researcher profile (its works list, chart, topics, header, stats),
 #        W = work page (its authors, their institutions, topics, venue).
 CHILD_TABLES: dict[str, list[tuple[str, str]]] = {
@@ -53,6 +58,16 @@ ROW_TABLES: dict[str, list[tuple[str, str]]] = {
             "W",
             "SELECT a.work_id FROM works_authorship a JOIN {changed} n ON n.id = a.researcher_id"
             " JOIN {old} o ON o.id = n.id WHERE n.display_name IS DISTINCT FROM o.display_name",
+        ),
+        # Works lists name each work's first authors: a new name moves their co-authors'
+        # profiles (only works where the renamed author is among the first ones listed).
+        (
+            "R",
+            "SELECT a2.researcher_id FROM works_authorship a JOIN {changed} n"
+            " ON n.id = a.researcher_id JOIN {old} o ON o.id = n.id"
+            " JOIN works_authorship a2 ON a2.work_id = a.work_id"
+            f" WHERE a.order < {WORK_LIST_AUTHORS}"
+            " AND n.display_name IS DISTINCT FROM o.display_name",
         ),
     ],
     "works_work": [

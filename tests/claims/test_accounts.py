@@ -103,7 +103,7 @@ def test_a_good_login_after_a_few_failures_works(client):
 def test_failed_login_limits_are_the_configured_ones(settings):
     from allauth.account import app_settings
 
-    assert app_settings.RATE_LIMITS["login_failed"] == "10/5m/ip,10/5m/key"
+    assert app_settings.RATE_LIMITS["login_failed"] == "30/5m/ip,10/5m/key"
 
 
 # --- ORCID ----------------------------------------------------------------------------------

@@ -4,11 +4,15 @@ has the documented shape (the timings themselves are `make bench`, not a test)."
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
-from graph.bench import corpus, load, measure
+from bzpeer.curation.derived import recompute_metrics
+from claims.listing import researcher_works
+from graph.bench import corpus, load, measure, record
 from graph.edges import HYPER_AUTHORED, rebuild_all_coauthor_edges
 from graph.models import CoauthorEdge, GraphSlice
 from graph.services import build_slice
+from profiles.metrics import h_index
 from profiles.models import Researcher, ResearcherTopic
 from works.models import Authorship, Work
 
@@ -58,6 +62,19 @@ def test_small_corpus_loads_and_has_the_documented_shape(tmp_path):
     graph_slice = build_slice(researcher_id=planted[0].pk)
     assert graph_slice.status == GraphSlice.Status.READY
     assert len(graph_slice.payload["nodes"]) > 20
+
+    # The scholarly record's measurements run on the same corpus.
+    assert record.fill_counts_by_year() > 0
+    assert record.fill_counts_by_year() == 0  # already filled
+    full, again = record.metrics_recompute(recompute_metrics)
+    assert full.detail.endswith(f"{scale.researchers:,} rows written")
+    assert again.detail == "0 rows written"
+    big = Researcher.objects.get(display_name="Planted 5000")
+    cited = list(researcher_works(big).values_list("cited_by_count", flat=True))
+    assert (big.h_index, big.citations_count) == (h_index(cited), sum(c or 0 for c in cited))
+    export, peak = record.bibtex_export(Client(), big, 1)
+    assert export.detail.startswith("5,000 works")
+    assert 0 < peak < 64 * 1024 * 1024  # streamed: far below the size of 5,000 entries x runs
 
 
 def test_percentile_is_nearest_rank():

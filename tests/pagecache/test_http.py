@@ -268,6 +268,7 @@ def test_a_work_with_a_thousand_authors_pages_them(client, query_budget):
     page = html(last)
     assert "Physicist 0950" in page and "Physicist 0999" in page and "Physicist 0949" not in page
     assert '<ol class="list-plain author-list" start="951">' in page
-    assert "Authors page 20 of 20" in page and 'rel="prev"' in page
+    # The pager names the positions shown and the page (the work page's one pager).
+    assert "Authors 951–1000 of" in page and "(page 20 of 20)" in page and 'rel="prev"' in page
     # Past the end reads as the last page.
     assert "Physicist 0999" in html(get(client, f"{url}?authors=999"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -412,3 +413,59 @@ def test_institution_page_query_count_does_not_grow(client, query_budget):
     for record in (make_institution(3), make_institution(30)):
         with query_budget("works.institution"):
             assert client.get(record.get_absolute_url()).status_code == 200
+
+
+# --- authors in full --------------------------------------------------------------------
+
+
+def _hyper_authored(n: int) -> tuple[Work, list[Researcher]]:
+    work = WorkFactory(authors_count=n)
+    researchers = Researcher.objects.bulk_create(
+        Researcher(source_id=f"urn:bzpeer:test:many{i}", display_name=f"Author {i:04d}")
+        for i in range(n)
+    )
+    Authorship.objects.bulk_create(
+        Authorship(work=work, researcher=r, order=i, raw_author_name=r.display_name)
+        for i, r in enumerate(researchers)
+    )
+    return work, researchers
+
+
+def test_every_author_is_reachable_in_order_through_author_pages(client):
+    work, _ = _hyper_authored(119)
+    seen = []
+    for page in (1, 2, 3):
+        html = client.get(f"{work.get_absolute_url()}?authors={page}").content.decode()
+        seen += re.findall(r">(Author \d{4})</a>", html)
+    assert seen == [f"Author {i:04d}" for i in range(119)]
+    last = client.get(f"{work.get_absolute_url()}?authors=3").content.decode()
+    assert "Authors 101–119 of 119 (page 3 of 3)" in last
+    assert "Next authors" not in last and "more</p>" not in last
+
+
+def test_the_researcher_a_visitor_came_from_is_always_shown(client):
+    work, researchers = _hyper_authored(119)
+    le_scao = researchers[92]
+    html = client.get(f"{work.get_absolute_url()}?author={le_scao.pk}").content.decode()
+    assert "Author 0092</a></strong>" in html
+    assert "is author 93 of 119." in html
+    assert f"?authors=2&amp;author={le_scao.pk}" in html
+    # On the page that lists them they are highlighted in place, not repeated above.
+    html = client.get(f"{work.get_absolute_url()}?authors=2&author={le_scao.pk}").content.decode()
+    assert "is author 93 of" not in html
+    assert re.search(r'<li value="93">\s*<strong class="self"><a [^>]+>Author 0092<', html)
+
+
+def test_work_page_with_1000_authors_keeps_its_query_budget(client, query_budget):
+    work, researchers = _hyper_authored(1000)
+    with query_budget("works.work"):
+        client.get(f"{work.get_absolute_url()}?authors=7")
+    # The researcher a visitor came from, off this page: their authorship and institutions.
+    with query_budget("works.work_from_author"):
+        client.get(f"{work.get_absolute_url()}?authors=1&author={researchers[900].pk}")
+
+
+def test_out_of_range_author_page_shows_the_last(client):
+    work, _ = _hyper_authored(60)
+    html = client.get(f"{work.get_absolute_url()}?authors=99").content.decode()
+    assert "Authors 51–60 of 60 (page 2 of 2)" in html

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
@@ -103,6 +104,10 @@ class AuthorRow:
     alternative_names: list[str]
     orcid: str | None
     last_known_institution: InstitutionRow | None
+    # The source's own figures; None when the record does not carry them (absent is not zero).
+    cited_by_count: int | None = None
+    counts_by_year: list[dict[str, int]] | None = None
+    summary_stats: dict[str, int | float] | None = None
 
 
 @dataclass(slots=True)
@@ -129,6 +134,7 @@ class WorkRow:
     cited_by_count: int | None
     referenced_works: list[str]
     authors_count: int
+    counts_by_year: list[dict[str, int]] | None = None
     topics: list[TopicRow] = field(default_factory=list)
     authorships: list[AuthorshipRow] = field(default_factory=list)
 
@@ -271,7 +277,54 @@ def _parse_author(obj: dict[str, Any], source_id: str) -> AuthorRow:
         alternative_names=alternatives,
         orcid=normalize_orcid(orcid_raw),
         last_known_institution=_last_known_institution(obj),
+        cited_by_count=_bounded(_get(obj, "cited_by_count", int, ""), INT_MAX),
+        counts_by_year=_counts_by_year(obj, ("works_count", "cited_by_count")),
+        summary_stats=_summary_stats(obj),
     )
+
+
+def _counts_by_year(obj: dict[str, Any], keys: tuple[str, ...]) -> list[dict[str, int]] | None:
+    """[{"year": 2024, "cited_by_count": 3}, ...] sorted by year, or None when the record has
+    no counts_by_year. A year's missing count stays missing rather than becoming zero."""
+    items = _get(obj, "counts_by_year", list, "")
+    if items is None:
+        return None
+    by_year: dict[int, dict[str, int]] = {}
+    for index, item in enumerate(items):
+        where = f"counts_by_year[{index}]."
+        if not isinstance(item, dict):
+            raise BadRecord(f"counts_by_year[{index}] must be an object")
+        year = _bounded(_get(item, "year", int, where), SMALLINT_MAX)
+        if year is None:
+            raise BadRecord(f"{where}year must be a year")
+        entry = {"year": year}
+        for key in keys:
+            value = _bounded(_get(item, key, int, where), INT_MAX)
+            if value is not None:
+                entry[key] = value
+        by_year[year] = entry
+    return [by_year[year] for year in sorted(by_year)]
+
+
+SUMMARY_STATS = {"h_index": int, "i10_index": int, "2yr_mean_citedness": float}
+
+
+def _summary_stats(obj: dict[str, Any]) -> dict[str, int | float] | None:
+    stats = _get(obj, "summary_stats", dict, "")
+    if stats is None:
+        return None
+    kept: dict[str, int | float] = {}
+    for key, kind in SUMMARY_STATS.items():
+        value = stats.get(key)
+        if value is None:
+            continue
+        # The streaming reader yields JSON decimals as Decimal.
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise BadRecord(f"summary_stats.{key} must be a number or null")
+        if kind is int and (value != int(value) or not 0 <= value <= INT_MAX):
+            raise BadRecord(f"summary_stats.{key} must be a whole number")
+        kept[key] = kind(value)
+    return kept or None
 
 
 def _last_known_institution(obj: dict[str, Any]) -> InstitutionRow | None:
@@ -447,6 +500,7 @@ def _parse_work(obj: dict[str, Any], source_id: str) -> WorkRow:
         cited_by_count=_bounded(_get(obj, "cited_by_count", int, ""), INT_MAX),
         referenced_works=list(referenced),
         authors_count=authors_count,
+        counts_by_year=_counts_by_year(obj, ("cited_by_count",)),
         topics=_topic_refs(obj),
         authorships=authorships,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from profiles.models import Researcher, VerificationLevel, merge_survivor_ids
 from works.importer.normalize import OPENALEX
@@ -98,6 +99,7 @@ class _Batch:
         self.ids: dict[type[models.Model], dict[str, int]] = {
             model: {} for model in (Institution, Source, Topic, Researcher, Work)
         }
+        self.now = timezone.now()
 
     def _bucket(self, row: Row) -> dict[str, Any]:
         if isinstance(row, InstitutionRow):
@@ -148,8 +150,10 @@ class _Batch:
         queryset = model._default_manager.filter(source_id__in=list(keys))
         if lock:  # a claim approved meanwhile must not be overwritten by stale values
             queryset = queryset.select_for_update()
+        stamps = [name for name in _import_stamps(model) if name == "first_imported_at"]
         return {
-            row["source_id"]: row for row in queryset.values("id", "source_id", "is_stub", *columns)
+            row["source_id"]: row
+            for row in queryset.values("id", "source_id", "is_stub", *stamps, *columns)
         }
 
     def _upsert(
@@ -160,9 +164,9 @@ class _Batch:
         status: dict[str, str] = {}
         to_write: list[Any] = []  # rows of `model`, which all have a source_id
         columns: list[str] = []
+        stamps = _import_stamps(model)
         for source_id, (_location, values) in pending.items():
             values["is_stub"] = False
-            columns = list(values)
             old = existing.get(source_id)
             if old is None:
                 status[source_id] = "created"
@@ -172,6 +176,13 @@ class _Batch:
                 status[source_id] = "unchanged"
                 self.ids[model][source_id] = old["id"]
                 continue
+            if "imported_at" in stamps:
+                values["imported_at"] = self.now
+            if "first_imported_at" in stamps:
+                # A stub filled in by its own record counts as new from now on.
+                first = old.get("first_imported_at") if old and not old["is_stub"] else None
+                values["first_imported_at"] = first or self.now
+            columns = list(values)
             to_write.append(model(source_id=source_id, **values))
         if to_write:
             update_fields = [model._meta.get_field(column).name for column in columns]
@@ -334,6 +345,9 @@ class _Batch:
             "orcid",
             "last_known_institution_id",
             "verification_level",
+            "source_cited_by_count",
+            "source_counts_by_year",
+            "source_summary_stats",
         ]
         existing = self._existing(Researcher, self.authors, columns, lock=True)
         pending: Pending = {}
@@ -355,6 +369,9 @@ class _Batch:
                     ),
                     # Never lower a claimed record (L2/L3).
                     "verification_level": max(old_level, VerificationLevel.L1),
+                    "source_cited_by_count": row.cited_by_count,
+                    "source_counts_by_year": row.counts_by_year,
+                    "source_summary_stats": row.summary_stats,
                 },
             )
         self._claim_unique(Researcher, "orcid", pending, empty=None, label="ORCID", full=True)
@@ -400,6 +417,7 @@ class _Batch:
             "cited_by_count",
             "referenced_works",
             "authors_count",
+            "counts_by_year",
         ]
         existing = self._existing(Work, self.works, columns)
         pending: Pending = {}
@@ -419,6 +437,7 @@ class _Batch:
                     "cited_by_count": row.cited_by_count,
                     "referenced_works": row.referenced_works,
                     "authors_count": row.authors_count,
+                    "counts_by_year": row.counts_by_year,
                 },
             )
         self._claim_unique(Work, "doi", pending, empty=None, label="DOI", full=True)
@@ -565,6 +584,12 @@ class _Batch:
         self.stats.relations["authorship institution links added"] += len(added)
         self.stats.relations["authorship institution links removed"] += len(removed)
         return {work_of[a] for a, _ in (*removed, *added)}
+
+
+def _import_stamps(model: type[models.Model]) -> set[str]:
+    """The import timestamp columns a model has (imported_at, first_imported_at)."""
+    names = {field.name for field in model._meta.concrete_fields}
+    return names & {"imported_at", "first_imported_at"}
 
 
 def _noun(model: type[models.Model]) -> str:
