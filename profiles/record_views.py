@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from bzpeer.pagecache.responses import PageVersion, serve
-from bzpeer.utils import web_url
+from bzpeer.utils import parse_id, web_url
 from profiles import queries
 from profiles.page_meta import institution_meta, topic_meta
 from works import queries as work_queries
@@ -28,10 +28,10 @@ def _ror_url(ror: str) -> str:
 def _page_number(request: HttpRequest) -> int:
     """The page asked for, normalised (it names a cached rendering): not a number → 1;
     0 or past the end → the last page (as Paginator.get_page does)."""
-    value = request.GET.get("page", "1")
-    if not (value.isdigit() and len(value) <= 6):
+    number = parse_id(request.GET.get("page", "1"))
+    if number is None or number > LAST_PAGE:
         return 1
-    return int(value) or LAST_PAGE
+    return number or LAST_PAGE
 
 
 # Stands for "the last page": the paginator and the page digest clamp it.

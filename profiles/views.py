@@ -73,7 +73,7 @@ class WorksParams:
         if sort not in listing.WORK_SORTS:
             sort = listing.DEFAULT_WORK_SORT
         page = request.GET.get("page", "1")
-        if not (page.isdigit() and len(page) <= 6):
+        if not (page.isascii() and page.isdigit() and len(page) <= 6):
             page = "1"
         return cls(sort=sort, page=page, filters=listing.WorkFilters.from_query(request.GET))
 

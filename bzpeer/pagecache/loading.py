@@ -129,6 +129,8 @@ def load_with_version(
     """The record `pk` (None if absent or filtered out by `where`), its forward relations
     in `related` attached as select_related would, and these attributes: page_version,
     page_changed_at, page_epoch, and one per `extra` (name → SQL over alias r and `joins`)."""
+    if not -(2**63) <= pk < 2**63:  # no such id: the ORM answers "none" too, not an error
+        return None
     extra = extra or {}
     sql, layout = _statement(model, related, joins, tuple(extra.values()), where)
     row = _fetch_one(sql, [kind, pk])

@@ -336,3 +336,51 @@ def test_truncating_a_table_retires_every_cached_page(client, ada):
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE claims_notmereport")
     assert client.get(url)["X-Page-Cache"] == "miss"
+
+
+# --- the scholarly record (first authors, citations, filters, author paging) -----------
+
+
+def test_a_coauthor_rename_shows_in_the_works_list_of_the_profile(client, ada):
+    babbage = ResearcherFactory(display_name="Charles Babbage")
+    work = Work.objects.get(title="Notes on the Analytical Engine")
+    author_of(work, babbage, order=1)
+    assert_cached_then_fresh(
+        client,
+        ada.get_absolute_url(),
+        lambda: Researcher.objects.filter(pk=babbage.pk).update(display_name="C. Babbage FRS"),
+        before="Charles Babbage",
+        after="C. Babbage FRS",
+    )
+
+
+def test_new_citation_counts_show_in_the_works_list(client, ada):
+    assert_cached_then_fresh(
+        client,
+        ada.get_absolute_url(),
+        lambda: Work.objects.filter(title="Notes on the Analytical Engine").update(
+            cited_by_count=1843
+        ),
+        before="Citations not in source",
+        after="Cited by 1,843",
+    )
+
+
+def test_a_filtered_works_list_is_rendered_for_each_request(client, ada):
+    url = f"{ada.get_absolute_url()}?type=article"
+    for _ in range(2):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.get("X-Page-Cache") != "hit"
+
+
+def test_the_work_page_from_a_profile_keeps_its_author_and_stays_fresh(client, ada):
+    work = Work.objects.get(title="Notes on the Analytical Engine")
+    url = f"{work.get_absolute_url()}?author={ada.pk}"
+    assert_cached_then_fresh(
+        client,
+        url,
+        lambda: Researcher.objects.filter(pk=ada.pk).update(display_name="Augusta Ada King"),
+        before="Ada Lovelace",
+        after="Augusta Ada King",
+    )
