@@ -108,3 +108,16 @@ bench: $(VENV_STAMP)
 	         REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}"; \
 	fi; \
 	$(PY) manage.py bench_graph
+
+# The page throughput benchmark (not a test): gunicorn (2 workers, production settings) and
+# wrk (/usr/bin/wrk) against a hello view and the public pages, warm and cold, anonymous and
+# signed in, in its own database (BENCH_PAGES_DATABASE, default bzpeer_pages_bench: the
+# corpus of `make bench` at BENCH_WORKS, default 100,000, plus the demo data). Figures into
+# docs/benchmarks.md (graph/management/commands/bench_pages.py).
+.PHONY: bench-pages
+bench-pages: $(VENV_STAMP)
+	@if [ ! -f .local/env ]; then \
+	  export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bzpeer}" \
+	         REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}"; \
+	fi; \
+	$(PY) manage.py bench_pages

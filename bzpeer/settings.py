@@ -53,11 +53,19 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "bzpeer.audit",
+    "bzpeer.pagecache",
     "bzpeer.fallback",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses HTML and JSON for clients that accept gzip (static files come compressed
+    # from WhiteNoise). BREACH needs a secret in a compressed body next to input an attacker
+    # controls: anonymous pages, the ones shared from the cache, carry no secret at all (no
+    # CSRF token, nothing about the visitor: bzpeer/pagecache); on signed-in pages the CSRF
+    # token is masked anew for every response, and Django adds random bytes to each gzip
+    # header, so sizes do not line up across requests.
+    "django.middleware.gzip.GZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A NUL byte would reach Postgres and fail the query: 400 before any view runs.

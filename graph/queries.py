@@ -3,14 +3,20 @@ the explorer's neighbourhoods."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, F
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from bzpeer.pagecache.loading import load_with_version
+from bzpeer.pagecache.models import ContentVersion
 from claims.listing import not_reported_sql as _not_me
 from graph import edges
 from graph.models import CoauthorEdge, GraphSlice
@@ -55,6 +61,70 @@ SLICE_RESEARCHER_FIELDS = (
 
 def researcher_for_slice(pk: int) -> Researcher:
     return get_object_or_404(Researcher.objects.only(*SLICE_RESEARCHER_FIELDS), pk=pk)
+
+
+# The slice's state beside the researcher row (status, when computed, the freshness key it
+# was built for; not the payload): all a cached fragment or explorer page needs to know
+# it is current.
+SLICE_STATE_JOIN = ' LEFT JOIN "graph_graphslice" gs ON gs.researcher_id = r.id'
+SLICE_STATE = {
+    "slice_id": "gs.id",
+    "slice_status": "gs.status",
+    "slice_computed_at": "gs.computed_at",
+    "slice_fingerprint": "gs.fingerprint",
+    "slice_freshness": "gs.payload -> 'freshness'",
+}
+
+
+@dataclass(frozen=True)
+class SliceState:
+    id: int | None
+    status: str | None
+    computed_at: datetime | None
+    fingerprint: str | None
+    freshness: list | None
+
+    @property
+    def key(self) -> str:
+        """Names one build of the slice: its inputs and build time (as the drawing's own
+        cache key does)."""
+        computed = self.computed_at.timestamp() if self.computed_at else ""
+        return f"slice{self.id}.{self.fingerprint}.{computed}"
+
+
+def _with_slice_state(pk: int, related: tuple[str, ...]) -> tuple[Researcher, SliceState]:
+    researcher = load_with_version(
+        Researcher,
+        pk,
+        kind=ContentVersion.Kind.RESEARCHER,
+        related=related,
+        joins=SLICE_STATE_JOIN,
+        extra=SLICE_STATE,
+    )
+    if researcher is None:
+        raise Http404("No such researcher")
+    loaded: Any = researcher
+    freshness = loaded.slice_freshness
+    if isinstance(freshness, str):  # jsonb comes back as text
+        freshness = json.loads(freshness)
+    state = SliceState(
+        id=loaded.slice_id,
+        status=loaded.slice_status,
+        computed_at=loaded.slice_computed_at,
+        fingerprint=loaded.slice_fingerprint,
+        freshness=freshness,
+    )
+    return researcher, state
+
+
+def researcher_for_explorer(pk: int) -> tuple[Researcher, SliceState]:
+    """The record with its institution, page version and slice state: one statement."""
+    return _with_slice_state(pk, ("last_known_institution",))
+
+
+def researcher_for_slice_page(pk: int) -> tuple[Researcher, SliceState]:
+    """The record with its page version and slice state: one statement."""
+    return _with_slice_state(pk, ())
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import PageVersion, serve
 from bzpeer.types import HtmxHttpRequest
 from graph import drawing, nodes, queries, services
 from graph.models import GraphSlice
@@ -56,12 +58,38 @@ def _ready_slice_html(researcher: Researcher, graph_slice: GraphSlice) -> str:
     return mark_safe(html)  # the output of our own template
 
 
+def _ready_slice_version(researcher: Researcher, state: queries.SliceState) -> PageVersion | None:
+    """The version of a ready, current slice (from the state read with the researcher);
+    None when the request must go the long way (no slice, building, failed or stale:
+    request_slice then queues what is needed)."""
+    if state.status != GraphSlice.Status.READY:
+        return None
+    if state.freshness != services.freshness_key(researcher):
+        return None
+    version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
+    return version.plus(state.key, drawing.RENDER_RELEASE)
+
+
 @require_safe
 @vary_on_headers("HX-Request")
 def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    researcher = queries.researcher_for_slice(pk)
+    researcher, state = queries.researcher_for_slice_page(pk)
     if researcher.merged_into_id:  # a page loaded before a merge: the survivor's slice
-        researcher = queries.researcher_for_slice(follow_merge_chain(pk).pk)
+        researcher, state = queries.researcher_for_slice_page(follow_merge_chain(pk).pk)
+    version = _ready_slice_version(researcher, state)
+    if version is not None:
+        # The fragment is the same for everyone; the page around it (no JavaScript) is not.
+        return serve(
+            request,
+            version=version,
+            variant="slice",
+            render=lambda: _slice_fragment(request, researcher),
+            shared=bool(request.htmx),
+        )
+    return _slice_fragment(request, researcher)
+
+
+def _slice_fragment(request: HtmxHttpRequest, researcher: Researcher) -> HttpResponse:
     graph_slice = services.request_slice(researcher=researcher)
     context: dict = {"researcher": researcher, "graph_slice": graph_slice}
     if graph_slice.status == GraphSlice.Status.READY:
@@ -85,9 +113,22 @@ def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     """The full explorer: the ready slice, or (until the worker has built it) the
     researcher's live neighbourhood, as an interactive graph and as lists of links."""
-    researcher = get_researcher_or_404(pk)
-    if researcher.pk != pk:  # merged: the survivor's explorer is the canonical URL
-        return redirect("graph_explorer", pk=researcher.pk, permanent=True)
+    researcher, state = queries.researcher_for_explorer(pk)
+    if researcher.merged_into_id:  # merged: the survivor's explorer is the canonical URL
+        return redirect("graph_explorer", pk=follow_merge_chain(researcher).pk, permanent=True)
+    if state.status != GraphSlice.Status.READY:
+        return _explorer(request, researcher)
+    # A ready slice: the page changes with the record and with each rebuild of the slice.
+    version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
+    return serve(
+        request,
+        version=version.plus(state.key, drawing.RENDER_RELEASE),
+        variant="explorer",
+        render=lambda: _explorer(request, researcher),
+    )
+
+
+def _explorer(request: HttpRequest, researcher: Researcher) -> HttpResponse:
     graph_slice = GraphSlice.objects.filter(researcher=researcher).first()
     if graph_slice is not None and graph_slice.status == GraphSlice.Status.READY:
         payload = graph_slice.payload

@@ -13,8 +13,10 @@ from works.models import Institution, Topic
 
 
 def profile_meta(
-    request: HttpRequest, researcher: Researcher, *, topics: list, works: list
+    request: HttpRequest, researcher: Researcher, *, topic_names: list[str], work_sources: list[str]
 ) -> dict:
+    """`topic_names`: the record's topics, most used first; `work_sources`: the data
+    sources of the works listed on the page."""
     url = structured.absolute(request, researcher.get_absolute_url())
     institution = researcher.last_known_institution
     affiliation = None
@@ -27,7 +29,7 @@ def profile_meta(
     summary = researcher.summary or (
         f"{researcher.display_name}: researcher profile with {researcher.works_count} "
         f"work{'s' if researcher.works_count != 1 else ''}"
-        + (f", on {', '.join(row.topic.display_name for row in topics[:3])}" if topics else "")
+        + (f", on {', '.join(topic_names[:3])}" if topic_names else "")
         + "."
     )
     person = structured.person(
@@ -36,10 +38,10 @@ def profile_meta(
         same_as=[researcher.orcid_url, source_url(researcher.source_id)],
         affiliation=affiliation,
         alternate_names=researcher.alternative_names,
-        knows_about=[row.topic.display_name for row in topics[:10]],
+        knows_about=topic_names[:10],
     )
     trail = [("Home", reverse("home")), (researcher.display_name, researcher.get_absolute_url())]
-    sources = {source_name(researcher.source_id)} | {source_name(w.source_id) for w in works}
+    sources = {source_name(researcher.source_id), *work_sources}
     return {
         "social": structured.Social(
             title=f"{researcher.display_name} · Researcher profile",

@@ -6,12 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
+from django.db.models.expressions import RawSQL
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from bzpeer.identifiers import parse_source_id
+from bzpeer.pagecache.loading import load_with_version
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import EPOCH_SQL
 from bzpeer.types import AnyUser
 from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
 from works.models import Institution, Topic
+from works.queries import TOPIC_WORKS_SHOWN
 
 TOPIC_RESEARCHERS_SHOWN = 50
 INSTITUTION_RESEARCHERS_PER_PAGE = 50
@@ -22,6 +28,17 @@ def get_researcher(pk: int | str) -> Researcher:
     return get_object_or_404(
         Researcher.objects.select_related("last_known_institution", "merged_into"), pk=pk
     )
+
+
+def get_researcher_for_page(pk: int) -> Researcher:
+    """The record behind a profile URL with its institution and page version: one plain
+    statement (a cache hit runs nothing else; bzpeer/pagecache/loading.py)."""
+    researcher = load_with_version(
+        Researcher, pk, kind=ContentVersion.Kind.RESEARCHER, related=("last_known_institution",)
+    )
+    if researcher is None:
+        raise Http404("No such researcher")
+    return researcher
 
 
 def follow_merge_chain(researcher: Researcher | int) -> Researcher:
@@ -159,3 +176,63 @@ def institution_researchers(
         last_known_institution=institution, merged_into__isnull=True
     ).order_by("-works_count", "display_name", "pk")
     return Paginator(researchers, per_page).get_page(page_number)
+
+
+# --- page versions of the topic and institution pages (bzpeer/pagecache) ------------------
+
+# The version of a topic or institution page: a digest of exactly the rows it lists and
+# their page versions, read by the same query as the record (these pages are lists of
+# other records, so they have no version row of their own).
+TOPIC_PAGE_DIGEST = """
+SELECT md5(concat_ws('|', t::text,
+  (SELECT string_agg(x.rt || '.' || x.v, ',') FROM (
+     SELECT rt::text AS rt, coalesce(v.version, 0) AS v
+     FROM profiles_researchertopic rt
+     JOIN profiles_researcher r ON r.id = rt.researcher_id AND r.merged_into_id IS NULL
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
+     WHERE rt.topic_id = t.id
+     ORDER BY rt.works_count DESC, r.display_name, r.id LIMIT %s) x),
+  (SELECT string_agg(y.id || '.' || y.v, ',') FROM (
+     SELECT w.id, coalesce(v.version, 0) AS v
+     FROM works_work w JOIN works_work_topics wt ON wt.work_id = w.id
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'W' AND v.object_id = w.id
+     WHERE wt.topic_id = t.id AND NOT w.is_hidden
+     ORDER BY w.publication_year DESC NULLS LAST, w.title, w.id LIMIT %s) y)))
+FROM works_topic t WHERE t.id = works_topic.id
+"""
+
+# The paginator shows the last page for a number past it: the digest clamps the same way.
+INSTITUTION_PAGE_DIGEST = """
+SELECT md5(concat_ws('|', i::text, c.n,
+  (SELECT string_agg(x.id || '.' || x.v, ',') FROM (
+     SELECT r.id, coalesce(v.version, 0) AS v
+     FROM profiles_researcher r
+     LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
+     WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL
+     ORDER BY r.works_count DESC, r.display_name, r.id
+     LIMIT %s OFFSET least(%s, greatest((c.n - 1) / %s, 0) * %s)) x)))
+FROM works_institution i,
+  LATERAL (SELECT count(*) AS n FROM profiles_researcher r
+           WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL) c
+WHERE i.id = works_institution.id
+"""
+
+
+def topic_for_page(pk: int) -> Topic:
+    """The topic with the version of its page (page_digest, page_epoch): one query."""
+    topics = Topic.objects.annotate(
+        page_digest=RawSQL(TOPIC_PAGE_DIGEST, (TOPIC_RESEARCHERS_SHOWN, TOPIC_WORKS_SHOWN)),
+        page_epoch=RawSQL(EPOCH_SQL, ()),
+    )
+    return get_object_or_404(topics, pk=pk)
+
+
+def institution_for_page(pk: int, *, page_number: int = 1) -> Institution:
+    """The institution with the version of one page of its list: one query."""
+    per_page = INSTITUTION_RESEARCHERS_PER_PAGE
+    offset = (page_number - 1) * per_page
+    institutions = Institution.objects.annotate(
+        page_digest=RawSQL(INSTITUTION_PAGE_DIGEST, (per_page, offset, per_page, per_page)),
+        page_epoch=RawSQL(EPOCH_SQL, ()),
+    )
+    return get_object_or_404(institutions, pk=pk)

@@ -5,11 +5,14 @@ above it. The URLs and templates are the same as before (works/...)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from bzpeer.utils import web_url
+from bzpeer.pagecache.responses import PageVersion, serve
+from bzpeer.utils import parse_id, web_url
 from profiles import queries
 from profiles.page_meta import institution_meta, topic_meta
 from works import queries as work_queries
@@ -22,31 +25,61 @@ def _ror_url(ror: str) -> str:
     return web_url(ror) if "://" in ror else f"https://ror.org/{ror}"
 
 
+def _page_number(request: HttpRequest) -> int:
+    """The page asked for, normalised (it names a cached rendering): not a number → 1;
+    0 or past the end → the last page (as Paginator.get_page does)."""
+    number = parse_id(request.GET.get("page", "1"))
+    if number is None or number > LAST_PAGE:
+        return 1
+    return number or LAST_PAGE
+
+
+# Stands for "the last page": the paginator and the page digest clamp it.
+LAST_PAGE = 999_999
+
+
+def _version(record: Any, kind: str) -> PageVersion:
+    # Annotated by queries.topic_for_page / institution_for_page.
+    return PageVersion(epoch=record.page_epoch, parts=(f"{kind}{record.pk}.{record.page_digest}",))
+
+
 @require_safe
 def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    topic = get_object_or_404(work_queries.topic_for_page(), pk=pk)
-    context = {
-        "topic": topic,
-        "researcher_topics": queries.topic_researchers(topic),
-        "works": work_queries.topic_recent_works(topic),
-        "path": request.path,
-        **topic_meta(request, topic, request.path),
-    }
-    return render(request, "works/topic_detail.html", context)
+    topic = queries.topic_for_page(pk)
+
+    def render_page() -> HttpResponse:
+        context = {
+            "topic": topic,
+            "researcher_topics": queries.topic_researchers(topic),
+            "works": work_queries.topic_recent_works(topic),
+            "path": request.path,
+            "page_path": request.path,
+            **topic_meta(request, topic, request.path),
+        }
+        return render(request, "works/topic_detail.html", context)
+
+    return serve(request, version=_version(topic, "T"), variant="topic", render=render_page)
 
 
 @require_safe
 def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    institution = get_object_or_404(work_queries.institution_for_page(), pk=pk)
-    page = queries.institution_researchers(institution, page_number=request.GET.get("page"))
-    # Each page of the list is its own canonical URL; page 1 is the bare path.
-    path = request.path if page.number == 1 else f"{request.path}?page={page.number}"
-    context = {
-        "institution": institution,
-        "page": page,
-        "homepage_url": web_url(institution.homepage_url),
-        "ror_url": _ror_url(institution.ror),
-        "path": path,
-        **institution_meta(request, institution, path),
-    }
-    return render(request, "works/institution_detail.html", context)
+    number = _page_number(request)
+    institution = queries.institution_for_page(pk, page_number=number)
+
+    def render_page() -> HttpResponse:
+        page = queries.institution_researchers(institution, page_number=number)
+        # Each page of the list is its own canonical URL; page 1 is the bare path.
+        path = request.path if page.number == 1 else f"{request.path}?page={page.number}"
+        context = {
+            "institution": institution,
+            "page": page,
+            "homepage_url": web_url(institution.homepage_url),
+            "ror_url": _ror_url(institution.ror),
+            "path": path,
+            "page_path": path,
+            **institution_meta(request, institution, path),
+        }
+        return render(request, "works/institution_detail.html", context)
+
+    version = _version(institution, "I")
+    return serve(request, version=version, variant=f"institution|{number}", render=render_page)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache as memoize
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
@@ -11,12 +13,17 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bzpeer.htmx import partial_or_redirect
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import PageVersion, fragments, serve
+from bzpeer.provenance import source_name, source_url
 from bzpeer.ratelimit import allow
 from bzpeer.types import HtmxHttpRequest
 from claims import listing
@@ -39,26 +46,59 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"researchers": queries.featured_researchers()})
 
 
-def _works_context(
-    request: HttpRequest, researcher: Researcher, topics: list | None = None
-) -> dict:
-    sort = request.GET.get("sort", listing.DEFAULT_WORK_SORT)
-    if sort not in listing.WORK_SORTS:
-        sort = listing.DEFAULT_WORK_SORT
-    filters = listing.WorkFilters.from_query(request.GET)
+def _page_researcher(pk: int | str) -> Researcher:
+    """get_researcher_or_404 (merges followed the same way) with the page version: one
+    statement, more only for a merged record."""
+    researcher = queries.get_researcher_for_page(int(pk))
+    if researcher.merged_into_id:
+        survivor = get_researcher_or_404(pk)
+        researcher = queries.get_researcher_for_page(survivor.pk)
+    return researcher
+
+
+@dataclass(frozen=True)
+class WorksParams:
+    """The works list asked for, normalised: sort and page name a cached rendering, so
+    anything else in the query string must not make a new one (an invalid page reads as
+    page 1). Filtered lists are rendered for each request instead: any value of a filter
+    would name a new rendering."""
+
+    sort: str
+    page: str
+    filters: listing.WorkFilters
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> WorksParams:
+        sort = request.GET.get("sort", listing.DEFAULT_WORK_SORT)
+        if sort not in listing.WORK_SORTS:
+            sort = listing.DEFAULT_WORK_SORT
+        page = request.GET.get("page", "1")
+        if not (page.isascii() and page.isdigit() and len(page) <= 6):
+            page = "1"
+        return cls(sort=sort, page=page, filters=listing.WorkFilters.from_query(request.GET))
+
+    @property
+    def cached(self) -> bool:
+        return not self.filters
+
+    @property
+    def name(self) -> str:
+        return f"works.{self.sort}.{self.page}"
+
+
+def _works_context(researcher: Researcher, params: WorksParams, topics: list) -> dict:
+    filters = params.filters
     page = listing.works_page(
         researcher,
-        sort=sort,
-        page_number=request.GET.get("page"),
+        sort=params.sort,
+        page_number=params.page,
         filters=filters,
         with_authors=True,
     )
-    if topics is None:
-        topics = queries.top_topics(researcher, limit=listing.TOPIC_FILTERS_SHOWN)
     return {
         "researcher": researcher,
         "works": page,
-        "sort": sort,
+        "sort": params.sort,
         "sorts": listing.WORK_SORTS,
         "filters": filters,
         # Appended to sort and page links so they keep the filters ("&type=article...").
@@ -67,51 +107,157 @@ def _works_context(
     }
 
 
+def _filter_topics(researcher: Researcher) -> list:
+    return queries.top_topics(researcher, limit=listing.TOPIC_FILTERS_SHOWN)
+
+
 def _follow_context(request: HttpRequest, researcher: Researcher) -> dict:
     following, email_digest = queries.follow_state(request.user, researcher)
     return {"researcher": researcher, "following": following, "email_digest": email_digest}
 
 
+def _profile_path(researcher: Researcher, params: WorksParams) -> str:
+    pairs = (("sort", params.sort), ("page", params.page))
+    query = {k: v for k, v in pairs if v not in ("newest", "1")}
+    query.update(params.filters.params())
+    return f"{researcher.get_absolute_url()}{'?' + urlencode(query) if query else ''}"
+
+
+def _render_profile(
+    request: HttpRequest, researcher: Researcher, version: PageVersion, params: WorksParams
+) -> HttpResponse:
+    """The page around its cached fragments: the record's sections come from the cache
+    for this version; the viewer's own sections (follow, claim, owner tools, invitations,
+    the site header) are rendered for this request, and so is a filtered works list."""
+    # The viewer's claim/owner/invitation state: one query, none for anonymous users.
+    identity = viewer_state(request.user, researcher)
+
+    @memoize
+    def topics() -> list:
+        return _filter_topics(researcher)
+
+    @memoize
+    def works_context() -> dict:
+        return _works_context(researcher, params, topics())
+
+    def top_html() -> str:
+        context = {
+            "researcher": researcher,
+            "top_topics": topics()[:3],
+            "chart": works_per_year_chart(listing.works_per_year(researcher)),
+            "citations_chart": citations_per_year_chart(researcher.citations_by_year or {}),
+            "source_name": source_name(researcher.source_id),
+            "source_url": source_url(researcher.source_id),
+            "identity": identity,
+        }
+        return render_to_string("profiles/_profile_top.html", context)
+
+    def works_html() -> str:
+        return render_to_string("profiles/_works.html", works_context())
+
+    def works_sources() -> str:
+        # The data sources of the works shown, for the page footer (one name a line).
+        return "\n".join(sorted({source_name(work.source_id) for work in works_context()["works"]}))
+
+    parts = {
+        "summary": lambda: render_to_string(
+            "profiles/_summary_text.html", {"researcher": researcher, "top_topics": topics()[:3]}
+        ),
+        "graph": lambda: render_to_string(
+            "profiles/_profile_graph.html", {"researcher": researcher}
+        ),
+        "corrections": lambda: render_to_string(
+            "profiles/_corrections.html", {"corrections": queries.corrections(researcher)}
+        ),
+        # The record's topics by name, for the page's description and structured data.
+        "topic_names": lambda: "\n".join(row.topic.display_name for row in topics()[:10]),
+    }
+    if params.cached:
+        parts[params.name] = works_html
+        parts[f"sources.{params.sort}.{params.page}"] = works_sources
+    # The owner and a pending claimant see their own state in the header badges.
+    personal_top = identity.is_owner or bool(identity.pending_claim_id)
+    if not personal_top:
+        parts["top"] = top_html
+    html = fragments(version, parts)
+    if params.cached:
+        sources = [
+            name for name in html[f"sources.{params.sort}.{params.page}"].split("\n") if name
+        ]
+        works = html[params.name]
+    else:
+        sources = sorted({source_name(work.source_id) for work in works_context()["works"]})
+        works = mark_safe(works_html())  # the output of our own template
+    path = _profile_path(researcher, params)
+    context = {
+        **_follow_context(request, researcher),
+        "identity": identity,
+        "summary_html": html["summary"],
+        "top_html": top_html() if personal_top else html["top"],
+        "graph_html": html["graph"],
+        "works_html": works,
+        "corrections_html": html["corrections"],
+        "page_path": path,
+    }
+    topic_names = [name for name in html["topic_names"].split("\n") if name]
+    context.update(profile_meta(request, researcher, topic_names=topic_names, work_sources=sources))
+    return render(request, "profiles/researcher_detail.html", context)
+
+
 @require_safe
 @vary_on_headers("HX-Request")
 def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = None) -> HttpResponse:
-    researcher = get_researcher_or_404(pk)
+    researcher = _page_researcher(pk)
     # A merged record, or a stale or missing slug, moves to the canonical URL.
     if researcher.pk != int(pk) or slug != researcher.slug:
         url = researcher.get_absolute_url()
         if request.GET:
             url = f"{url}?{request.GET.urlencode()}"
         return HttpResponsePermanentRedirect(url)
-    topics = queries.top_topics(researcher, limit=listing.TOPIC_FILTERS_SHOWN)
-    context = {
-        **_works_context(request, researcher, topics),
-        **_follow_context(request, researcher),
-        "top_topics": topics[:3],
-        "chart": works_per_year_chart(listing.works_per_year(researcher)),
-        "citations_chart": citations_per_year_chart(researcher.citations_by_year or {}),
-        # The viewer's claim/owner/invitation state: one query, none for anonymous users.
-        "identity": viewer_state(request.user, researcher),
-        "corrections": queries.corrections(researcher),
-    }
-    context.update(profile_meta(request, researcher, topics=topics, works=context["works"]))
-    return render(request, "profiles/researcher_detail.html", context)
+    params = WorksParams.of(request)
+    version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
+    if not params.cached:
+        return _render_profile(request, researcher, version, params)
+    return serve(
+        request,
+        version=version,
+        variant=f"profile|{params.sort}|{params.page}",
+        render=lambda: _render_profile(request, researcher, version, params),
+    )
 
 
 @require_safe
 @vary_on_headers("HX-Request")
 def works_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    researcher = get_researcher_or_404(pk)
-    query = urlencode({k: v for k, v in request.GET.items() if k in WORKS_QUERY_KEYS})
-    response = partial_or_redirect(
-        request,
-        "profiles/_works.html",
-        lambda: _works_context(request, researcher),
-        redirect_to=f"{researcher.get_absolute_url()}?{query}#published-work",
-    )
-    if request.htmx:
-        # The address bar shows the profile with these filters: a link anyone can share.
-        shared = urlencode({k: v for k, v in request.GET.items() if k in WORKS_QUERY_KEYS and v})
-        push_url(response, f"{researcher.get_absolute_url()}?{shared}")
+    researcher = _page_researcher(pk)
+    if not request.htmx:
+        query = urlencode({k: v for k, v in request.GET.items() if k in WORKS_QUERY_KEYS})
+        return redirect(f"{researcher.get_absolute_url()}?{query}#published-work")
+    params = WorksParams.of(request)
+    if params.cached:
+        version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
+
+        def render_fragment() -> HttpResponse:
+            def html() -> str:
+                context = _works_context(researcher, params, _filter_topics(researcher))
+                return render_to_string("profiles/_works.html", context)
+
+            return HttpResponse(fragments(version, {params.name: html})[params.name])
+
+        # The same HTML for every visitor: served from the cache to signed-in visitors too.
+        response = serve(
+            request,
+            version=version,
+            variant=f"works|{params.sort}|{params.page}",
+            render=render_fragment,
+            shared=True,
+        )
+    else:
+        context = _works_context(researcher, params, _filter_topics(researcher))
+        response = render(request, "profiles/_works.html", context)
+    # The address bar shows the profile with these filters: a link anyone can share.
+    shared = urlencode({k: v for k, v in request.GET.items() if k in WORKS_QUERY_KEYS and v})
+    push_url(response, f"{researcher.get_absolute_url()}?{shared}")
     return response
 
 

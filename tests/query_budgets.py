@@ -34,6 +34,9 @@ BUDGETS: dict[str, int] = {
     # Researcher, works COUNT, the page of works (+ venue), their first authors, the
     # researcher's topics and the filters' counts.
     "profile.works_fragment": 6,
+    # A filtered profile (filtered lists are not cached) once the record's other sections
+    # are: the anonymous eight less works per year and public corrections.
+    "profile.filtered_sections_cached": 6,
     # Researcher, co-authors COUNT, the page of co-authors (+ their institutions).
     "profile.coauthors": 3,
     # Researcher, then one server-side cursor over the listed works (authors gathered by
@@ -100,18 +103,28 @@ BUDGETS: dict[str, int] = {
     "graph.neighbours.topic": 3,
     "graph.neighbours.institution": 2,
     # --- works --------------------------------------------------------------------------
-    # Work + venue, topics, shown authorships + researchers, their institutions, the work's
-    # institution list.
-    "works.work": 5,
-    # + the researcher a visitor came from (?author=), off the page shown: their
-    # authorship (+ researcher) and its institutions.
-    "works.work_from_author": 7,
+    # Work + venue (with its page version), topics, shown authorships + researchers, their
+    # institutions, the first authors' names for the JSON-LD (read only when the page is
+    # rendered, not on a cache hit), the work's institution list.
+    "works.work": 6,
+    # + whether the researcher a visitor came from (?author=) is an author (it names the
+    # cached rendering), and, off the page shown, their authorship (+ researcher) and its
+    # institutions.
+    "works.work_from_author": 9,
     # The work (+ venue), then the work as a citation (its authors by a subquery).
     "works.cite": 2,
     # Topic, ranked researchers (+ institution), recent works (+ venue).
     "works.topic": 3,
     # Institution, the paginator's COUNT, the page of researchers.
     "works.institution": 3,
+    # --- served from the page cache (bzpeer/pagecache) ----------------------------------
+    # Any cached anonymous page or fragment, and its 304: the record with its version.
+    "pagecache.hit": 1,
+    # The same for an anonymous visitor who has a session cookie: + the session.
+    "pagecache.hit_with_session": 2,
+    # Signed in (2), the record with its version, the viewer's identity state, whether
+    # the viewer follows; the record's sections from the cached fragments.
+    "pagecache.signed_in_profile": 5,
     # --- admin changelists (signed in first) ---------------------------------------------
     # + the row estimate, the exact COUNT (small table), the page (+ relations).
     "admin.researchers": 5,

@@ -11,8 +11,9 @@ from works.models import Work
 
 
 def work_meta(request: HttpRequest, work: Work) -> dict:
-    """`work` from queries.work_for_page (venue, topics and first author names loaded)."""
-    # Annotated by queries.work_for_page.
+    """`work` from queries.get_work_for_page after queries.load_work_lists (venue,
+    topics and first author names loaded)."""
+    # Set by queries.load_work_lists.
     names = [name for name in work.first_author_names if name]  # type: ignore[attr-defined]
     url = structured.absolute(request, work.get_absolute_url())
     title = work.title or "Untitled work"

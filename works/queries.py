@@ -11,8 +11,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, prefetch_related_objects
+from django.http import Http404
 
+from bzpeer.pagecache.loading import load_with_version
+from bzpeer.pagecache.models import ContentVersion
 from works.citation import Author, CitationRecord
 from works.models import Authorship, Institution, Topic, Work
 
@@ -27,8 +30,25 @@ def public_works() -> QuerySet[Work]:
     return Work.objects.filter(is_hidden=False)
 
 
-def work_for_page(authors_page: int = 1) -> QuerySet[Work]:
-    """A visible work with its venue, topics and one page of authors (in author order).
+def get_work_for_page(pk: int) -> Work:
+    """A visible work with its venue and page version: one plain statement (a cache hit
+    runs nothing else); the lists the page shows come from load_work_lists()."""
+    work = load_with_version(
+        Work, pk, kind=ContentVersion.Kind.WORK, related=("venue",), where=" AND NOT r.is_hidden"
+    )
+    if work is None:
+        raise Http404("No such work")
+    return work
+
+
+def author_pages(work: Work, *, per_page: int = WORK_AUTHORS_SHOWN) -> int:
+    """The number of author pages, from Work.authors_count (no COUNT over authorships)."""
+    return max(1, -(-work.authors_count // per_page))
+
+
+def load_work_lists(work: Work, *, authors_page: int = 1) -> None:
+    """Topics, one page of authors (in author order) with their institutions, and the
+    first authors' names for structured data (first_author_names).
 
     Author pages are ranges of positions in the record's author list (50 per page), so a
     hyper-authored work loads only the authors the page shows and no COUNT is needed: the
@@ -41,16 +61,19 @@ def work_for_page(authors_page: int = 1) -> QuerySet[Work]:
         .prefetch_related("institutions")
         .order_by("order", "pk")
     )
-    return (
-        public_works()
-        .select_related("venue")
-        # The first authors' names for structured data, read in the same query.
-        .annotate(first_author_names=_author_names(WORK_NAMES_READ))
-        .prefetch_related(
-            Prefetch("topics", queryset=Topic.objects.order_by("display_name")),
-            Prefetch("authorships", queryset=shown_authorships, to_attr="shown_authorships"),
-        )
+    prefetch_related_objects(
+        [work],
+        Prefetch("topics", queryset=Topic.objects.order_by("display_name")),
+        Prefetch("authorships", queryset=shown_authorships, to_attr="shown_authorships"),
     )
+    names = Authorship.objects.filter(work=work).order_by("order", "pk")
+    work.first_author_names = list(  # type: ignore[attr-defined]
+        names.values_list("researcher__display_name", flat=True)[:WORK_NAMES_READ]
+    )
+
+
+def is_author(work: Work, researcher_id: int) -> bool:
+    return Authorship.objects.filter(work=work, researcher_id=researcher_id).exists()
 
 
 def authorship_of(work: Work, researcher_id: int) -> Authorship | None:

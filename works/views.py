@@ -3,14 +3,14 @@ researchers, are in profiles/record_views.py: works imports no app above it)."""
 
 from __future__ import annotations
 
-import math
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.htmx import partial_or_page
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import PageVersion, serve
 from bzpeer.types import HtmxHttpRequest
 from bzpeer.utils import parse_id, web_url
 from works import citation, queries
@@ -25,37 +25,48 @@ def _positive_int(value: str | None) -> int | None:
 
 @require_safe
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    authors_page = _positive_int(request.GET.get("authors")) or 1
-    work = get_object_or_404(queries.work_for_page(authors_page), pk=pk)
-    pages = max(math.ceil(work.authors_count / queries.WORK_AUTHORS_SHOWN), 1)
-    if authors_page > pages:
-        authors_page = pages
-        work = get_object_or_404(queries.work_for_page(authors_page), pk=pk)
-    # Set by the Prefetch (to_attr) in queries.work_for_page.
-    authorships: list[Authorship] = work.shown_authorships  # type: ignore[attr-defined]
-    end = authors_page * queries.WORK_AUTHORS_SHOWN
-    # The researcher whose profile led here (?author=pk) stays visible on every page.
-    visitor_from = None
+    work = queries.get_work_for_page(pk)
+    pages = queries.author_pages(work)
+    # Normalised (it names a cached rendering): not a number → 1, past the end → the last.
+    authors_page = min(_positive_int(request.GET.get("authors")) or 1, pages)
+    # The researcher whose profile led here (?author=pk) stays visible on every page. Only
+    # an author of the work changes the page, so only an author names its own rendering.
     author_id = _positive_int(request.GET.get("author"))
-    if author_id and not any(a.researcher_id == author_id for a in authorships):
-        visitor_from = queries.authorship_of(work, author_id)
-    context = {
-        "work": work,
-        "authorships": authorships,
-        # The total comes from the record, never from a COUNT over authorships.
-        "more_authors": max(work.authors_count - end, 0),
-        "authors_page": authors_page,
-        "authors_pages": pages,
-        "first_position": (authors_page - 1) * queries.WORK_AUTHORS_SHOWN + 1,
-        "last_position": min(end, work.authors_count),
-        "highlight_id": author_id,
-        "visitor_from": visitor_from,
-        "institution_list": queries.work_institutions(work),
-        "landing_page_url": web_url(work.landing_page_url),
-        "path": request.path,
-        **work_meta(request, work),
-    }
-    return render(request, "works/work_detail.html", context)
+    if author_id is not None and not queries.is_author(work, author_id):
+        author_id = None
+    query = {"authors": authors_page} if authors_page > 1 else {}
+    path = f"{request.path}?authors={authors_page}" if query else request.path
+
+    def render_page() -> HttpResponse:
+        queries.load_work_lists(work, authors_page=authors_page)
+        # Set by the Prefetch (to_attr) in queries.load_work_lists.
+        authorships: list[Authorship] = work.shown_authorships  # type: ignore[attr-defined]
+        end = authors_page * queries.WORK_AUTHORS_SHOWN
+        visitor_from = None
+        if author_id and not any(a.researcher_id == author_id for a in authorships):
+            visitor_from = queries.authorship_of(work, author_id)
+        context = {
+            "work": work,
+            "authorships": authorships,
+            # The total comes from the record, never from a COUNT over authorships.
+            "more_authors": max(work.authors_count - end, 0),
+            "authors_page": authors_page,
+            "authors_pages": pages,
+            "first_position": (authors_page - 1) * queries.WORK_AUTHORS_SHOWN + 1,
+            "last_position": min(end, work.authors_count),
+            "highlight_id": author_id,
+            "visitor_from": visitor_from,
+            "institution_list": queries.work_institutions(work),
+            "landing_page_url": web_url(work.landing_page_url),
+            "path": path,
+            "page_path": path,
+            **work_meta(request, work),
+        }
+        return render(request, "works/work_detail.html", context)
+
+    version = PageVersion.of(work, ContentVersion.Kind.WORK)
+    variant = f"work|{authors_page}|{author_id or ''}"
+    return serve(request, version=version, variant=variant, render=render_page)
 
 
 def cite_context(work_record: citation.CitationRecord) -> dict:

@@ -1,0 +1,260 @@
+"""Serving pages and fragments from the cache by content version (see __init__.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from calendar import timegm
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache as memoize
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date
+from django.utils.regex_helper import _lazy_re_compile
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import compress_string
+
+from bzpeer.pagecache.models import ContentVersion
+
+# Entries leave the cache only when Redis needs the room or a version moves on; this
+# timeout only bounds how long an entry nobody asks for keeps its memory.
+CACHE_SECONDS = 7 * 24 * 3600
+# A shared cache (a CDN, a proxy) may keep a public page this long; browsers revalidate
+# every time (max-age=0) and get a 304 while the version holds.
+SHARED_MAX_AGE = 10
+PUBLIC_CACHE_CONTROL = f"public, max-age=0, s-maxage={SHARED_MAX_AGE}"
+PRIVATE_CACHE_CONTROL = "private, no-store"
+VARY = ("Cookie", "HX-Request")
+EPOCH_SQL = "SELECT value FROM pagecache_epoch LIMIT 1"
+LOCAL_CACHE_BYTES = 16 * 1024 * 1024
+ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")
+
+
+class _LocalPages:
+    """A small in-process LRU in front of Redis for the hottest pages. Safe without any
+    invalidation: a key names one version of a page, whose content never changes, so an
+    entry can only be unused, never wrong. It saves the Redis round trip on a hit."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
+        return entry
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+
+    def put(self, key: str, entry: tuple | str) -> None:
+        if key in self.entries:
+            return
+        self.entries[key] = entry
+        self.size += _entry_size(entry)
+        while self.size > self.max_bytes and self.entries:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= _entry_size(dropped)
+
+
+def _entry_size(entry: tuple | str) -> int:
+    if isinstance(entry, str):  # a fragment
+        return len(entry)
+    content, compressed, _ = entry
+    return len(content) + len(compressed or b"")
+
+
+# Per worker process; pages are 5-60 KB, so this holds the few hundred hottest.
+_local = _LocalPages(max_bytes=LOCAL_CACHE_BYTES)
+
+
+def clear_all() -> None:
+    """Empty the shared cache and this process's copy (tests that need a full rendering,
+    maintenance). Never needed for freshness: versions take care of that."""
+    cache.clear()
+    _local.clear()
+
+
+def version_annotations(kind: str) -> dict:
+    """Annotations that read a record's page version in the query that loads it: its
+    version (0 until something changed it), when it changed and the database's epoch."""
+    rows = ContentVersion.objects.filter(kind=kind, object_id=OuterRef("pk"))
+    return {
+        "page_version": Coalesce(Subquery(rows.values("version")[:1]), Value(0)),
+        "page_changed_at": Subquery(rows.values("changed_at")[:1]),
+        "page_epoch": RawSQL(EPOCH_SQL, ()),
+    }
+
+
+@dataclass(frozen=True)
+class PageVersion:
+    """What a cached rendering depends on: one or more (kind, id, version) parts."""
+
+    epoch: str
+    parts: tuple[str, ...]
+    changed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record: Any, kind: str) -> PageVersion:
+        """From a record loaded with version_annotations(kind)."""
+        return cls(
+            epoch=record.page_epoch,
+            parts=(f"{kind}{record.pk}.{record.page_version}",),
+            changed_at=record.page_changed_at,
+        )
+
+    def plus(self, *parts: object) -> PageVersion:
+        return PageVersion(self.epoch, (*self.parts, *(str(p) for p in parts)), self.changed_at)
+
+    @property
+    def key(self) -> str:
+        return f"{self.epoch}:{release()}:{'/'.join(self.parts)}"
+
+
+@memoize
+def release() -> str:
+    """A digest of the code and templates that render pages, computed once per process:
+    a deploy that changes how a page looks never serves an older rendering."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    base = Path(settings.BASE_DIR)
+    apps = ["bzpeer", "works", "profiles", "claims", "graph", "templates"]
+    for app in apps:
+        for path in sorted((base / app).rglob("*")):
+            if path.suffix in {".py", ".html", ".svg"} and "migrations" not in path.parts:
+                digest.update(str(path.relative_to(base)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _variant(request: HttpRequest, variant: str) -> str:
+    # The host and scheme appear in canonical links; HTMX requests get fragments.
+    htmx = "htmx" if request.headers.get("HX-Request") == "true" else "page"
+    return f"{request.scheme}://{request.get_host()}|{htmx}|{variant}"
+
+
+def _is_public(request: HttpRequest) -> bool:
+    """True when the response may be the same for every visitor: an anonymous visitor
+    with no message waiting to be shown (len() does not consume them)."""
+    if request.user.is_authenticated:
+        return False
+    return len(get_messages(request)) == 0
+
+
+def _set_public_headers(response: HttpResponse, etag: str, changed_at: datetime | None) -> None:
+    response["ETag"] = etag
+    if changed_at is not None:
+        response["Last-Modified"] = http_date(timegm(changed_at.utctimetuple()))
+    response["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    patch_vary_headers(response, VARY)
+
+
+def _set_private_headers(response: HttpResponse) -> None:
+    response["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    patch_vary_headers(response, VARY)
+
+
+def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+    """A rendering may be shared only if it is a plain 200 that set no cookie and asked
+    for no CSRF token (a token is a per-visitor secret)."""
+    return (
+        response.status_code == 200
+        and not response.cookies
+        and not response.streaming
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+    )
+
+
+def serve(
+    request: HttpRequest,
+    *,
+    version: PageVersion,
+    variant: str,
+    render: Callable[[], HttpResponse],
+    shared: bool = False,
+) -> HttpResponse:
+    """The response for `version` of a page: from the cache, a 304, or `render()`.
+
+    `shared=True` marks a fragment that is the same for every visitor (no per-user part),
+    so signed-in visitors get it from the cache too. Otherwise only anonymous visitors
+    do, and signed-in ones get `render()` (which may use cached fragments) privately.
+    """
+    if not (shared or _is_public(request)):
+        response = render()
+        _set_private_headers(response)
+        return response
+
+    key = f"page:{version.key}:{_variant(request, variant)}"
+    etag = f'"{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:24]}"'
+    last_modified = timegm(version.changed_at.utctimetuple()) if version.changed_at else None
+    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if not_modified is not None:
+        _set_public_headers(not_modified, etag, version.changed_at)
+        return not_modified
+
+    stored = _local.get(key)
+    if stored is None:
+        stored = cache.get(key)
+        if stored is not None:
+            _local.put(key, stored)
+    if stored is not None:
+        content, compressed, content_type = stored
+        if compressed is not None and ACCEPTS_GZIP.search(
+            request.headers.get("Accept-Encoding", "")
+        ):
+            # Compressed once when stored: no per-hit gzip. There is no secret in a shared
+            # page (see _storable), so a fixed compressed body leaks nothing (BREACH).
+            response = HttpResponse(compressed, content_type=content_type)
+            response["Content-Encoding"] = "gzip"
+            etag = f"W/{etag}"
+        else:
+            response = HttpResponse(content, content_type=content_type)
+        patch_vary_headers(response, ("Accept-Encoding",))
+        response["X-Page-Cache"] = "hit"
+    else:
+        response = render()
+        if not _storable(request, response):
+            _set_private_headers(response)
+            return response
+        content = response.content
+        compressed = compress_string(content) if len(content) >= 200 else None
+        stored = (content, compressed, response["Content-Type"])
+        cache.set(key, stored, CACHE_SECONDS)
+        _local.put(key, stored)
+        response["X-Page-Cache"] = "miss"
+    _set_public_headers(response, etag, version.changed_at)
+    return response
+
+
+def fragments(version: PageVersion, parts: dict[str, Callable[[], str]]) -> dict[str, SafeString]:
+    """Rendered HTML of named fragments of one page version: one cache round trip for
+    all of them, and only the missing ones rendered (and stored)."""
+    keys = {name: f"fragment:{version.key}:{name}" for name in parts}
+    found = {key: value for key in keys.values() if (value := _local.get(key)) is not None}
+    if len(found) < len(keys):
+        found.update(cache.get_many([key for key in keys.values() if key not in found]))
+    html: dict[str, SafeString] = {}
+    missing: dict[str, str] = {}
+    for name, render in parts.items():
+        value = found.get(keys[name])
+        if value is None:
+            value = render()
+            missing[keys[name]] = value
+        _local.put(keys[name], value)
+        html[name] = mark_safe(value)  # the output of our own templates
+    if missing:
+        cache.set_many(missing, CACHE_SECONDS)
+    return html
