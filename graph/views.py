@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from bzpeer.types import HtmxHttpRequest
 from graph import drawing, nodes, queries, services
 from graph.models import GraphSlice
-from profiles.access import get_researcher_or_404
+from profiles.access import get_researcher_or_404, require_visible
 from profiles.models import Researcher
 from profiles.queries import follow_merge_chain
 
@@ -62,6 +62,7 @@ def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     researcher = queries.researcher_for_slice(pk)
     if researcher.merged_into_id:  # a page loaded before a merge: the survivor's slice
         researcher = queries.researcher_for_slice(follow_merge_chain(pk).pk)
+    require_visible(researcher)
     graph_slice = services.request_slice(researcher=researcher)
     context: dict = {"researcher": researcher, "graph_slice": graph_slice}
     if graph_slice.status == GraphSlice.Status.READY:

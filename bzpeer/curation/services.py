@@ -25,11 +25,13 @@ from django.utils import timezone
 from bzpeer.audit.context import curation_context
 from bzpeer.curation.derived import queue_recompute, refresh_derived_data
 from bzpeer.types import AnyUser, User
+from claims import hiding
 from claims import services as claim_rules
 from claims.listing import OPEN_STATUSES
-from claims.models import Claim, NotMeReport
+from claims.models import Claim, HideRequest, NotMeReport
 from claims.services import DECIDE_PERMISSION
 from graph.models import CoauthorEdge, GraphSlice
+from graph.services import drop_slices_showing
 from profiles.models import Follow, Invitation, Researcher, VerificationLevel
 from works.models import Authorship, Work
 
@@ -679,3 +681,39 @@ def _as_user(curator: AnyUser) -> User:
     # require_permission has refused anonymous users already.
     assert curator.is_authenticated
     return curator
+
+
+# --- hide requests ---------------------------------------------------------------------------
+
+HIDE_NOTES = {
+    HideRequest.Scope.PROFILE: "Hid the profile at the request of the person it describes.",
+    HideRequest.Scope.SUMMARY: "Hid the summary at the request of the person it describes.",
+    HideRequest.Scope.AFFILIATION: (
+        "Hid the affiliation at the request of the person it describes."
+    ),
+    HideRequest.Scope.CORRECTION: "Corrected the record at the request of the person it describes.",
+}
+
+
+def approve_hide_request(*, request: HideRequest, curator: User, reason: str = "") -> HideRequest:
+    """claims.hiding.approve_hide_request (the review rules and the record's columns) in an
+    audit context whose public note never names the requester; then every stored graph
+    slice that shows the record is dropped, and the record's own derived data follows."""
+    with (
+        transaction.atomic(),
+        curation_context(
+            action="hide request",
+            curator=curator,
+            researcher_ids=[request.researcher_id],
+            note=HIDE_NOTES.get(request.scope, ""),
+        ),
+    ):
+        request = hiding.approve_hide_request(request=request, reviewer=curator, reason=reason)
+        drop_slices_showing(researcher_ids=[request.researcher_id])
+        queue_recompute(researcher_ids=[request.researcher_id])
+    return request
+
+
+def reject_hide_request(*, request: HideRequest, curator: User, reason: str) -> HideRequest:
+    with transaction.atomic():
+        return hiding.reject_hide_request(request=request, reviewer=curator, reason=reason)
