@@ -685,7 +685,7 @@ def _as_user(curator: AnyUser) -> User:
 
 # --- hide requests ---------------------------------------------------------------------------
 
-HIDE_NOTES = {
+HIDE_NOTES: dict[str, str] = {
     HideRequest.Scope.PROFILE: "Hid the profile at the request of the person it describes.",
     HideRequest.Scope.SUMMARY: "Hid the summary at the request of the person it describes.",
     HideRequest.Scope.AFFILIATION: (
