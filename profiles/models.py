@@ -62,6 +62,16 @@ class ResearcherQuerySet(models.QuerySet):
         """Records any public list may show (visible_q)."""
         return self.filter(visible_q())
 
+    def open_for_followers(self) -> ResearcherQuerySet:
+        """Visible records open to collaborate today whose owner lets followers see that
+        (the owner's "open to collaborate" visibility control): for a follower's list."""
+        today = timezone.localdate()
+        return self.visible().filter(
+            Q(open_until__isnull=True) | Q(open_until__gte=today),
+            open_to_collaborate=True,
+            open_visible_to_followers=True,
+        )
+
 
 class Researcher(models.Model):
     source_id = models.CharField(
@@ -194,6 +204,12 @@ class Researcher(models.Model):
     def is_public(self) -> bool:
         """visible_q for a loaded row: may a public page link to it?"""
         return self.hidden_at is None and self.merged_into_id is None
+
+    def followers_visible_to(self, user) -> bool:
+        """May `user` see who follows this record (the owner's control)? Its owner always."""
+        if self.followers_visibility == FollowersVisibility.EVERYONE:
+            return True
+        return bool(getattr(user, "is_authenticated", False)) and user.pk == self.owner_id
 
     @property
     def shown_summary(self) -> str:

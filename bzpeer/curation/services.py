@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from bzpeer.audit.context import curation_context
 from bzpeer.curation.derived import queue_recompute, refresh_derived_data
+from bzpeer.privacy.services import erase_account
 from bzpeer.types import AnyUser, User
 from claims import hiding
 from claims import services as claim_rules
@@ -655,7 +656,8 @@ def change_orcid(
 
 def delete_accounts(*, users: Iterable[User], curator: AnyUser) -> int:
     """Delete user accounts. A record an account owns is released first, by the claim
-    rules: otherwise it would keep its "claimed, verified" level with nobody owning it."""
+    rules: otherwise it would keep its "claimed, verified" level with nobody owning it;
+    then each account's personal data is erased (bzpeer.privacy.services.erase_account)."""
     require_permission(curator, "auth.delete_user")
     user_ids = [u.pk for u in users]
     with transaction.atomic():
@@ -673,6 +675,10 @@ def delete_accounts(*, users: Iterable[User], curator: AnyUser) -> int:
                     notify=False,
                 )
                 queue_recompute(researcher_ids=[record.pk])
+        # Then what a self-service deletion erases (follows, sessions, logins, personal
+        # data kept in decided reports and in the audit trail's reasons).
+        for account in get_user_model().objects.filter(pk__in=user_ids):
+            erase_account(user=account)
         deleted, _ = get_user_model().objects.filter(pk__in=user_ids).delete()
     return deleted
 

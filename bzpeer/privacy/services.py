@@ -143,6 +143,14 @@ def delete_account(*, user: User, confirm: str) -> None:
     username: the confirmation step."""
     if confirm.strip() != user.get_username():
         raise PrivacyError("Type your username exactly to confirm.")
+    with transaction.atomic():
+        erase_account(user=user)
+        user.delete()
+
+
+def erase_account(*, user: User) -> None:
+    """Everything but the user row itself (point 2 above), in the caller's transaction:
+    the self-service deletion and a curator's deletion in the admin both end with it."""
     user_id = user.pk
     with transaction.atomic():
         owned = Researcher.objects.filter(owner=user).first()
@@ -171,7 +179,6 @@ def delete_account(*, user: User, confirm: str) -> None:
         EmailAddress.objects.filter(user=user).delete()
         DataExport.objects.filter(user=user).delete()
         _delete_sessions(user_id)
-        user.delete()
         if followed:
             refresh_researcher_counts(researcher_ids=followed)
         if owned is not None:

@@ -159,6 +159,29 @@ def text_columns(model: type[models.Model]) -> list[str]:
     ]
 
 
+def assert_nothing_personal_left(user_id: int, needles: list[str]) -> None:
+    assert not get_user_model().objects.filter(pk=user_id).exists()
+    # No row anywhere still points at the account, except the audit trail's events,
+    # which keep the fact of a decision (ids), never a name or an address.
+    relations = user_relations()
+    assert {(Follow, "user_id"), (Claim, "user_id"), (SocialAccount, "user_id")} <= set(relations)
+    for model, column in relations:
+        if model._meta.app_label in ("audit", "pghistory"):
+            continue
+        assert not model.objects.filter(**{column: user_id}).exists(), (model, column)
+    # No text column of any table holds the email, the username or the name.
+    for model in apps.get_models():
+        for column in text_columns(model):
+            for needle in needles:
+                hits = model.objects.filter(**{f"{column}__icontains": needle})
+                if isinstance(model._meta.get_field(column), models.JSONField):
+                    hits = model.objects.extra(
+                        where=[f'"{model._meta.get_field(column).column}"::text ILIKE %s'],
+                        params=[f"%{needle}%"],
+                    )
+                assert not hits.exists(), (model.__name__, column, needle)
+
+
 def test_deleting_the_account_leaves_no_personal_data_in_any_table(
     zelda, world, django_capture_on_commit_callbacks
 ):
@@ -174,28 +197,8 @@ def test_deleting_the_account_leaves_no_personal_data_in_any_table(
         response = zelda.client.post(reverse("account_delete"), {"confirm": zelda.username})
     assert response.status_code == 302
 
-    assert not get_user_model().objects.filter(pk=user_id).exists()
     assert not Session.objects.filter(session_key=session_key).exists()
-    # No row anywhere still points at the account, except the audit trail's events,
-    # which keep the fact of a decision (ids), never a name or an address.
-    relations = user_relations()
-    assert {(Follow, "user_id"), (Claim, "user_id"), (SocialAccount, "user_id")} <= set(relations)
-    for model, column in relations:
-        if model._meta.app_label in ("audit", "pghistory"):
-            continue
-        assert not model.objects.filter(**{column: user_id}).exists(), (model, column)
-    # No text column of any table holds the email, the username or the name.
-    needles = [ZELDA, zelda.username, "Zelda Leaving"]
-    for model in apps.get_models():
-        for column in text_columns(model):
-            for needle in needles:
-                hits = model.objects.filter(**{f"{column}__icontains": needle})
-                if isinstance(model._meta.get_field(column), models.JSONField):
-                    hits = model.objects.extra(
-                        where=[f'"{model._meta.get_field(column).column}"::text ILIKE %s'],
-                        params=[f"%{needle}%"],
-                    )
-                assert not hits.exists(), (model.__name__, column, needle)
+    assert_nothing_personal_left(user_id, [ZELDA, zelda.username, "Zelda Leaving"])
 
     # The record is unclaimed again, its claim history kept in the audit trail.
     world.ada.refresh_from_db()
@@ -285,3 +288,12 @@ def test_privacy_page_says_what_we_publish_and_keep(client):
     ]:
         assert words in body, words
     assert EmailAddress.objects.count() == 0
+
+
+def test_a_curator_deleting_the_account_in_the_admin_erases_the_same(zelda, world):
+    admin = get_user_model().objects.create_superuser("root", "root@bzpeer.test", "pw-root-123")
+    user_id = zelda.pk
+    assert curation.delete_accounts(users=[zelda], curator=admin) >= 1
+    assert_nothing_personal_left(user_id, [ZELDA, zelda.username, "Zelda Leaving"])
+    world.ada.refresh_from_db()
+    assert world.ada.owner_id is None

@@ -161,3 +161,21 @@ def test_either_side_withdraws_the_email_shared_by_an_accepted_invitation(owned,
     assert (
         stranger.post(reverse("invitation_withdraw_email", args=[invitation.pk])).status_code == 404
     )
+
+
+def test_followers_list_rule_and_open_for_followers_rule(owned, ada_user, world):
+    """The rules the follower list and a follower's "open to collaborate" list apply (both
+    surfaces come with the feeds and digests; these are the one calls they make)."""
+    stranger = make_user("mallory@evil.test")
+    assert owned.followers_visible_to(stranger)
+    Researcher.objects.filter(pk=owned.pk).update(followers_visibility=FollowersVisibility.OWNER)
+    owned.refresh_from_db()
+    assert not owned.followers_visible_to(stranger)
+    assert owned.followers_visible_to(ada_user)
+    assert not owned.followers_visible_to(Client().get("/").wsgi_request.user)
+    assert owned in Researcher.objects.open_for_followers()
+    Researcher.objects.filter(pk=owned.pk).update(open_visible_to_followers=False)
+    assert owned not in Researcher.objects.open_for_followers()
+    Researcher.objects.filter(pk=world.bob.pk).update(hidden_at=timezone.now())
+    assert world.bob not in Researcher.objects.open_for_followers()
+    assert world.cara in Researcher.objects.open_for_followers()
