@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from bzpeer.http import client_ip
 from bzpeer.ratelimit import allow
 from claims import hiding
 from claims.forms import HideRequestForm
@@ -19,10 +20,10 @@ RATE_LIMITED_MESSAGE = "Too many requests from here today. Please try again tomo
 def _client_key(request: HttpRequest) -> str:
     if request.user.is_authenticated:
         return f"user:{request.user.pk}"
-    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    return f"ip:{client_ip(request)}"
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def hide_request_new(request: HttpRequest, pk: int) -> HttpResponse:
     researcher = get_researcher_or_404(pk)
     user = request.user

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_safe, require_POST
 
 from bzpeer.decorators import login_required
 from bzpeer.privacy import services
@@ -28,12 +28,12 @@ def _retention() -> dict[str, int]:
     }
 
 
-@require_GET
+@require_safe
 def privacy_page(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/privacy.html", {"retention": _retention()})
 
 
-@require_GET
+@require_safe
 @login_required
 def account_privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
@@ -59,7 +59,7 @@ def export_request(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect("account_privacy")
 
 
-@require_GET
+@require_safe
 @login_required
 def export_download(request: AuthenticatedHttpRequest, token: str, fmt: str) -> HttpResponse:
     export = services.export_for_token(token=token, user=request.user)
