@@ -410,7 +410,7 @@ def coauthors_page(researcher: Researcher, *, sort: str, page_number: str | int 
     and the last year they published together: two queries (count and page)."""
     ordering = COAUTHOR_SORTS.get(sort, COAUTHOR_SORTS[DEFAULT_COAUTHOR_SORT])
     edges = (
-        CoauthorEdge.objects.filter(researcher=researcher, coauthor__merged_into__isnull=True)
+        CoauthorEdge.objects.filter(visible_q("coauthor__"), researcher=researcher)
         .select_related("coauthor", "coauthor__last_known_institution")
         .order_by(*ordering, "coauthor__display_name", "coauthor_id")
     )

@@ -16,7 +16,7 @@ def profile_meta(
     request: HttpRequest, researcher: Researcher, *, topics: list, works: list
 ) -> dict:
     url = structured.absolute(request, researcher.get_absolute_url())
-    institution = researcher.last_known_institution
+    institution = researcher.shown_institution
     affiliation = None
     if institution is not None:
         affiliation = structured.organization(
@@ -24,7 +24,7 @@ def profile_meta(
             url=structured.absolute(request, institution.get_absolute_url()),
             same_as=[institution.ror_url] if institution.ror_url else [],
         )
-    summary = researcher.summary or (
+    summary = researcher.shown_summary or (
         f"{researcher.display_name}: researcher profile with {researcher.works_count} "
         f"work{'s' if researcher.works_count != 1 else ''}"
         + (f", on {', '.join(row.topic.display_name for row in topics[:3])}" if topics else "")

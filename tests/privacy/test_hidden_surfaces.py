@@ -125,3 +125,36 @@ def test_stored_slices_that_show_a_hidden_record_are_dropped(world):
     # Ada's own slice, Bob's (a co-author) and Cara's (a suggestion) are gone; Dan's
     # never showed her.
     assert set(GraphSlice.objects.values_list("researcher_id", flat=True)) == {dan.pk}
+
+
+def test_hidden_record_leaves_the_coauthors_page_feed_and_digest(client, world, mailoutbox):
+    from datetime import timedelta
+
+    from profiles.digest import send_digest
+    from profiles.models import DigestState, Follow
+    from tests.claims.helpers import make_user
+    from works.models import Work
+
+    coauthors = reverse("researcher_coauthors", args=[world.bob.pk])
+    assert "Ada Lovelace" in client.get(coauthors).content.decode()
+    follower = make_user("reader@engines.test")
+    for person in (world.ada, world.bob):
+        Follow.objects.create(user=follower, researcher=person, email_digest=True)
+    now = timezone.now()
+    Work.objects.update(first_imported_at=now - timedelta(days=1))
+    DigestState.objects.create(user=follower, since=now - timedelta(days=7))
+
+    hide(world.ada)
+    body = client.get(coauthors).content.decode()
+    assert "Ada Lovelace" not in body and world.ada.get_absolute_url() not in body
+    assert client.get(reverse("researcher_feed", args=[world.ada.pk])).status_code == 410
+    assert send_digest(user_id=follower.pk, now=now)
+    assert world.bob.get_absolute_url() in mailoutbox[-1].body
+    assert world.ada.get_absolute_url() not in mailoutbox[-1].body
+
+
+def test_hidden_summary_and_affiliation_leave_the_profiles_structured_data(client, world):
+    Researcher.objects.filter(pk=world.ada.pk).update(summary_hidden=True, affiliation_hidden=True)
+    body = client.get(world.ada.get_absolute_url()).content.decode()
+    assert "Writes notes on engines." not in body
+    assert "Analytical Engine Institute" not in body

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("profiles", "0004_identity_fields"),
+        ("profiles", "0005_record_metrics"),
     ]
 
     operations = [
