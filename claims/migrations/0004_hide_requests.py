@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("claims", "0003_notmereport"),
-        ("profiles", "0006_researcher_privacy"),
+        ("profiles", "0007_researcher_privacy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ("audit", "0004_workevent_type_choices"),
         ("claims", "0004_hide_requests"),
         ("pghistory", "0007_auto_20250421_0444"),
-        ("profiles", "0006_researcher_privacy"),
+        ("profiles", "0007_researcher_privacy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("profiles", "0005_record_metrics"),
+        ("profiles", "0006_merge_0005_openalex_updated_0005_record_metrics"),
     ]
 
     operations = [
