@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "claims",
     "graph",
     "bzpeer.curation",
+    "bzpeer.privacy",
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "bzpeer.middleware.UnconfiguredProviderMiddleware",
     # Who changed what: write requests run in a django-pghistory context (bzpeer/audit/).
     "bzpeer.audit.middleware.AuditMiddleware",
+    # A hidden researcher record answers 410 Gone wherever a view reaches it.
+    "profiles.middleware.RecordGoneMiddleware",
 ]
 
 ROOT_URLCONF = "bzpeer.urls"
@@ -323,7 +326,16 @@ OPENALEX_CURATOR = env("OPENALEX_CURATOR", default="")
 # killed, message gone): the next request for it, or the periodic sweep, queues it again.
 GRAPH_SLICE_STUCK_SECONDS = CELERY_TASK_TIME_LIMIT + 30
 GRAPH_SLICE_SWEEP_SECONDS = env.int("GRAPH_SLICE_SWEEP_SECONDS", default=60)
+# Privacy: how long data exports and request data live (the privacy page states them).
+PRIVACY_EXPORT_LINK_DAYS = env.int("PRIVACY_EXPORT_LINK_DAYS", default=7)
+PRIVACY_REJECTED_EVIDENCE_DAYS = env.int("PRIVACY_REJECTED_EVIDENCE_DAYS", default=90)
+PRIVACY_REQUEST_DATA_DAYS = env.int("PRIVACY_REQUEST_DATA_DAYS", default=365)
 CELERY_BEAT_SCHEDULE = {
+    "privacy-retention": {
+        "task": "bzpeer.privacy.tasks.apply_retention",
+        "schedule": 24 * 60 * 60.0,
+        "options": {"expires": 60 * 60.0},
+    },
     "requeue-stuck-graph-slices": {
         "task": "graph.tasks.requeue_stuck_slices",
         "schedule": float(GRAPH_SLICE_SWEEP_SECONDS),

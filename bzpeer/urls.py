@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("works.urls")),
     path("", include("graph.urls")),
     path("", include("claims.urls")),
+    path("", include("bzpeer.privacy.urls")),
 ]

@@ -24,7 +24,7 @@ from bzpeer.admin_toolkit import BaseAdmin, confirm_action, pretty_json, related
 from bzpeer.curation import services as curation
 
 from . import queries
-from .models import Claim, NotMeReport
+from .models import Claim, HideRequest, NotMeReport
 from .services import DECIDE_PERMISSION, ClaimError
 
 STALE_PAGE_MESSAGE = "This page is out of date: select the claims again and decide on a new page."
@@ -163,7 +163,7 @@ class ReviewQueueAdmin(BaseAdmin):
             columns=columns
             or [
                 ("Researcher", lambda row: row.researcher),
-                ("Filed by", lambda row: row.user),
+                ("Filed by", lambda row: row.user or getattr(row, "name", "")),
                 ("Status", lambda row: row.get_status_display()),
             ],
             form_class=lambda data: DecisionForm(
@@ -376,5 +376,56 @@ class NotMeReportAdmin(ReviewQueueAdmin):
             queryset,
             verb="Rejected",
             decide=lambda r, user, why: curation.reject_not_me(report=r, curator=user, reason=why),
+            reason_required=True,
+        )
+
+
+@admin.register(HideRequest)
+class HideRequestAdmin(ReviewQueueAdmin):
+    """Requests to hide a record or a part of it, or to correct it, decided with the claims'
+    review rules (bzpeer.curation.services.approve_hide_request)."""
+
+    list_display = (
+        "researcher",
+        "scope",
+        "proof",
+        "status",
+        "created_at",
+        "reviewer",
+        "decided_at",
+    )
+    list_select_related = ("researcher", "reviewer")
+    list_filter = ("status", "scope", "proof", related_object_filter("researcher"))
+    search_fields = ("researcher__display_name", "=email")
+    search_help_text = "Researcher name, or the requester's exact email."
+    autocomplete_fields = ("researcher", "user", "reviewer")
+    fieldsets = (
+        (None, {"fields": ("researcher", "scope", "created_at")}),
+        ("Requester", {"fields": ("name", "email", "user", "proof", "proof_detail", "message")}),
+        ("Decision", {"fields": ("status", "reviewer", "decided_at", "reason")}),
+    )
+    actions = ("approve", "reject")
+
+    @admin.action(description="Approve selected requests (apply them)", permissions=["decide"])
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return self.decide(
+            request,
+            queryset,
+            verb="Approved",
+            decide=lambda r, user, why: curation.approve_hide_request(
+                request=r, curator=user, reason=why
+            ),
+            reason_required=False,
+        )
+
+    @admin.action(description="Reject selected requests", permissions=["decide"])
+    def reject(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return self.decide(
+            request,
+            queryset,
+            verb="Rejected",
+            decide=lambda r, user, why: curation.reject_hide_request(
+                request=r, curator=user, reason=why
+            ),
             reason_required=True,
         )

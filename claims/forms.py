@@ -4,6 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from claims.hiding import MIN_MESSAGE_LENGTH
+from claims.models import HideRequest
 from claims.services import MAX_EVIDENCE_LINKS, MIN_STATEMENT_LENGTH
 
 
@@ -41,4 +43,27 @@ class NotMeForm(forms.Form):
         label="Why is this work not yours?",
         max_length=2000,
         widget=forms.TextInput(attrs={"placeholder": "e.g. a different person with my name"}),
+    )
+
+
+class HideRequestForm(forms.Form):
+    name = forms.CharField(label="Your name", max_length=200)
+    email = forms.EmailField(
+        label="Your email address", help_text="We email you when a curator decides."
+    )
+    scope = forms.ChoiceField(
+        label="What do you ask for?",
+        choices=HideRequest.Scope.choices,
+        widget=forms.RadioSelect,
+    )
+    message = forms.CharField(
+        label="Who you are and why",
+        min_length=MIN_MESSAGE_LENGTH,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=(
+            "Say whether this record describes you. Signed in with the record's ORCID iD, or "
+            "with a confirmed address on its institution's domain, that counts as proof; "
+            "otherwise give evidence (a staff page, a publication list) for the curator."
+        ),
     )

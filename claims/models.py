@@ -84,8 +84,13 @@ class NotMeReport(models.Model):
         "profiles.Researcher", on_delete=models.CASCADE, related_name="not_me_reports"
     )
     work = models.ForeignKey("works.Work", on_delete=models.CASCADE, related_name="not_me_reports")
+    # NULL once the reporter deleted their account: a decided report keeps hiding the work.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="not_me_reports"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="not_me_reports",
     )
     reason = models.TextField(max_length=2000)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -117,3 +122,67 @@ class NotMeReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.researcher_id} not author of {self.work_id} ({self.status})"
+
+
+class HideStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class HideRequest(models.Model):
+    """Someone (often the record's subject, who may have no account) asks curators to hide
+    a record, a part of it, or to correct it. Reviewed like an evidence claim."""
+
+    Status = HideStatus
+
+    class Scope(models.TextChoices):
+        PROFILE = "profile", "Hide the whole profile"
+        SUMMARY = "summary", "Hide the summary"
+        AFFILIATION = "affiliation", "Hide the affiliation"
+        CORRECTION = "correction", "Correct something"
+
+    class Proof(models.TextChoices):
+        ORCID = "orcid", "Signed in with the record's ORCID iD"
+        EMAIL_DOMAIN = "email_domain", "Confirmed email on the institution's domain"
+        EVIDENCE = "evidence", "Evidence for a curator"
+
+    researcher = models.ForeignKey(
+        "profiles.Researcher", on_delete=models.CASCADE, related_name="hide_requests"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hide_requests",
+    )
+    # Personal data of the requester: erased by the retention task once decided long ago.
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    proof = models.CharField(max_length=16, choices=Proof.choices, default=Proof.EVIDENCE)
+    proof_detail = models.CharField(max_length=300, blank=True, default="")
+    message = models.TextField(max_length=5000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hide_requests_reviewed",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["researcher", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} of {self.researcher_id} ({self.status})"

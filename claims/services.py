@@ -46,7 +46,7 @@ from claims import queries
 from claims.listing import listed_works
 from claims.models import Claim, NotMeReport
 from claims.names import local_part_matches_name
-from profiles.models import Researcher, VerificationLevel
+from profiles.models import FollowersVisibility, Researcher, VerificationLevel
 from works.models import Authorship, Work
 
 # Held by the Curators group (bzpeer/audit/migrations/0002_curators_group.py) and superusers.
@@ -465,6 +465,11 @@ def release_record(*, user: User, researcher: Researcher) -> Researcher:
         record.open_to_collaborate = True
         record.collaboration_kinds = []
         record.open_until = None
+        # The owner's visibility controls were theirs: back to the defaults.
+        record.followers_visibility = FollowersVisibility.EVERYONE
+        record.in_suggestions = True
+        record.open_visible_to_followers = True
+        record.accepts_invitations = True
         record.save(
             update_fields=[
                 "owner",
@@ -472,6 +477,10 @@ def release_record(*, user: User, researcher: Researcher) -> Researcher:
                 "open_to_collaborate",
                 "collaboration_kinds",
                 "open_until",
+                "followers_visibility",
+                "in_suggestions",
+                "open_visible_to_followers",
+                "accepts_invitations",
                 "updated_at",
             ]
         )

@@ -36,7 +36,7 @@ from graph.nodes import (
     work_node,
 )
 from graph.queries import nearby_work_ids, own_work_ids, suggested_researchers, works_in_order
-from profiles.models import Researcher, ResearcherTopic
+from profiles.models import Researcher, ResearcherTopic, visible_q
 from works.models import Authorship, Institution
 
 MAX_PEOPLE = 10
@@ -138,7 +138,7 @@ def people_part(researcher: Researcher) -> People:
     """Co-authors by shared works, then the last year together, then name."""
     center = node_id("researcher", researcher.pk)
     rows = list(
-        CoauthorEdge.objects.filter(researcher=researcher, coauthor__merged_into__isnull=True)
+        CoauthorEdge.objects.filter(visible_q("coauthor__"), researcher=researcher)
         .select_related("coauthor", "coauthor__last_known_institution")
         .order_by("-shared_works", "-last_year", "coauthor__display_name", "coauthor_id")[
             :MAX_PEOPLE
@@ -213,7 +213,7 @@ def institutions_part(researcher: Researcher, *, coauthors: list[Researcher]) ->
     """Their own institutions first (last known, then the most frequent on their
     authorships), then the ones most of the co-authors shown were last seen at."""
     own: list[int] = []
-    if researcher.last_known_institution_id:
+    if researcher.last_known_institution_id and not researcher.affiliation_hidden:
         own.append(researcher.last_known_institution_id)
     own.extend(
         pk
@@ -223,12 +223,14 @@ def institutions_part(researcher: Researcher, *, coauthors: list[Researcher]) ->
         .annotate(n=Count("authorships"))
         .order_by("-n", "pk")[:MAX_OWN_INSTITUTIONS]
     )
+    # A co-author who asked to hide their affiliation is not tied to it here either.
+    coauthors = [p for p in coauthors if not p.affiliation_hidden]
     theirs = Counter(p.last_known_institution_id for p in coauthors if p.last_known_institution_id)
     chosen = own[:MAX_OWN_INSTITUTIONS]
     chosen += [pk for pk, _ in theirs.most_common() if pk not in chosen]
     chosen = chosen[:MAX_INSTITUTIONS]
     known = {p.last_known_institution_id: p.last_known_institution for p in coauthors}
-    if researcher.last_known_institution_id:
+    if researcher.last_known_institution_id and not researcher.affiliation_hidden:
         known[researcher.last_known_institution_id] = researcher.last_known_institution
     missing = [pk for pk in chosen if pk not in known]
     if missing:

@@ -29,7 +29,7 @@ from graph.nodes import (
     topic_node,
     work_node,
 )
-from profiles.models import Researcher, ResearcherTopic
+from profiles.models import Researcher, ResearcherTopic, visible_q, visible_sql
 from works.models import Authorship, Institution, Topic, Work
 
 # The list view's groups: key, title, message when empty. The node types in each come
@@ -56,6 +56,7 @@ SLICE_RESEARCHER_FIELDS = (
     "close_collaborators_count",
     "last_known_institution_id",
     "merged_into_id",
+    "hidden_at",
 )
 
 
@@ -246,8 +247,8 @@ def suggested_researchers(
                 WHERE topic_id = t.topic_id
                 ORDER BY works_count DESC LIMIT %s
             ) rt
-            JOIN {researcher_table} r ON r.id = rt.researcher_id AND r.merged_into_id IS NULL
-            WHERE r.id <> %s
+            JOIN {researcher_table} r ON r.id = rt.researcher_id AND {visible_sql("r")}
+            WHERE r.id <> %s AND r.in_suggestions
               AND NOT EXISTS (SELECT 1 FROM {edge_table} e
                               WHERE e.researcher_id = %s AND e.coauthor_id = r.id)
               AND r.id NOT IN (SELECT researcher_id FROM giant_teams)
@@ -326,9 +327,7 @@ def neighbourhood(node_id: str) -> Neighbourhood:
 def _researcher_neighbours(pk: int) -> Neighbourhood:
     """Co-authors, recent works, topics and last institution: four queries."""
     researcher = (
-        Researcher.objects.select_related("last_known_institution")
-        .filter(pk=pk, merged_into__isnull=True)
-        .first()
+        Researcher.objects.visible().select_related("last_known_institution").filter(pk=pk).first()
     )
     if researcher is None:
         raise UnknownNode(pk)
@@ -339,7 +338,7 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
     )
     coauthors, more_people = _capped(
         list(
-            CoauthorEdge.objects.filter(researcher=researcher, coauthor__merged_into__isnull=True)
+            CoauthorEdge.objects.filter(visible_q("coauthor__"), researcher=researcher)
             .select_related("coauthor")
             .order_by("-shared_works", "-last_year", "coauthor__display_name", "coauthor_id")[
                 : NEIGHBOUR_PEOPLE + 1
@@ -364,8 +363,8 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
     )
     for row in topics:
         result.add(topic_node(row.topic, detail=f"{row.works_count} work(s)"), "studies")
-    if researcher.last_known_institution:
-        result.add(institution_node(researcher.last_known_institution), "affiliated")
+    if researcher.shown_institution:
+        result.add(institution_node(researcher.shown_institution), "affiliated")
     result.truncated = more_people or more_works or more_topics
     return result
 
@@ -378,7 +377,7 @@ def _work_neighbours(pk: int) -> Neighbourhood:
     result = Neighbourhood(node=work_node(work))
     authorships, more_authors = _capped(
         list(
-            Authorship.objects.filter(work=work, researcher__merged_into__isnull=True)
+            Authorship.objects.filter(visible_q("researcher__"), work=work)
             .select_related("researcher")
             .order_by("order", "pk")[: NEIGHBOUR_AUTHORS + 1]
         ),
@@ -410,7 +409,7 @@ def _topic_neighbours(pk: int) -> Neighbourhood:
     result = Neighbourhood(node=topic_node(topic))
     rows, more_people = _capped(
         list(
-            ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
+            ResearcherTopic.objects.filter(visible_q("researcher__"), topic=topic)
             .select_related("researcher")
             .order_by("-works_count", "researcher__display_name", "researcher_id")[
                 : NEIGHBOUR_PEOPLE + 1
@@ -445,9 +444,9 @@ def _institution_neighbours(pk: int) -> Neighbourhood:
     result = Neighbourhood(node=institution_node(institution))
     people, more_people = _capped(
         list(
-            Researcher.objects.filter(
-                last_known_institution=institution, merged_into__isnull=True
-            ).order_by("-works_count", "display_name", "pk")[: NEIGHBOUR_PEOPLE + 1]
+            Researcher.objects.visible()
+            .filter(last_known_institution=institution, affiliation_hidden=False)
+            .order_by("-works_count", "display_name", "pk")[: NEIGHBOUR_PEOPLE + 1]
         ),
         NEIGHBOUR_PEOPLE,
     )
@@ -481,7 +480,7 @@ def coauthors_page(researcher: Researcher, *, sort: str, page_number: str | int 
     and the last year they published together: two queries (count and page)."""
     ordering = COAUTHOR_SORTS.get(sort, COAUTHOR_SORTS[DEFAULT_COAUTHOR_SORT])
     edges = (
-        CoauthorEdge.objects.filter(researcher=researcher, coauthor__merged_into__isnull=True)
+        CoauthorEdge.objects.filter(visible_q("coauthor__"), researcher=researcher)
         .select_related("coauthor", "coauthor__last_known_institution")
         .order_by(*ordering, "coauthor__display_name", "coauthor_id")
     )

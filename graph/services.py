@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -71,6 +72,20 @@ def build_slice(*, researcher_id: int, force: bool = False) -> GraphSlice | None
     graph_slice.computed_at = timezone.now()
     graph_slice.save(update_fields=["payload", "fingerprint", "status", "error", "computed_at"])
     return graph_slice
+
+
+def drop_slices_showing(*, researcher_ids: Iterable[int]) -> int:
+    """Delete these researchers' slices and every slice that shows one of them (as a
+    co-author or a suggestion), in the caller's transaction: a record just hidden leaves
+    no stored trace in anyone's graph. A page that asks again gets a fresh build."""
+    ids = sorted(set(researcher_ids))
+    if not ids:
+        return 0
+    shows = Q(researcher_id__in=ids)
+    for pk in ids:
+        shows |= Q(payload__nodes__contains=[{"id": f"researcher:{pk}"}])
+    deleted, _ = GraphSlice.objects.filter(shows).delete()
+    return deleted
 
 
 def stuck_slices(*, now: datetime) -> Q:

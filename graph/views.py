@@ -16,7 +16,7 @@ from bzpeer.pagecache.responses import PageVersion, serve
 from bzpeer.types import HtmxHttpRequest
 from graph import drawing, nodes, queries, services
 from graph.models import GraphSlice
-from profiles.access import get_researcher_or_404
+from profiles.access import get_researcher_or_404, require_visible
 from profiles.models import Researcher
 from profiles.queries import follow_merge_chain
 
@@ -76,6 +76,7 @@ def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     researcher, state = queries.researcher_for_slice_page(pk)
     if researcher.merged_into_id:  # a page loaded before a merge: the survivor's slice
         researcher, state = queries.researcher_for_slice_page(follow_merge_chain(pk).pk)
+    require_visible(researcher)
     version = _ready_slice_version(researcher, state)
     if version is not None:
         # The fragment is the same for everyone; the page around it (no JavaScript) is not.
@@ -116,6 +117,7 @@ def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     researcher, state = queries.researcher_for_explorer(pk)
     if researcher.merged_into_id:  # merged: the survivor's explorer is the canonical URL
         return redirect("graph_explorer", pk=follow_merge_chain(researcher).pk, permanent=True)
+    require_visible(researcher)
     if state.status != GraphSlice.Status.READY:
         return _explorer(request, researcher)
     # A ready slice: the page changes with the record and with each rebuild of the slice.

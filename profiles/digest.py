@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from claims.listing import researcher_works
-from profiles.models import DigestState, Follow, Researcher
+from profiles.models import DigestState, Follow, Researcher, visible_q
 from works.models import Work
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,8 @@ def _site(path: str) -> str:
 def _sections(user_id: int, since: datetime, until: datetime) -> list[DigestSection]:
     sections = []
     follows = (
-        Follow.objects.filter(user_id=user_id, email_digest=True)
+        # A hidden record sends no digest (visible_q, the one rule for public records).
+        Follow.objects.filter(visible_q("researcher__"), user_id=user_id, email_digest=True)
         .select_related("researcher")
         .order_by("researcher__display_name", "researcher_id")
     )

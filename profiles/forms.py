@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from bzpeer.mail import refuse_line_breaks
-from profiles.models import CollaborationKind
+from profiles.models import CollaborationKind, FollowersVisibility
 from profiles.services import SUMMARY_MAX_LENGTH
 
 
@@ -26,3 +26,10 @@ class CollaborationForm(forms.Form):
 class InvitationForm(forms.Form):
     subject = forms.CharField(max_length=200, validators=[refuse_line_breaks])
     message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class VisibilityForm(forms.Form):
+    followers_visibility = forms.ChoiceField(choices=FollowersVisibility.choices)
+    in_suggestions = forms.BooleanField(required=False)
+    open_visible_to_followers = forms.BooleanField(required=False)
+    accepts_invitations = forms.BooleanField(required=False)

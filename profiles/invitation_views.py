@@ -26,6 +26,8 @@ def _get_invitable_researcher(pk: int) -> Researcher:
     researcher = get_researcher_or_404(pk)
     if researcher.owner_id is None:
         raise Http404("Only a claimed record receives invitations.")
+    if not researcher.accepts_invitations:  # the owner turned invitations off
+        raise Http404("This researcher does not accept invitations.")
     return researcher
 
 
@@ -151,3 +153,27 @@ def invitation_accept(request: AuthenticatedHttpRequest, invitation_id: int) -> 
 @login_required
 def invitation_decline(request: AuthenticatedHttpRequest, invitation_id: int) -> HttpResponse:
     return _answer(request, invitation_id, accept=False)
+
+
+@require_POST
+@login_required
+def invitation_withdraw_email(
+    request: AuthenticatedHttpRequest, invitation_id: int
+) -> HttpResponse:
+    invitation = invitations.get_invitation_for_user(request.user, invitation_id)
+    error = ""
+    try:
+        invitations.withdraw_shared_email(invitation=invitation, user=request.user)
+    except invitations.InvitationError as exc:
+        error = str(exc)
+    return partial_or_redirect(
+        request,
+        "profiles/_invitation_card.html",
+        lambda: {
+            "invitation": invitations.get_invitation_for_user(request.user, invitation_id),
+            "error": error,
+        },
+        redirect_to=reverse("invitation_detail", args=[invitation.pk]),
+        message="The email addresses shared through this invitation are withdrawn.",
+        error=error,
+    )

@@ -64,6 +64,8 @@ def send_invitation(
             raise InvitationError("You cannot invite yourself.")
         if not record.is_open_now:
             raise InvitationError("This researcher is not open to collaborate right now.")
+        if not record.accepts_invitations:
+            raise InvitationError("This researcher does not accept invitations.")
         # Counted in the database under the sender's lock: exact, and still enforced when
         # Redis is down.
         since = timezone.now() - timedelta(days=1)
@@ -120,6 +122,20 @@ def _answer(invitation: Invitation, user: User, status: str) -> Invitation:
         invitation.decided_at = timezone.now()
         invitation.save(update_fields=["status", "decided_at"])
         _mail(invitation.sender, status, invitation)
+    return invitation
+
+
+def withdraw_shared_email(*, invitation: Invitation, user: User) -> Invitation:
+    """Either side of an accepted invitation stops showing the addresses it revealed."""
+    if user.pk not in (invitation.sender_id, invitation.recipient_id):
+        raise PermissionDenied("Only the sender or the recipient can withdraw the address.")
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update(of=("self",)).get(pk=invitation.pk)
+        if invitation.status != Invitation.Status.ACCEPTED:
+            raise InvitationError("Only an accepted invitation shares email addresses.")
+        if invitation.email_withdrawn_at is None:
+            invitation.email_withdrawn_at = timezone.now()
+            invitation.save(update_fields=["email_withdrawn_at"])
     return invitation
 
 

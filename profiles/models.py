@@ -36,6 +36,43 @@ class CollaborationKind(models.TextChoices):
     DATA_CODE = "data_code", "Data and code"
 
 
+class FollowersVisibility(models.TextChoices):
+    EVERYONE = "everyone", "Everyone"
+    OWNER = "owner", "Only me"
+
+
+class HiddenBy(models.TextChoices):
+    OWNER = "owner", "The record's owner"
+    REQUEST = "request", "A curator, on a hide request"
+
+
+def visible_q(prefix: str = "") -> Q:
+    """The one rule for "this record may be shown to the public": not merged into another
+    record and not hidden. `prefix` reaches it through a relation ("researcher__")."""
+    return Q(**{f"{prefix}merged_into__isnull": True, f"{prefix}hidden_at__isnull": True})
+
+
+def visible_sql(alias: str) -> str:
+    """The same rule in SQL, for raw queries over the researcher table aliased `alias`."""
+    return f"({alias}.merged_into_id IS NULL AND {alias}.hidden_at IS NULL)"
+
+
+class ResearcherQuerySet(models.QuerySet):
+    def visible(self) -> ResearcherQuerySet:
+        """Records any public list may show (visible_q)."""
+        return self.filter(visible_q())
+
+    def open_for_followers(self) -> ResearcherQuerySet:
+        """Visible records open to collaborate today whose owner lets followers see that
+        (the owner's "open to collaborate" visibility control): for a follower's list."""
+        today = timezone.localdate()
+        return self.visible().filter(
+            Q(open_until__isnull=True) | Q(open_until__gte=today),
+            open_to_collaborate=True,
+            open_visible_to_followers=True,
+        )
+
+
 class Researcher(models.Model):
     source_id = models.CharField(
         max_length=255,
@@ -110,8 +147,27 @@ class Researcher(models.Model):
     )
     # OpenAlex's updated_date of the author record stored: an older copy never overwrites it.
     openalex_updated = models.DateTimeField(null=True, blank=True)
+    # Privacy: set by a curator approving a hide request, or by the owner at once. No
+    # import writes these columns, so a re-import never brings a hidden part back.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.CharField(max_length=16, choices=HiddenBy.choices, blank=True, default="")
+    summary_hidden = models.BooleanField(default=False)
+    affiliation_hidden = models.BooleanField(default=False)
+    # The owner's visibility controls.
+    followers_visibility = models.CharField(
+        max_length=16, choices=FollowersVisibility.choices, default=FollowersVisibility.EVERYONE
+    )
+    in_suggestions = models.BooleanField(
+        default=True, help_text='Shown in other profiles\' "never worked with" suggestions.'
+    )
+    open_visible_to_followers = models.BooleanField(
+        default=True, help_text='Followers see this record in their "open to collaborate" list.'
+    )
+    accepts_invitations = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ResearcherQuerySet.as_manager()
 
     class Meta:
         ordering = ["display_name"]
@@ -139,6 +195,30 @@ class Researcher(models.Model):
     @property
     def slug(self) -> str:
         return slugify(self.display_name, max_length=80) or "researcher"
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def is_public(self) -> bool:
+        """visible_q for a loaded row: may a public page link to it?"""
+        return self.hidden_at is None and self.merged_into_id is None
+
+    def followers_visible_to(self, user) -> bool:
+        """May `user` see who follows this record (the owner's control)? Its owner always."""
+        if self.followers_visibility == FollowersVisibility.EVERYONE:
+            return True
+        return bool(getattr(user, "is_authenticated", False)) and user.pk == self.owner_id
+
+    @property
+    def shown_summary(self) -> str:
+        return "" if self.summary_hidden else self.summary
+
+    @property
+    def shown_institution(self):
+        """The affiliation public pages show (None when the subject asked to hide it)."""
+        return None if self.affiliation_hidden else self.last_known_institution
 
     @property
     def is_claimed(self) -> bool:
@@ -250,6 +330,8 @@ class Invitation(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENT)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Accepting shows each side the other's email address; either may withdraw that.
+    email_withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -6,12 +6,14 @@ the page it changed, out of band); a plain form post is redirected to the profil
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect
 
 from bzpeer.curation import owners
 from bzpeer.decorators import login_required
@@ -24,7 +26,7 @@ from claims import services as claim_services
 from claims.forms import NotMeForm
 from profiles import queries, services
 from profiles.access import get_owned_researcher
-from profiles.forms import CollaborationForm, SummaryForm
+from profiles.forms import CollaborationForm, SummaryForm, VisibilityForm
 from profiles.models import Researcher
 from works.models import Work
 
@@ -106,6 +108,47 @@ def owner_collaboration(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
         else "You are no longer open to collaborate."
     )
     return _identity_response(request, researcher.pk, notice=notice)
+
+
+@require_POST
+@login_required
+def owner_visibility(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    researcher = get_owned_researcher(request.user, pk)
+    form = VisibilityForm(request.POST)
+    if not form.is_valid():
+        return _identity_response(request, researcher.pk, error=_first_error(form))
+    try:
+        services.set_visibility(user=request.user, researcher=researcher, **form.cleaned_data)
+    except ValidationError as exc:
+        return _identity_response(request, researcher.pk, error=exc.messages[0])
+    return _identity_response(request, researcher.pk, notice="Visibility settings saved.")
+
+
+@require_POST
+@login_required
+def owner_hide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The owner hides their record at once: the profile answers 410 from now on, so the
+    owner lands on their account page."""
+    researcher = get_owned_researcher(request.user, pk)
+    owners.set_record_hidden(user=request.user, researcher=researcher, hidden=True)
+    message = f"The profile of {researcher.display_name} is hidden."
+    messages.success(request, message)
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("account_privacy"))
+    return redirect("account_privacy")
+
+
+@require_POST
+@login_required
+def owner_unhide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    researcher = get_owned_researcher(request.user, pk)
+    try:
+        owners.set_record_hidden(user=request.user, researcher=researcher, hidden=False)
+    except claim_services.ClaimError as exc:
+        messages.error(request, str(exc))
+        return redirect("account_privacy")
+    messages.success(request, f"The profile of {researcher.display_name} is shown again.")
+    return redirect(researcher.get_absolute_url())
 
 
 @require_POST

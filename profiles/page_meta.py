@@ -18,7 +18,7 @@ def profile_meta(
     """`topic_names`: the record's topics, most used first; `work_sources`: the data
     sources of the works listed on the page."""
     url = structured.absolute(request, researcher.get_absolute_url())
-    institution = researcher.last_known_institution
+    institution = researcher.shown_institution
     affiliation = None
     if institution is not None:
         affiliation = structured.organization(
@@ -26,7 +26,7 @@ def profile_meta(
             url=structured.absolute(request, institution.get_absolute_url()),
             same_as=[institution.ror_url] if institution.ror_url else [],
         )
-    summary = researcher.summary or (
+    summary = researcher.shown_summary or (
         f"{researcher.display_name}: researcher profile with {researcher.works_count} "
         f"work{'s' if researcher.works_count != 1 else ''}"
         + (f", on {', '.join(topic_names[:3])}" if topic_names else "")

@@ -15,7 +15,7 @@ from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import EPOCH_SQL
 from bzpeer.types import AnyUser
-from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
+from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids, visible_q
 from works.models import Institution, Topic
 from works.queries import TOPIC_WORKS_SHOWN
 
@@ -98,7 +98,8 @@ def follow_state(user: AnyUser, researcher: Researcher) -> tuple[bool, bool]:
 def featured_researchers(limit: int = 12) -> list[Researcher]:
     """Full (non-stub) records with the most works, for the home page."""
     return list(
-        Researcher.objects.filter(is_stub=False, merged_into__isnull=True)
+        Researcher.objects.visible()
+        .filter(is_stub=False)
         .select_related("last_known_institution")
         .order_by("-works_count", "display_name")[:limit]
     )
@@ -152,10 +153,11 @@ def topic_researchers(
 ) -> list[ResearcherTopic]:
     """Researchers of a topic ranked by how many of their works carry it.
 
-    Merged duplicates are left out: their works count under the survivor.
+    Merged duplicates are left out (their works count under the survivor), and so are
+    hidden records.
     """
     return list(
-        ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
+        ResearcherTopic.objects.filter(visible_q("researcher__"), topic=topic)
         .select_related("researcher", "researcher__last_known_institution")
         .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
     )
@@ -172,9 +174,11 @@ def institution_researchers(
     Two queries: the paginator's COUNT and the page itself. An invalid or
     out-of-range page number falls back to the first or last page.
     """
-    researchers = Researcher.objects.filter(
-        last_known_institution=institution, merged_into__isnull=True
-    ).order_by("-works_count", "display_name", "pk")
+    researchers = (
+        Researcher.objects.visible()
+        .filter(last_known_institution=institution, affiliation_hidden=False)
+        .order_by("-works_count", "display_name", "pk")
+    )
     return Paginator(researchers, per_page).get_page(page_number)
 
 

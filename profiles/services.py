@@ -90,3 +90,41 @@ def set_collaboration(
             update_fields=["open_to_collaborate", "collaboration_kinds", "open_until", "updated_at"]
         )
     return record
+
+
+def set_visibility(
+    *,
+    user: User,
+    researcher: Researcher,
+    followers_visibility: str,
+    in_suggestions: bool,
+    open_visible_to_followers: bool,
+    accepts_invitations: bool,
+) -> Researcher:
+    """The owner's visibility controls: who sees their follower list, whether they appear in
+    other profiles' "never worked with" suggestions, whether followers see them in "open to
+    collaborate", and whether invitations may reach them at all."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from profiles.models import FollowersVisibility
+
+    if followers_visibility not in FollowersVisibility.values:
+        raise ValidationError("Choose who sees your followers.")
+    with transaction.atomic():
+        record = Researcher.objects.select_for_update(of=("self",)).get(pk=researcher.pk)
+        if record.owner_id != user.pk:
+            raise PermissionDenied("Only the owner edits a profile.")
+        record.followers_visibility = followers_visibility
+        record.in_suggestions = in_suggestions
+        record.open_visible_to_followers = open_visible_to_followers
+        record.accepts_invitations = accepts_invitations
+        record.save(
+            update_fields=[
+                "followers_visibility",
+                "in_suggestions",
+                "open_visible_to_followers",
+                "accepts_invitations",
+                "updated_at",
+            ]
+        )
+    return record

@@ -37,6 +37,13 @@ urlpatterns = [
         owner_views.owner_collaboration,
         name="owner_collaboration",
     ),
+    path(
+        "researchers/<int:pk>/owner/visibility/",
+        owner_views.owner_visibility,
+        name="owner_visibility",
+    ),
+    path("researchers/<int:pk>/owner/hide/", owner_views.owner_hide, name="owner_hide"),
+    path("researchers/<int:pk>/owner/unhide/", owner_views.owner_unhide, name="owner_unhide"),
     path("researchers/<int:pk>/owner/release/", owner_views.owner_release, name="owner_release"),
     path("researchers/<int:pk>/owner/works/", owner_views.owner_works, name="owner_works"),
     path(
@@ -61,6 +68,11 @@ urlpatterns = [
         "invitations/<int:invitation_id>/accept/",
         invitation_views.invitation_accept,
         name="invitation_accept",
+    ),
+    path(
+        "invitations/<int:invitation_id>/withdraw-email/",
+        invitation_views.invitation_withdraw_email,
+        name="invitation_withdraw_email",
     ),
     path(
         "invitations/<int:invitation_id>/decline/",

@@ -29,7 +29,7 @@ from bzpeer.types import HtmxHttpRequest
 from claims import listing
 from claims.queries import viewer_state
 from profiles import queries, services
-from profiles.access import get_researcher_or_404
+from profiles.access import get_researcher_or_404, require_visible
 from profiles.charts import citations_per_year_chart, works_per_year_chart
 from profiles.models import Researcher
 from profiles.page_meta import profile_meta
@@ -53,7 +53,8 @@ def _page_researcher(pk: int | str) -> Researcher:
     if researcher.merged_into_id:
         survivor = get_researcher_or_404(pk)
         researcher = queries.get_researcher_for_page(survivor.pk)
-    return researcher
+    # Hidden records answer 410 before any cached page is looked up.
+    return require_visible(researcher)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import pghistory
 import pgtrigger
 
-from claims.models import Claim, NotMeReport
+from claims.models import Claim, HideRequest, NotMeReport
 from profiles.models import Follow, Researcher
 from works.models import Authorship, Institution, Source, Topic, Work
 
@@ -55,6 +55,10 @@ RESEARCHER_FIELDS = [
     "verification_level",
     "merged_into",
     "is_stub",
+    "hidden_at",
+    "hidden_by",
+    "summary_hidden",
+    "affiliation_hidden",
 ]
 WORK_FIELDS = [
     "source_id",
@@ -108,3 +112,10 @@ _track(
     name="NotMeReportEvent",
 )
 _track(Follow, fields=["user", "researcher"], name="FollowEvent")
+# The requester's name, email and message are personal data the retention task erases: the
+# trail keeps the fact of the request and of its decision only.
+_track(
+    HideRequest,
+    fields=["researcher", "scope", "proof", "status", "reviewer", "decided_at", "reason"],
+    name="HideRequestEvent",
+)

@@ -11,8 +11,10 @@ from django.db import transaction
 
 from bzpeer.curation.derived import queue_recompute
 from bzpeer.types import User
+from claims import hiding
 from claims import services as claim_rules
 from claims.models import Claim, NotMeReport
+from graph.services import drop_slices_showing
 from profiles import services as profile_services
 from profiles.models import Researcher
 from works.models import Work
@@ -71,5 +73,15 @@ def update_summary(*, user: User, researcher: Researcher, summary: str) -> Resea
     """Completeness counts in trust, so trust is recomputed."""
     with transaction.atomic():
         record = profile_services.update_summary(user=user, researcher=researcher, summary=summary)
+        queue_recompute(researcher_ids=[record.pk])
+    return record
+
+
+def set_record_hidden(*, user: User, researcher: Researcher, hidden: bool) -> Researcher:
+    """The owner hides (or shows again) their record at once (claims.hiding); every stored
+    graph slice that shows it is dropped, so it leaves other profiles' graphs too."""
+    with transaction.atomic():
+        record = hiding.set_own_record_hidden(user=user, researcher=researcher, hidden=hidden)
+        drop_slices_showing(researcher_ids=[record.pk])
         queue_recompute(researcher_ids=[record.pk])
     return record

@@ -24,12 +24,15 @@ from django.utils import timezone
 
 from bzpeer.audit.context import curation_context
 from bzpeer.curation.derived import queue_recompute, refresh_derived_data
+from bzpeer.privacy.services import erase_account
 from bzpeer.types import AnyUser, User
+from claims import hiding
 from claims import services as claim_rules
 from claims.listing import OPEN_STATUSES
-from claims.models import Claim, NotMeReport
+from claims.models import Claim, HideRequest, NotMeReport
 from claims.services import DECIDE_PERMISSION
 from graph.models import CoauthorEdge, GraphSlice
+from graph.services import drop_slices_showing
 from profiles.models import Follow, Invitation, Researcher, VerificationLevel
 from works.models import Authorship, Work
 
@@ -653,7 +656,8 @@ def change_orcid(
 
 def delete_accounts(*, users: Iterable[User], curator: AnyUser) -> int:
     """Delete user accounts. A record an account owns is released first, by the claim
-    rules: otherwise it would keep its "claimed, verified" level with nobody owning it."""
+    rules: otherwise it would keep its "claimed, verified" level with nobody owning it;
+    then each account's personal data is erased (bzpeer.privacy.services.erase_account)."""
     require_permission(curator, "auth.delete_user")
     user_ids = [u.pk for u in users]
     with transaction.atomic():
@@ -671,6 +675,10 @@ def delete_accounts(*, users: Iterable[User], curator: AnyUser) -> int:
                     notify=False,
                 )
                 queue_recompute(researcher_ids=[record.pk])
+        # Then what a self-service deletion erases (follows, sessions, logins, personal
+        # data kept in decided reports and in the audit trail's reasons).
+        for account in get_user_model().objects.filter(pk__in=user_ids):
+            erase_account(user=account)
         deleted, _ = get_user_model().objects.filter(pk__in=user_ids).delete()
     return deleted
 
@@ -679,3 +687,39 @@ def _as_user(curator: AnyUser) -> User:
     # require_permission has refused anonymous users already.
     assert curator.is_authenticated
     return curator
+
+
+# --- hide requests ---------------------------------------------------------------------------
+
+HIDE_NOTES: dict[str, str] = {
+    HideRequest.Scope.PROFILE: "Hid the profile at the request of the person it describes.",
+    HideRequest.Scope.SUMMARY: "Hid the summary at the request of the person it describes.",
+    HideRequest.Scope.AFFILIATION: (
+        "Hid the affiliation at the request of the person it describes."
+    ),
+    HideRequest.Scope.CORRECTION: "Corrected the record at the request of the person it describes.",
+}
+
+
+def approve_hide_request(*, request: HideRequest, curator: User, reason: str = "") -> HideRequest:
+    """claims.hiding.approve_hide_request (the review rules and the record's columns) in an
+    audit context whose public note never names the requester; then every stored graph
+    slice that shows the record is dropped, and the record's own derived data follows."""
+    with (
+        transaction.atomic(),
+        curation_context(
+            action="hide request",
+            curator=curator,
+            researcher_ids=[request.researcher_id],
+            note=HIDE_NOTES.get(request.scope, ""),
+        ),
+    ):
+        request = hiding.approve_hide_request(request=request, reviewer=curator, reason=reason)
+        drop_slices_showing(researcher_ids=[request.researcher_id])
+        queue_recompute(researcher_ids=[request.researcher_id])
+    return request
+
+
+def reject_hide_request(*, request: HideRequest, curator: User, reason: str) -> HideRequest:
+    with transaction.atomic():
+        return hiding.reject_hide_request(request=request, reviewer=curator, reason=reason)
