@@ -76,10 +76,6 @@ worker: $(VENV_STAMP)
 web: install
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-# The graph benchmark (not a test): a synthetic corpus (1M works) loaded into its own
-# database (BENCH_DATABASE, default bzpeer_bench, on DATABASE_URL's server), then slice
-# build and fragment serve times, written into docs/benchmarks.md. BENCH_WORKS=100000 for a
-# quick run; BENCH_RUNS sets the runs per measurement (graph/management/commands/bench_graph.py).
 # Load and fault drills on the production shape (gunicorn, a Celery worker, Postgres, its own
 # redis-server) with the demo data in its own database (DRILL_DATABASE, default bzpeer_drill,
 # on DATABASE_URL's server); wrk drives 127.0.0.1 only. Prints the table and writes it into
@@ -89,10 +85,15 @@ drill: install
 	@export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bzpeer}"; \
 	$(PY) -m bzpeer.drill $(DRILL_ARGS)
 
+# The graph benchmark (not a test): a synthetic corpus (1M works) loaded into its own
+# database (BENCH_DATABASE, default bzpeer_bench, on DATABASE_URL's server), then slice
+# build and fragment serve times, then search timings (bench_search: results page and
+# as-you-type fragment), written into docs/benchmarks.md. BENCH_WORKS=100000 for a quick
+# run; BENCH_RUNS sets the runs per measurement (graph/management/commands/bench_*.py).
 .PHONY: bench
 bench: $(VENV_STAMP)
 	@if [ ! -f .local/env ]; then \
 	  export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bzpeer}" \
 	         REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}"; \
 	fi; \
-	$(PY) manage.py bench_graph
+	$(PY) manage.py bench_graph && $(PY) manage.py bench_search

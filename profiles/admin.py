@@ -33,7 +33,15 @@ from claims.models import Claim
 from graph.models import CoauthorEdge, GraphSlice
 from works.models import Authorship
 
-from .models import CollaborationKind, Follow, Invitation, Researcher, ResearcherTopic
+from .models import (
+    CollaborationKind,
+    Follow,
+    Invitation,
+    Researcher,
+    ResearcherInstitution,
+    ResearcherSearch,
+    ResearcherTopic,
+)
 from .services import follow_researcher, unfollow_researcher
 
 
@@ -518,6 +526,28 @@ class ResearcherTopicAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_filter = (related_object_filter("researcher"), related_object_filter("topic"))
     search_fields = ("researcher__display_name", "topic__display_name")
     autocomplete_fields = ("researcher", "topic")
+
+
+@admin.register(ResearcherInstitution)
+class ResearcherInstitutionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Derived rows (kept by the search refresh): read-only, for checking."""
+
+    list_display = ("researcher", "institution", "works_count", "is_last_known")
+    list_select_related = ("researcher", "institution")
+    list_filter = (related_object_filter("researcher"), related_object_filter("institution"))
+    search_fields = ("researcher__display_name", "institution__display_name")
+    autocomplete_fields = ("researcher", "institution")
+
+
+@admin.register(ResearcherSearch)
+class ResearcherSearchAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Derived rows (kept by the search refresh): read-only, for checking."""
+
+    list_display = ("researcher", "names")
+    list_select_related = ("researcher",)
+    list_filter = (related_object_filter("researcher"),)
+    search_fields = ("researcher__display_name",)
+    autocomplete_fields = ("researcher",)
 
 
 @admin.register(Follow)
