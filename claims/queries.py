@@ -264,4 +264,3 @@ def recently_claimed(limit: int = 6) -> list[Researcher]:
     for claim in claims:
         seen.setdefault(claim.researcher_id, claim.researcher)
     return list(seen.values())[:limit]
-

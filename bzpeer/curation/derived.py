@@ -158,9 +158,7 @@ def refresh_derived_data(*, researcher_ids: Iterable[int]) -> set[int]:
         return set()
     # Topics they carry before the recount: a topic they leave needs its count refreshed.
     topics_before = set(
-        ResearcherTopic.objects.filter(researcher_id__in=touched).values_list(
-            "topic_id", flat=True
-        )
+        ResearcherTopic.objects.filter(researcher_id__in=touched).values_list("topic_id", flat=True)
     )
     refresh_researcher_counts(researcher_ids=touched)
     refresh_search_documents(researcher_ids=touched, topic_ids=topics_before)

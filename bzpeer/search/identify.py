@@ -10,37 +10,15 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from bzpeer.identifiers import (
+    normalize_arxiv,
+    normalize_doi,
+    normalize_orcid,
+    normalize_ror,
+    parse_openalex_id,
+)
 from profiles.models import Researcher
 from works.models import Institution, Topic, Work
-
-try:  # the shared identifier module
-    from bzpeer.identifiers import (  # type: ignore[import-not-found,unused-ignore]
-        normalize_arxiv,
-        normalize_doi,
-        normalize_orcid,
-        normalize_ror,
-        parse_openalex_id,
-    )
-
-    def _openalex(raw: str) -> tuple[str, str] | None:
-        parsed = parse_openalex_id(raw)
-        return (parsed.entity, parsed.url) if parsed and parsed.entity else None
-
-except ImportError:  # until it is in this checkout: the importer's helpers (same rules)
-    from works.importer.normalize import arxiv_from_id as normalize_arxiv
-    from works.importer.normalize import (
-        normalize_doi,
-        normalize_orcid,
-        normalize_ror,
-        parse_entity_id,
-    )
-
-    def _openalex(raw: str) -> tuple[str, str] | None:
-        parsed = parse_entity_id(raw)
-        if not parsed or not parsed.stored or not parsed.source_id.startswith("https://"):
-            return None
-        return parsed.entity, parsed.source_id
-
 
 Record = Researcher | Work | Institution | Topic
 
@@ -81,10 +59,11 @@ def identify(query: str) -> Identified | None:
     if arxiv := normalize_arxiv(text):
         work = Work.objects.filter(arxiv_id=arxiv, is_hidden=False).first()
         return Identified("arXiv id", arxiv, work)
-    if openalex := _openalex(text):
-        entity, source_id = openalex
-        if entity in {"author", "work", "institution", "topic", "concept"}:
-            return Identified("OpenAlex id", source_id, _openalex_record(entity, source_id))
+    if (openalex := parse_openalex_id(text)) and openalex.entity:
+        if openalex.entity in {"author", "work", "institution", "topic", "concept"}:
+            return Identified(
+                "OpenAlex id", openalex.url, _openalex_record(openalex.entity, openalex.url)
+            )
         return None
     if ror := normalize_ror(text):
         # Stored as the ror.org URL (OpenAlex) or, on hand-built records, the bare id.

@@ -17,7 +17,7 @@ def fill_search_documents(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("profiles", "0004_identity_fields"),
-        ("works", "0002_search"),
+        ("works", "0003_search"),
         ("claims", "0003_notmereport"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -35,7 +35,7 @@ DROP FUNCTION IF EXISTS bzpeer_fold(text);
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("works", "0001_initial"),
+        ("works", "0002_work_type_choices"),
     ]
 
     operations = [
