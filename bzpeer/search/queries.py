@@ -42,7 +42,7 @@ FACET_VALUES = 8
 COUNT_CAP = 1_000  # beyond this a total reads "more than 1,000"
 # At most this many matches are ranked and counted per kind: the cost of a page stays
 # bounded when a query matches a large part of the corpus (one common word or surname).
-CANDIDATES = 5_000
+CANDIDATES = 1_000
 WORK_AUTHORS_SHOWN = 3
 
 
@@ -54,19 +54,21 @@ class Ranked:
     total: int
     page: int
     per_page: int
+    exact: bool = False  # the total is the full count (the directory), not a capped one
 
     @property
     def capped(self) -> bool:
-        return self.total > COUNT_CAP
+        return not self.exact and self.total > COUNT_CAP
 
     @property
     def sampled(self) -> bool:
         """More matches than CANDIDATES: filter counts cover the first CANDIDATES."""
-        return self.total >= CANDIDATES
+        return self.total > CANDIDATES
 
     @property
     def has_next(self) -> bool:
-        return self.page * self.per_page < min(self.total, COUNT_CAP)
+        limit = self.total if self.exact else min(self.total, COUNT_CAP)
+        return self.page * self.per_page < limit
 
     @property
     def has_previous(self) -> bool:
@@ -227,6 +229,7 @@ def search_researchers(
         match, params = _match_sql(search)
         order = RESEARCHER_SORTS.get(sort, RESEARCHER_SORTS["relevance"])
         page_ids = f"SELECT m.id FROM m ORDER BY {order}"
+        total_sql = "(SELECT COUNT(*) FROM m)"
     else:
         where, params = _researcher_where(search.filters)
         match = f"SELECT r.id FROM {researcher} r WHERE {' AND '.join(where)}"
@@ -234,11 +237,13 @@ def search_researchers(
         # The directory: the page is read in index order straight from the table; the
         # candidates (for the counts) are the first ones in that order.
         page_ids = f"{match} ORDER BY {order}"
+        # Everyone is listed, page after page: the full count (one index-only scan).
+        total_sql = f"(SELECT COUNT(*) FROM ({match}) every_one)"
         match = f"{page_ids} LIMIT %(candidates)s"
     facet_sql = _researcher_facets_sql() if facets else "NULL, NULL, NULL"
     sql = f"""
         WITH m AS MATERIALIZED ({match})
-        SELECT (SELECT COUNT(*) FROM m),
+        SELECT {total_sql},
                ARRAY({page_ids} LIMIT %(limit)s OFFSET %(offset)s),
                {facet_sql}
     """
@@ -246,7 +251,8 @@ def search_researchers(
         {
             "limit": per_page,
             "offset": (page - 1) * per_page,
-            "candidates": CANDIDATES,
+            # One more than the cap: the count then tells whether there were more.
+            "candidates": CANDIDATES + 1,
             "facet_n": FACET_VALUES,
         }
     )
@@ -254,7 +260,9 @@ def search_researchers(
         cursor.execute(sql, params)
         total, ids, grouped, institutions, topics = cursor.fetchone()
     by_id = researchers_for_display().in_bulk(ids) if ids else {}
-    ranked = Ranked([by_id[i] for i in ids if i in by_id], total, page, per_page)
+    ranked = Ranked(
+        [by_id[i] for i in ids if i in by_id], total, page, per_page, exact=not search.terms
+    )
     return ResearcherResults(
         ranked,
         _researcher_facets(search.filters, grouped or [], institutions or [], topics or [])
@@ -399,7 +407,8 @@ def search_works(
         {
             "limit": per_page,
             "offset": (page - 1) * per_page,
-            "candidates": CANDIDATES,
+            # One more than the cap: the count then tells whether there were more.
+            "candidates": CANDIDATES + 1,
             "facet_n": FACET_VALUES,
         }
     )

@@ -212,3 +212,19 @@ def test_record_page_budgets_do_not_grow(client, tmp_path, query_budget):
         client.get(small.protein.get_absolute_url())
     with query_budget("works.institution"):
         client.get(small.deepmind.get_absolute_url())
+
+
+def test_directory_pages_past_the_search_cap(client, tmp_path, monkeypatch):
+    from bzpeer.search import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 10)
+    monkeypatch.setattr(queries, "CANDIDATES", 10)
+    load_corpus(tmp_path)  # 27 researchers: two pages of 20, past a cap of 10
+
+    second = client.get(reverse("researcher_directory"), {"page": 2}).content.decode()
+    first = client.get(reverse("researcher_directory")).content.decode()
+
+    assert f"{GARCIAS + 3} researchers" in first
+    assert 'rel="next"' in first
+    assert second.count('class="result researcher-result"') == GARCIAS + 3 - 20
+    assert "Counts over the first 10 researchers in this order." in first
