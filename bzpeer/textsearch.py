@@ -6,7 +6,7 @@ The database objects (created by the works app's search migration):
   dictionary could change), so it cannot sit in an index expression; this wrapper names
   the dictionary explicitly and is declared IMMUTABLE, the usual way to index it. It
   cannot be inlined (its body is only STABLE), so each call is a real function call: its
-  declared COST (1000) tells the planner so, and name searches use the trigram indexes
+  declared COST (10000) tells the planner so, and name searches use the trigram indexes
   instead of folding every row;
 * two text search configurations that unaccent every word before the dictionary sees it:
   `bzpeer_names` (no stemming, no stop words: "He" and "Li" are surnames) and

@@ -10,7 +10,7 @@ import bzpeer.textsearch
 # A copy of bzpeer.textsearch's SQL as it was when this migration was written.
 CREATE_SQL = """
 CREATE OR REPLACE FUNCTION bzpeer_fold(text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT COST 1000
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT COST 10000
 AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$;
 
 DROP TEXT SEARCH CONFIGURATION IF EXISTS bzpeer_names;
