@@ -228,3 +228,26 @@ def test_directory_pages_past_the_search_cap(client, tmp_path, monkeypatch):
     assert 'rel="next"' in first
     assert second.count('class="result researcher-result"') == GARCIAS + 3 - 20
     assert "Counts over the first 10 researchers in this order." in first
+
+
+def test_home_page_lists_recently_claimed_profiles(client, corpus, django_user_model):
+    from django.utils import timezone
+
+    from claims.models import Claim
+
+    owner = django_user_model.objects.create_user(username="maria", email="m@example.org")
+    corpus.maria.owner = owner
+    corpus.maria.save()
+    Claim.objects.create(
+        user=owner,
+        researcher=corpus.maria,
+        method=Claim.Method.ORCID,
+        status=Claim.Status.APPROVED,
+        decided_at=timezone.now(),
+    )
+
+    html = client.get(reverse("home")).content.decode()
+
+    section = html.split('id="claimed-heading"')[1].split("</section>")[0]
+    assert f'href="{corpus.maria.get_absolute_url()}">María José Ramírez Cacho</a>' in section
+    assert "Hassabis" not in section
