@@ -8,14 +8,37 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from graph.models import GraphSlice
+from profiles.models import Researcher
+from tests.integration.conftest import wait_until
 from tests.search.conftest import load_corpus
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 @pytest.fixture
-def corpus(transactional_db, tmp_path):
-    return load_corpus(tmp_path)
+def corpus(transactional_db, tmp_path, request):
+    """The search corpus imported for real. The import queues trust for its researchers and
+    a profile page asks for its graph slice; the session's worker does both, and the test
+    waits for them, before and after: no task may still be reading the tables when the
+    test's flush empties them."""
+    request.getfixturevalue("celery_worker")
+    corpus = load_corpus(tmp_path)
+    wait_until(
+        lambda: not Researcher.objects.filter(trust_computed_at__isnull=True).exists(),
+        timeout=60,
+        what="the worker to compute trust after the import",
+    )
+    yield corpus
+    wait_until(
+        lambda: (
+            not GraphSlice.objects.filter(
+                status__in=[GraphSlice.Status.QUEUED, GraphSlice.Status.BUILDING]
+            ).exists()
+        ),
+        timeout=60,
+        what="the worker to finish the graph slices the pages asked for",
+    )
 
 
 def test_type_a_partial_name_choose_with_the_keyboard_land_on_the_profile(
