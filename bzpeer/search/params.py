@@ -47,7 +47,8 @@ def prefix_tsquery(terms: list[str]) -> str:
 
 
 def _int(value: str | None, *, low: int, high: int) -> int | None:
-    if value is None or not value.strip().isdigit() or len(value.strip()) > 9:
+    # ASCII digits only: str.isdigit() also accepts "²" and other digits int() refuses.
+    if value is None or not re.fullmatch(r"[0-9]{1,9}", value.strip()):
         return None
     number = int(value.strip())
     return number if low <= number <= high else None

@@ -13,11 +13,17 @@ from profiles.models import Researcher
 from tests.integration.conftest import wait_until
 from tests.search.conftest import load_corpus
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker]
+# Serialized rollback: the flush after each test restores the rows the migrations made
+# (the Curators group), which tests that run later rely on.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
-def corpus(transactional_db, tmp_path, request):
+def corpus(tmp_path, request):
     """The search corpus imported for real. The import queues trust for its researchers and
     a profile page asks for its graph slice; the session's worker does both, and the test
     waits for them, before and after: no task may still be reading the tables when the
