@@ -6,14 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
 from bzpeer.identifiers import parse_source_id
 from bzpeer.types import AnyUser
-from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids
+from profiles.models import (
+    Follow,
+    Researcher,
+    ResearcherInstitution,
+    ResearcherTopic,
+    merge_survivor_ids,
+)
 from works.models import Institution, Topic
 
-TOPIC_RESEARCHERS_SHOWN = 50
+TOPIC_RESEARCHERS_PER_PAGE = 50
 INSTITUTION_RESEARCHERS_PER_PAGE = 50
 
 
@@ -131,17 +138,19 @@ def corrections(researcher: Researcher, limit: int = MAX_CORRECTIONS) -> list[Co
 
 
 def topic_researchers(
-    topic: Topic, *, limit: int = TOPIC_RESEARCHERS_SHOWN
-) -> list[ResearcherTopic]:
-    """Researchers of a topic ranked by how many of their works carry it.
+    topic: Topic, *, page_number: str | int | None, per_page: int = TOPIC_RESEARCHERS_PER_PAGE
+) -> Page:
+    """One page of a topic's researchers, ranked by how many of their works carry it.
 
-    Merged duplicates are left out: their works count under the survivor.
+    Merged duplicates are left out: their works count under the survivor. Two queries:
+    the paginator's COUNT and the page.
     """
-    return list(
+    rows = (
         ResearcherTopic.objects.filter(topic=topic, researcher__merged_into__isnull=True)
         .select_related("researcher", "researcher__last_known_institution")
-        .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
+        .order_by("-works_count", "researcher__display_name", "researcher_id")
     )
+    return Paginator(rows, per_page).get_page(page_number)
 
 
 def institution_researchers(
@@ -150,12 +159,26 @@ def institution_researchers(
     page_number: str | int | None,
     per_page: int = INSTITUTION_RESEARCHERS_PER_PAGE,
 ) -> Page:
-    """One page of the researchers last seen at an institution, most works first.
+    """One page of an institution's researchers, most works first: those last seen there
+    and those whose works name it (the affiliation links kept in ResearcherInstitution).
 
-    Two queries: the paginator's COUNT and the page itself. An invalid or
-    out-of-range page number falls back to the first or last page.
+    Two queries: the paginator's COUNT and the page itself. An invalid or out-of-range
+    page number falls back to the first or last page.
     """
-    researchers = Researcher.objects.filter(
-        last_known_institution=institution, merged_into__isnull=True
-    ).order_by("-works_count", "display_name", "pk")
+    named_here = ResearcherInstitution.objects.filter(institution=institution).values(
+        "researcher_id"
+    )
+    researchers = (
+        Researcher.objects.filter(merged_into__isnull=True)
+        .filter(Q(last_known_institution=institution) | Q(pk__in=named_here))
+        .order_by("-works_count", "display_name", "pk")
+    )
     return Paginator(researchers, per_page).get_page(page_number)
+
+
+def topics_with_most_researchers(limit: int = 12) -> list[Topic]:
+    return list(
+        Topic.objects.filter(researchers_count__gt=0).order_by(
+            "-researchers_count", "display_name"
+        )[:limit]
+    )

@@ -25,12 +25,15 @@ def _ror_url(ror: str) -> str:
 @require_safe
 def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     topic = get_object_or_404(work_queries.topic_for_page(), pk=pk)
+    page = queries.topic_researchers(topic, page_number=request.GET.get("page"))
+    # Each page of the list is its own canonical URL; page 1 is the bare path.
+    path = request.path if page.number == 1 else f"{request.path}?page={page.number}"
     context = {
         "topic": topic,
-        "researcher_topics": queries.topic_researchers(topic),
+        "page": page,
         "works": work_queries.topic_recent_works(topic),
-        "path": request.path,
-        **topic_meta(request, topic, request.path),
+        "path": path,
+        **topic_meta(request, topic, path),
     }
     return render(request, "works/topic_detail.html", context)
 
