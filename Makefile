@@ -99,15 +99,16 @@ drill: install
 
 # The graph benchmark (not a test): a synthetic corpus (1M works) loaded into its own
 # database (BENCH_DATABASE, default bzpeer_bench, on DATABASE_URL's server), then slice
-# build and fragment serve times, written into docs/benchmarks.md. BENCH_WORKS=100000 for a
-# quick run; BENCH_RUNS sets the runs per measurement (graph/management/commands/bench_graph.py).
+# build and fragment serve times, then search timings (bench_search: results page and
+# as-you-type fragment), written into docs/benchmarks.md. BENCH_WORKS=100000 for a quick
+# run; BENCH_RUNS sets the runs per measurement (graph/management/commands/bench_*.py).
 .PHONY: bench
 bench: $(VENV_STAMP)
 	@if [ ! -f .local/env ]; then \
 	  export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bzpeer}" \
 	         REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}"; \
 	fi; \
-	$(PY) manage.py bench_graph
+	$(PY) manage.py bench_graph && $(PY) manage.py bench_search
 
 # The page throughput benchmark (not a test): gunicorn (2 workers, production settings) and
 # wrk (/usr/bin/wrk) against a hello view and the public pages, warm and cold, anonymous and

@@ -13,6 +13,8 @@ urlpatterns = [
     # Before the admin's own /admin/r/: the same redirect, a 404 for table-less models.
     path("admin/r/<path:content_type_id>/<path:object_id>/", view_on_site),
     path("admin/", admin.site.urls),
+    # Search, the directory, the topic and institution indexes, sitemap.xml, robots.txt.
+    path("", include("bzpeer.search.urls")),
     path("", include("profiles.urls")),
     path("", include("works.urls")),
     path("", include("graph.urls")),

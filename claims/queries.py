@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -247,3 +247,21 @@ def viewer_state(user: AnyUser, researcher: Researcher) -> ViewerState:
         pending_elsewhere_id=row["pending_elsewhere"],
         pending_invitation_id=row["invitation_id"],
     )
+
+
+def recently_claimed(limit: int = 6) -> list[Researcher]:
+    """Records their owners claimed most recently (approved claims on current records)."""
+    claims = (
+        Claim.objects.filter(
+            status=Claim.Status.APPROVED,
+            researcher__owner__isnull=False,
+            researcher__merged_into__isnull=True,
+            researcher__hidden_at__isnull=True,
+        )
+        .select_related("researcher__last_known_institution")
+        .order_by(F("decided_at").desc(nulls_last=True), "-pk")[: limit * 2]
+    )
+    seen: dict[int, Researcher] = {}
+    for claim in claims:
+        seen.setdefault(claim.researcher_id, claim.researcher)
+    return list(seen.values())[:limit]

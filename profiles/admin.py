@@ -39,6 +39,8 @@ from .models import (
     Follow,
     Invitation,
     Researcher,
+    ResearcherInstitution,
+    ResearcherSearch,
     ResearcherTopic,
 )
 from .services import follow_researcher, unfollow_researcher
@@ -552,6 +554,28 @@ class DigestStateAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_select_related = ("user",)
     search_fields = ("=user__username",)
     autocomplete_fields = ("user",)
+
+
+@admin.register(ResearcherInstitution)
+class ResearcherInstitutionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Derived rows (kept by the search refresh): read-only, for checking."""
+
+    list_display = ("researcher", "institution", "works_count", "is_last_known")
+    list_select_related = ("researcher", "institution")
+    list_filter = (related_object_filter("researcher"), related_object_filter("institution"))
+    search_fields = ("researcher__display_name", "institution__display_name")
+    autocomplete_fields = ("researcher", "institution")
+
+
+@admin.register(ResearcherSearch)
+class ResearcherSearchAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Derived rows (kept by the search refresh): read-only, for checking."""
+
+    list_display = ("researcher", "names")
+    list_select_related = ("researcher",)
+    list_filter = (related_object_filter("researcher"),)
+    search_fields = ("researcher__display_name",)
+    autocomplete_fields = ("researcher",)
 
 
 @admin.register(Follow)

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.db import connection, models
 from django.db.models import Q
 from django.urls import reverse
@@ -181,6 +183,8 @@ class Researcher(models.Model):
         ]
         indexes = [
             models.Index(fields=["merged_into"]),
+            # The directory sorted by name.
+            models.Index(fields=["display_name", "id"], name="researcher_name_idx"),
             # Institution pages list their researchers by productivity.
             models.Index(fields=["last_known_institution", "-works_count"]),
             models.Index(fields=["-works_count", "display_name"], name="researcher_rank_idx"),
@@ -267,6 +271,65 @@ class ResearcherTopic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.researcher_id}: {self.topic_id} ({self.works_count})"
+
+
+class ResearcherSearch(models.Model):
+    """A researcher's search document, one row per current (unmerged) researcher.
+
+    A maintained table rather than columns on Researcher or a generated column: the
+    document draws on other tables (institution and topic names), which a generated
+    column cannot; rewriting it (after every import batch) then touches neither the
+    researcher row (no lock taken against claims or edits, no updated_at churn) nor the
+    width of every researcher read. Written only by `bzpeer.search.documents`.
+    """
+
+    researcher = models.OneToOneField(
+        Researcher, primary_key=True, on_delete=models.CASCADE, related_name="search"
+    )
+    # Name (A), alternative names (B), institutions (C), topics (D); words unaccented.
+    document = SearchVectorField()
+    # Display and alternative names, folded (lower case, no accents), for trigram matching.
+    names = models.TextField()
+    # The ranking prior, copied when the document is written (the counts refresh runs just
+    # before): matches are ordered and capped by it without reading the researcher rows.
+    works_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            GinIndex(fields=["document"], name="researcher_search_doc"),
+            GinIndex(OpClass("names", name="gin_trgm_ops"), name="researcher_search_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return f"search document of {self.researcher_id}"
+
+
+class ResearcherInstitution(models.Model):
+    """Where a researcher is, or was, as the data says: the last known institution and every
+    institution their (visible) authorships name. Institution pages and the institution
+    filter read it; kept by
+    `bzpeer.search.documents.refresh_search_documents`."""
+
+    researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE)
+    institution = models.ForeignKey("works.Institution", on_delete=models.CASCADE)
+    works_count = models.PositiveIntegerField(default=0)
+    is_last_known = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["researcher", "institution"], name="researcher_institution_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["institution", "-works_count", "researcher"],
+                name="institution_members_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.researcher_id} at {self.institution_id}"
 
 
 class Follow(models.Model):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -15,11 +16,19 @@ from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import EPOCH_SQL
 from bzpeer.types import AnyUser
-from profiles.models import Follow, Researcher, ResearcherTopic, merge_survivor_ids, visible_q
+from profiles.models import (
+    Follow,
+    Researcher,
+    ResearcherInstitution,
+    ResearcherTopic,
+    merge_survivor_ids,
+    visible_q,
+    visible_sql,
+)
 from works.models import Institution, Topic
 from works.queries import TOPIC_WORKS_SHOWN
 
-TOPIC_RESEARCHERS_SHOWN = 50
+TOPIC_RESEARCHERS_PER_PAGE = 50
 INSTITUTION_RESEARCHERS_PER_PAGE = 50
 
 
@@ -149,18 +158,19 @@ def corrections(researcher: Researcher, limit: int = MAX_CORRECTIONS) -> list[Co
 
 
 def topic_researchers(
-    topic: Topic, *, limit: int = TOPIC_RESEARCHERS_SHOWN
-) -> list[ResearcherTopic]:
-    """Researchers of a topic ranked by how many of their works carry it.
+    topic: Topic, *, page_number: str | int | None, per_page: int = TOPIC_RESEARCHERS_PER_PAGE
+) -> Page:
+    """One page of a topic's researchers, ranked by how many of their works carry it.
 
-    Merged duplicates are left out (their works count under the survivor), and so are
-    hidden records.
+    Merged duplicates and hidden records are left out (a merged record's works count under
+    the survivor). Two queries: the paginator's COUNT and the page.
     """
-    return list(
+    rows = (
         ResearcherTopic.objects.filter(visible_q("researcher__"), topic=topic)
         .select_related("researcher", "researcher__last_known_institution")
-        .order_by("-works_count", "researcher__display_name", "researcher_id")[:limit]
+        .order_by("-works_count", "researcher__display_name", "researcher_id")
     )
+    return Paginator(rows, per_page).get_page(page_number)
 
 
 def institution_researchers(
@@ -169,14 +179,19 @@ def institution_researchers(
     page_number: str | int | None,
     per_page: int = INSTITUTION_RESEARCHERS_PER_PAGE,
 ) -> Page:
-    """One page of the researchers last seen at an institution, most works first.
+    """One page of an institution's researchers, most works first: those last seen there
+    and those whose works name it (the affiliation links kept in ResearcherInstitution).
 
-    Two queries: the paginator's COUNT and the page itself. An invalid or
-    out-of-range page number falls back to the first or last page.
+    Two queries: the paginator's COUNT and the page itself. An invalid or out-of-range
+    page number falls back to the first or last page.
     """
+    named_here = ResearcherInstitution.objects.filter(institution=institution).values(
+        "researcher_id"
+    )
     researchers = (
         Researcher.objects.visible()
-        .filter(last_known_institution=institution, affiliation_hidden=False)
+        .filter(affiliation_hidden=False)
+        .filter(Q(last_known_institution=institution) | Q(pk__in=named_here))
         .order_by("-works_count", "display_name", "pk")
     )
     return Paginator(researchers, per_page).get_page(page_number)
@@ -188,22 +203,27 @@ def institution_researchers(
 # their page versions, read by the same query as the record (these pages are lists of
 # other records, so they have no version row of their own).
 TOPIC_PAGE_DIGEST = """
-SELECT md5(concat_ws('|', t::text,
+SELECT md5(concat_ws('|', t::text, c.n,
   (SELECT string_agg(x.rt || '.' || x.v, ',') FROM (
      SELECT rt::text AS rt, coalesce(v.version, 0) AS v
      FROM profiles_researchertopic rt
-     JOIN profiles_researcher r ON r.id = rt.researcher_id AND r.merged_into_id IS NULL
+     JOIN profiles_researcher r ON r.id = rt.researcher_id AND VISIBLE_R
      LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
      WHERE rt.topic_id = t.id
-     ORDER BY rt.works_count DESC, r.display_name, r.id LIMIT %s) x),
+     ORDER BY rt.works_count DESC, r.display_name, r.id
+     LIMIT %s OFFSET least(%s, greatest((c.n - 1) / %s, 0) * %s)) x),
   (SELECT string_agg(y.id || '.' || y.v, ',') FROM (
      SELECT w.id, coalesce(v.version, 0) AS v
      FROM works_work w JOIN works_work_topics wt ON wt.work_id = w.id
      LEFT JOIN pagecache_contentversion v ON v.kind = 'W' AND v.object_id = w.id
      WHERE wt.topic_id = t.id AND NOT w.is_hidden
      ORDER BY w.publication_year DESC NULLS LAST, w.title, w.id LIMIT %s) y)))
-FROM works_topic t WHERE t.id = works_topic.id
-"""
+FROM works_topic t,
+  LATERAL (SELECT count(*) AS n FROM profiles_researchertopic rt
+           JOIN profiles_researcher r ON r.id = rt.researcher_id AND VISIBLE_R
+           WHERE rt.topic_id = t.id) c
+WHERE t.id = works_topic.id
+""".replace("VISIBLE_R", visible_sql("r"))
 
 # The paginator shows the last page for a number past it: the digest clamps the same way.
 INSTITUTION_PAGE_DIGEST = """
@@ -212,20 +232,32 @@ SELECT md5(concat_ws('|', i::text, c.n,
      SELECT r.id, coalesce(v.version, 0) AS v
      FROM profiles_researcher r
      LEFT JOIN pagecache_contentversion v ON v.kind = 'R' AND v.object_id = r.id
-     WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL
+     WHERE MEMBER_OF_I
      ORDER BY r.works_count DESC, r.display_name, r.id
      LIMIT %s OFFSET least(%s, greatest((c.n - 1) / %s, 0) * %s)) x)))
 FROM works_institution i,
-  LATERAL (SELECT count(*) AS n FROM profiles_researcher r
-           WHERE r.last_known_institution_id = i.id AND r.merged_into_id IS NULL) c
+  LATERAL (SELECT count(*) AS n FROM profiles_researcher r WHERE MEMBER_OF_I) c
 WHERE i.id = works_institution.id
 """
+# The same membership as institution_researchers: visible, affiliation shown, last seen
+# there or named by the affiliations of their works.
+INSTITUTION_PAGE_DIGEST = INSTITUTION_PAGE_DIGEST.replace(
+    "MEMBER_OF_I",
+    f"{visible_sql('r')} AND NOT r.affiliation_hidden AND (r.last_known_institution_id = i.id"
+    " OR r.id IN (SELECT ri.researcher_id FROM profiles_researcherinstitution ri"
+    " WHERE ri.institution_id = i.id))",
+)
 
 
-def topic_for_page(pk: int) -> Topic:
-    """The topic with the version of its page (page_digest, page_epoch): one query."""
+def topic_for_page(pk: int, *, page_number: int = 1) -> Topic:
+    """The topic with the version of one page of its list (page_digest, page_epoch): one
+    query."""
+    per_page = TOPIC_RESEARCHERS_PER_PAGE
+    offset = (page_number - 1) * per_page
     topics = Topic.objects.annotate(
-        page_digest=RawSQL(TOPIC_PAGE_DIGEST, (TOPIC_RESEARCHERS_SHOWN, TOPIC_WORKS_SHOWN)),
+        page_digest=RawSQL(
+            TOPIC_PAGE_DIGEST, (per_page, offset, per_page, per_page, TOPIC_WORKS_SHOWN)
+        ),
         page_epoch=RawSQL(EPOCH_SQL, ()),
     )
     return get_object_or_404(topics, pk=pk)
@@ -240,3 +272,11 @@ def institution_for_page(pk: int, *, page_number: int = 1) -> Institution:
         page_epoch=RawSQL(EPOCH_SQL, ()),
     )
     return get_object_or_404(institutions, pk=pk)
+
+
+def topics_with_most_researchers(limit: int = 12) -> list[Topic]:
+    return list(
+        Topic.objects.filter(researchers_count__gt=0).order_by(
+            "-researchers_count", "display_name"
+        )[:limit]
+    )

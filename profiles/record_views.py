@@ -45,20 +45,25 @@ def _version(record: Any, kind: str) -> PageVersion:
 
 @require_safe
 def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    topic = queries.topic_for_page(pk)
+    number = _page_number(request)
+    topic = queries.topic_for_page(pk, page_number=number)
 
     def render_page() -> HttpResponse:
+        page = queries.topic_researchers(topic, page_number=number)
+        # Each page of the list is its own canonical URL; page 1 is the bare path.
+        path = request.path if page.number == 1 else f"{request.path}?page={page.number}"
         context = {
             "topic": topic,
-            "researcher_topics": queries.topic_researchers(topic),
+            "page": page,
             "works": work_queries.topic_recent_works(topic),
-            "path": request.path,
-            "page_path": request.path,
-            **topic_meta(request, topic, request.path),
+            "path": path,
+            "page_path": path,
+            **topic_meta(request, topic, path),
         }
         return render(request, "works/topic_detail.html", context)
 
-    return serve(request, version=_version(topic, "T"), variant="topic", render=render_page)
+    version = _version(topic, "T")
+    return serve(request, version=version, variant=f"topic|{number}", render=render_page)
 
 
 @require_safe

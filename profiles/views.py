@@ -27,6 +27,7 @@ from bzpeer.provenance import source_name, source_url
 from bzpeer.ratelimit import allow
 from bzpeer.types import HtmxHttpRequest
 from claims import listing
+from claims import queries as claim_queries
 from claims.queries import viewer_state
 from profiles import queries, services
 from profiles.access import get_researcher_or_404, require_visible
@@ -43,7 +44,12 @@ WORKS_QUERY_KEYS = ("sort", "page", "type", "from", "to", "topic", "role")
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"researchers": queries.featured_researchers()})
+    context = {
+        "researchers": queries.featured_researchers(limit=6),
+        "recently_claimed": claim_queries.recently_claimed(),
+        "topics": queries.topics_with_most_researchers(),
+    }
+    return render(request, "home.html", context)
 
 
 def _page_researcher(pk: int | str) -> Researcher:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 BUDGETS: dict[str, int] = {
     # --- profiles -----------------------------------------------------------------------
-    # The featured researchers.
-    "home": 1,
+    # The featured researchers, recently claimed records (+ institution), the topics with
+    # most researchers.
+    "home": 3,
     # Researcher (+ institution), its topics, the works COUNT and page (+ venue, topics),
     # the works' first authors, the filters' counts (types, roles, years), works per year,
     # public corrections. Citation figures are stored on the researcher row.
@@ -113,8 +114,9 @@ BUDGETS: dict[str, int] = {
     "works.work_from_author": 9,
     # The work (+ venue), then the work as a citation (its authors by a subquery).
     "works.cite": 2,
-    # Topic, ranked researchers (+ institution), recent works (+ venue).
-    "works.topic": 3,
+    # Topic, the paginator's COUNT (every researcher is listed, paged), a page of ranked
+    # researchers (+ institution), recent works (+ venue).
+    "works.topic": 4,
     # Institution, the paginator's COUNT, the page of researchers.
     "works.institution": 3,
     # --- served from the page cache (bzpeer/pagecache) ----------------------------------
@@ -125,6 +127,21 @@ BUDGETS: dict[str, int] = {
     # Signed in (2), the record with its version, the viewer's identity state, whether
     # the viewer follows; the record's sections from the cached fragments.
     "pagecache.signed_in_profile": 5,
+    # --- search and browse --------------------------------------------------------------
+    # Grouped results of a query that finds every kind: researchers (one statement for
+    # candidates, count, page ids and filter counts; then the rows), works (the same, then
+    # the rows and their first authors), topics and institutions (one each, the total a
+    # window count).
+    "search.results": 7,
+    # One kind (researchers): the statement, then the rows.
+    "search.results_one_kind": 2,
+    # As-you-type: the grouped parts without filter counts.
+    "search.suggestions": 7,
+    # The statement (page ids in index order, full count, filter counts), the rows.
+    "search.directory": 2,
+    # The paginator's COUNT, the page.
+    "search.topic_index": 2,
+    "search.institution_index": 2,
     # --- admin changelists (signed in first) ---------------------------------------------
     # + the row estimate, the exact COUNT (small table), the page (+ relations).
     "admin.researchers": 5,

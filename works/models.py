@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.urls import reverse
 
 from bzpeer.identifiers import arxiv_url, doi_url
+from bzpeer.textsearch import TEXT_CONFIG, Fold
+
+
+def name_trigram_index(name: str) -> GinIndex:
+    """Trigram index on the folded name: accent- and case-blind fuzzy name search."""
+    return GinIndex(OpClass(Fold("display_name"), name="gin_trgm_ops"), name=name)
 
 
 class Institution(models.Model):
@@ -22,6 +29,8 @@ class Institution(models.Model):
     is_stub = models.BooleanField(
         default=True, help_text="Known only from a reference inside another record."
     )
+    # Researchers last seen here or named here by an authorship (kept by the search refresh).
+    researchers_count = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -30,6 +39,12 @@ class Institution(models.Model):
             models.UniqueConstraint(
                 fields=["ror"], condition=~Q(ror=""), name="institution_unique_ror"
             )
+        ]
+        indexes = [
+            name_trigram_index("institution_name_trgm"),
+            models.Index(
+                fields=["-researchers_count", "display_name"], name="institution_rank_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -78,10 +93,16 @@ class Topic(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TOPIC)
     field_name = models.CharField(max_length=255, blank=True, default="")
     is_stub = models.BooleanField(default=True)
+    # Researchers with a work on this topic (kept by the search refresh).
+    researchers_count = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["display_name"]
+        indexes = [
+            name_trigram_index("topic_name_trgm"),
+            models.Index(fields=["-researchers_count", "display_name"], name="topic_rank_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -121,6 +142,10 @@ class WorkType(models.TextChoices):
     EDITED_BOOK = "edited-book", "edited-book (older snapshots)"
     JOURNAL_ISSUE = "journal-issue", "journal-issue (older snapshots)"
     COMPONENT = "component", "component (older snapshots)"
+
+
+def title_vector() -> SearchVector:
+    return SearchVector("title", config=TEXT_CONFIG)
 
 
 class Work(models.Model):
@@ -174,6 +199,9 @@ class Work(models.Model):
             models.Index(fields=["publication_year"]),
             models.Index(fields=["arxiv_id"]),
             GinIndex(fields=["referenced_works"], name="work_referenced_gin"),
+            # Title search: an expression index, so it can never be out of date; queries
+            # must build the same expression (`title_vector()`) to use it.
+            GinIndex(title_vector(), name="work_title_fts"),
         ]
 
     def __str__(self) -> str:

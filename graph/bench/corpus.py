@@ -12,8 +12,11 @@ Shape (for `works` works; 1,000,000 by default):
 4. Planted researchers with exactly 20, 200 and 5,000 works lead that many works, so the
    benchmark always has its three sizes.
 5. Years lean recent (exponential back from 2025), citations are Pareto-distributed,
-   each work has one to three topics (mostly the lab's) and a venue.
-Everything comes from one seeded generator: the same `works` gives the same corpus.
+   each work has one to three topics (mostly the lab's), a venue and a DOI.
+6. Names and titles shaped like real text (`names.py`): accented first and last names
+   from many languages, some with a middle name or initial; three researchers in five
+   have an ORCID iD; titles of seven words from a few hundred, Zipf-distributed.
+Everything comes from seeded generators: the same `works` gives the same corpus.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from graph.bench.names import Names, orcid_for
 
 PLANTED = (20, 200, 5_000)
 TEAM_SIZES = [  # (smallest, largest, share of works)
@@ -110,6 +115,7 @@ class Corpus:
         self.scale = scale
         self.directory = directory
         self.random = random.Random(seed)
+        self.names = Names(seed + 1)
         self.stats = Stats()
 
     def path(self, table: str) -> Path:
@@ -164,8 +170,14 @@ class Corpus:
 
         with self.path("researchers").open("w") as out:
             for r in range(1, n_researchers + 1):
-                name = f"Researcher {r}" if r not in planted else f"Planted {PLANTED[r - 1]}"
-                out.write(f"{r}\turn:bzpeer:bench:A{r}\t{name}\t{lab_institution[lab_of[r]]}\n")
+                # Drawn for every row (planted ones too), so the names stay the same.
+                drawn = self.names.person()
+                name = drawn if r not in planted else f"Planted {PLANTED[r - 1]}"
+                orcid = orcid_for(r) if r % 5 < 3 else r"\N"
+                out.write(
+                    f"{r}\turn:bzpeer:bench:A{r}\t{_escape(name)}\t{lab_institution[lab_of[r]]}"
+                    f"\t{orcid}\n"
+                )
 
         # Which works the planted researchers lead: spread over the whole run.
         forced: dict[int, int] = {}
@@ -208,10 +220,10 @@ class Corpus:
                 year = max(1970, 2025 - int(rnd.expovariate(1 / 8)))
                 cited = min(100_000, int(rnd.paretovariate(1.2)) - 1)
                 venue = rnd.randrange(1, scale.venues + 1)
-                title = " ".join(rnd.choice(WORDS) for _ in range(6)).capitalize()
+                title = self.names.title()
                 works_out.write(
-                    f"{w}\turn:bzpeer:bench:W{w}\t{_escape(title)} ({w})\t{year}\t{venue}"
-                    f"\t{cited}\t{len(team)}\t{len(team)}\n"
+                    f"{w}\turn:bzpeer:bench:W{w}\t{_escape(title)}\t{year}\t{venue}"
+                    f"\t{cited}\t{len(team)}\t{len(team)}\t10.5555/bzpeer-bench.{w}\n"
                 )
                 for order, person in enumerate(team):
                     authorship_id += 1

@@ -23,7 +23,11 @@ TABLES: list[tuple[str, type[models.Model], list[str]]] = [
     ("institutions", Institution, ["id", "source_id", "display_name", "country_code"]),
     ("venues", Source, ["id", "source_id", "display_name"]),
     ("topics", Topic, ["id", "source_id", "display_name"]),
-    ("researchers", Researcher, ["id", "source_id", "display_name", "last_known_institution_id"]),
+    (
+        "researchers",
+        Researcher,
+        ["id", "source_id", "display_name", "last_known_institution_id", "orcid"],
+    ),
     (
         "works",
         Work,
@@ -36,6 +40,7 @@ TABLES: list[tuple[str, type[models.Model], list[str]]] = [
             "cited_by_count",
             "authors_count",
             "team_size",
+            "doi",
         ],
     ),
     ("authorships", Authorship, ["id", "work_id", "researcher_id", "author_position", "order"]),

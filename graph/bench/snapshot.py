@@ -171,7 +171,7 @@ def write_snapshot(
 
     researcher_institution: dict[int, int] = {}
     writer = _PartWriter(root, "authors", others_per_part, stats)
-    for researcher_key, _source, name, institution in _tsv(corpus.path("researchers")):
+    for researcher_key, _source, name, institution, _orcid in _tsv(corpus.path("researchers")):
         r, i = int(researcher_key), int(institution)
         researcher_institution[r] = i
         orcid = f"0000-000{r % 3}-{r // 10000 % 10000:04d}-{r % 10000:04d}" if r % 3 == 0 else None
@@ -195,7 +195,9 @@ def write_snapshot(
     next_authors = next(authorships, None)
     next_topics = next(work_topics, None)
     writer = _PartWriter(root, "works", works_per_part, stats)
-    for work_key, _source, title, year, venue, cited, _count, _team in _tsv(corpus.path("works")):
+    for work_key, _source, title, year, venue, cited, _count, _team, _doi in _tsv(
+        corpus.path("works")
+    ):
         w = int(work_key)
         team: list[list[str]] = []
         if next_authors is not None and next_authors[0] == w:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
@@ -10,12 +12,23 @@ from django.contrib.auth.models import Group
 from tests.factories import UserFactory
 
 
+def curators_group() -> Group:
+    """The Curators group as its migration makes it. A transactional test's flush deletes
+    the rows migrations made, and test order is not guaranteed, so it is made again (the
+    migration's own function, idempotent) rather than assumed."""
+    from django.apps import apps
+
+    migration = importlib.import_module("bzpeer.audit.migrations.0002_curators_group")
+    migration.create_curators(apps, None)
+    return Group.objects.get(name=migration.GROUP)
+
+
 def make_user(email: str, *, verified: bool = True, staff: bool = False, password: str = ""):
     """A user who signed up with `email` (confirmed unless verified=False); `staff` makes
     them a curator: staff in the Curators group, the only staff who decide claims."""
     user = UserFactory(username=email.split("@")[0], email=email, is_staff=staff)
     if staff:
-        user.groups.add(Group.objects.get(name="Curators"))
+        user.groups.add(curators_group())
     if password:
         user.set_password(password)
         user.save()

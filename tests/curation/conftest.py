@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+
+from tests.claims.helpers import curators_group
 
 
 @pytest.fixture
@@ -13,7 +14,7 @@ def curator(django_user_model):
         password="pw-curator-123",
         is_staff=True,
     )
-    user.groups.add(Group.objects.get(name="Curators"))
+    user.groups.add(curators_group())
     return user
 
 

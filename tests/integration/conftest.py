@@ -301,7 +301,6 @@ def celery_worker_process(
     }
     log_path = tmp_path_factory.mktemp("celery") / "worker.log"
     worker = WorkerProcess(queue=queue, log_path=log_path, env=env)
-    previous = _use_queue(queue)
     worker.start()
     _worker = worker
     try:
@@ -309,7 +308,6 @@ def celery_worker_process(
     finally:
         worker.stop()
         _worker = None
-        _restore_queue(previous)
         with suppress(Exception):  # the broker may be gone by now; the keys are harmless
             worker.forget_queue()
         if request.session.testsfailed:
@@ -321,12 +319,18 @@ def celery_worker_process(
 
 @pytest.fixture
 def celery_worker(celery_worker_process: WorkerProcess) -> Iterator[WorkerProcess]:
-    """The running worker; after the test, waits for it to finish what the test queued, so
-    the database flush never races a task."""
+    """The running worker; the test's tasks are routed to it, and after the test it waits
+    for the worker to finish what the test queued, so the database flush never races a
+    task. Only tests that ask for the worker route tasks to it: a task from any later test
+    would otherwise run beside that test's own writes (a TRUNCATE then deadlocks)."""
     if not celery_worker_process.alive():
         pytest.fail(f"The Celery worker died:\n{celery_worker_process.log_tail()}")
-    yield celery_worker_process
-    celery_worker_process.wait_idle()
+    previous = _use_queue(celery_worker_process.queue)
+    try:
+        yield celery_worker_process
+        celery_worker_process.wait_idle()
+    finally:
+        _restore_queue(previous)
 
 
 @pytest.fixture

@@ -50,6 +50,11 @@ REPORT = Path(settings.BASE_DIR) / "docs" / "benchmarks.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
+def corpus_label(works: int) -> str:
+    """The marker of a loaded corpus: same size, seed and generator version, same corpus."""
+    return f"bench corpus: works={works} seed=42 v3"
+
+
 class Command(BaseCommand):
     help = "Benchmark graph slice builds and fragment serving on a synthetic corpus."
 
@@ -71,7 +76,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.switch_database(options["database"])
-        corpus_id = f"bench corpus: works={options['works']} seed=42 v2"
+        corpus_id = corpus_label(options["works"])
         phases = None if options["regenerate"] else self.loaded(corpus_id)
         if phases is None:
             phases = self.build_corpus(options["works"], corpus_id)
@@ -329,12 +334,12 @@ def render(facts: dict[str, str], results: list[measure.Timing]) -> str:
     return "\n".join(lines)
 
 
-def write_report(report: str) -> None:
-    block = f"{START}\n{report}\n{END}"
-    text = REPORT.read_text() if REPORT.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
+def write_report(report: str, *, start: str = START, end: str = END) -> None:
+    block = f"{start}\n{report}\n{end}"
+    text = REPORT.read_text() if REPORT.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
         text = head + block + tail
     else:
         text = text.rstrip() + "\n\n" + block + "\n"

@@ -1,0 +1,180 @@
+"""The derived data researcher search reads, and its refresh (writes).
+
+1. `ResearcherInstitution`: every institution a researcher is linked to by the data, their
+   last known institution and each institution named by the authorships their profile
+   lists (claims.listing: not hidden, not reported "not me"), with how many works.
+2. `ResearcherSearch`: one search document per current researcher: the display name
+   (weight A), alternative names (B), institution names (C) and their top topics (D), in
+   the unaccenting `bzpeer_names` configuration; the folded names for trigram search; the
+   works count, the ranking prior.
+3. `researchers_count` of the institutions and topics those researchers touch (the index
+   pages and the home page sort by it, without a COUNT per page view).
+
+`refresh_search_documents` is set-based (a few statements per chunk of ids, whatever the
+number of researchers); bzpeer.curation.derived.refresh_derived_data calls it, so imports,
+merges, splits, hides, claims and admin edits keep the documents current. A merged
+duplicate loses its rows: only its survivor is found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+
+from bzpeer.textsearch import NAMES_CONFIG
+from bzpeer.utils import chunked
+from claims import listing
+from profiles.models import Researcher, ResearcherInstitution, ResearcherSearch, ResearcherTopic
+from works.models import Authorship, Institution, Topic, Work
+
+TOPICS_IN_DOCUMENT = 10
+INSTITUTIONS_IN_DOCUMENT = 10
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "researcher": Researcher._meta.db_table,
+        "search": ResearcherSearch._meta.db_table,
+        "member": ResearcherInstitution._meta.db_table,
+        "rtopic": ResearcherTopic._meta.db_table,
+        "authorship": Authorship._meta.db_table,
+        "affiliation": Authorship.institutions.through._meta.db_table,
+        "work": Work._meta.db_table,
+        "institution": Institution._meta.db_table,
+        "topic": Topic._meta.db_table,
+    }
+
+
+def refresh_search_documents(
+    *, researcher_ids: Iterable[int], topic_ids: Iterable[int] = ()
+) -> None:
+    """Rebuild the membership rows and search documents of these researchers, then the
+    researcher counts of every institution and topic they are (or were) linked to.
+
+    Per-topic rows are kept by the counts refresh, which runs first and deletes the rows
+    of topics a researcher left: pass those topics (read before it) as `topic_ids`."""
+    t = _tables()
+    listed = listing.listed_sql("a", "w")
+    institutions: set[int] = set()
+    topics = set(topic_ids)
+    for chunk in chunked(sorted(set(researcher_ids))):
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Institutions and topics linked before the refresh: their counts may drop.
+            cursor.execute(
+                f"SELECT DISTINCT institution_id FROM {t['member']} WHERE researcher_id = ANY(%s)",
+                [chunk],
+            )
+            institutions |= {row[0] for row in cursor.fetchall()}
+            cursor.execute(f"DELETE FROM {t['member']} WHERE researcher_id = ANY(%s)", [chunk])
+            cursor.execute(
+                f"""
+                INSERT INTO {t["member"]} (researcher_id, institution_id, works_count,
+                                           is_last_known)
+                SELECT researcher_id, institution_id, SUM(works), BOOL_OR(last_known)
+                FROM (
+                    SELECT a.researcher_id, ai.institution_id,
+                           COUNT(DISTINCT a.work_id) AS works, false AS last_known
+                    FROM {t["authorship"]} a
+                    JOIN {t["affiliation"]} ai ON ai.authorship_id = a.id
+                    JOIN {t["work"]} w ON w.id = a.work_id
+                    JOIN {t["researcher"]} r ON r.id = a.researcher_id
+                         AND r.merged_into_id IS NULL
+                    WHERE a.researcher_id = ANY(%(ids)s) AND {listed}
+                    GROUP BY a.researcher_id, ai.institution_id
+                    UNION ALL
+                    SELECT r.id, r.last_known_institution_id, 0, true
+                    FROM {t["researcher"]} r
+                    WHERE r.id = ANY(%(ids)s) AND r.merged_into_id IS NULL
+                      AND r.last_known_institution_id IS NOT NULL
+                ) linked
+                GROUP BY researcher_id, institution_id
+                RETURNING institution_id
+                """,
+                {"ids": chunk},
+            )
+            institutions |= {row[0] for row in cursor.fetchall()}
+            cursor.execute(f"DELETE FROM {t['search']} WHERE researcher_id = ANY(%s)", [chunk])
+            cursor.execute(
+                f"""
+                INSERT INTO {t["search"]} (researcher_id, document, names, works_count)
+                SELECT r.id,
+                  setweight(to_tsvector(%(config)s::regconfig, r.display_name), 'A')
+                  || setweight(to_tsvector(%(config)s::regconfig,
+                               array_to_string(r.alternative_names, ' ')), 'B')
+                  || setweight(to_tsvector(%(config)s::regconfig, COALESCE(inst.names, '')), 'C')
+                  || setweight(to_tsvector(%(config)s::regconfig, COALESCE(top.names, '')), 'D'),
+                  bzpeer_fold(concat_ws(' ', r.display_name,
+                                        array_to_string(r.alternative_names, ' '))),
+                  r.works_count
+                FROM {t["researcher"]} r
+                LEFT JOIN LATERAL (
+                    SELECT string_agg(i.display_name, ' ') AS names FROM (
+                        SELECT institution_id FROM {t["member"]} m WHERE m.researcher_id = r.id
+                        ORDER BY m.is_last_known DESC, m.works_count DESC LIMIT %(inst)s
+                    ) mi JOIN {t["institution"]} i ON i.id = mi.institution_id
+                ) inst ON true
+                LEFT JOIN LATERAL (
+                    SELECT string_agg(tp.display_name, ' ') AS names FROM (
+                        SELECT topic_id FROM {t["rtopic"]} rt WHERE rt.researcher_id = r.id
+                        ORDER BY rt.works_count DESC LIMIT %(topics)s
+                    ) rt JOIN {t["topic"]} tp ON tp.id = rt.topic_id
+                ) top ON true
+                WHERE r.id = ANY(%(ids)s) AND r.merged_into_id IS NULL
+                """,
+                {
+                    "ids": chunk,
+                    "config": NAMES_CONFIG,
+                    "inst": INSTITUTIONS_IN_DOCUMENT,
+                    "topics": TOPICS_IN_DOCUMENT,
+                },
+            )
+            cursor.execute(
+                f"SELECT DISTINCT topic_id FROM {t['rtopic']} WHERE researcher_id = ANY(%s)",
+                [chunk],
+            )
+            topics |= {row[0] for row in cursor.fetchall()}
+    # Once for all the chunks: a count is one indexed scan per institution or topic.
+    refresh_link_counts(institution_ids=institutions, topic_ids=topics)
+
+
+def refresh_link_counts(*, institution_ids: Iterable[int], topic_ids: Iterable[int]) -> None:
+    """Recount `researchers_count` of these institutions and topics (merged researchers
+    left out)."""
+    t = _tables()
+    institution_ids = sorted(set(institution_ids))
+    topic_ids = sorted(set(topic_ids))
+    with transaction.atomic(), connection.cursor() as cursor:
+        if institution_ids:
+            cursor.execute(
+                f"""
+                UPDATE {t["institution"]} i SET researchers_count = COALESCE(c.n, 0)
+                FROM unnest(%(ids)s::bigint[]) AS x(id)
+                LEFT JOIN (SELECT institution_id, COUNT(*) AS n FROM {t["member"]}
+                           WHERE institution_id = ANY(%(ids)s) GROUP BY institution_id) c
+                       ON c.institution_id = x.id
+                WHERE i.id = x.id AND i.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
+                """,
+                {"ids": institution_ids},
+            )
+        if topic_ids:
+            cursor.execute(
+                f"""
+                UPDATE {t["topic"]} tp SET researchers_count = COALESCE(c.n, 0)
+                FROM unnest(%(ids)s::bigint[]) AS x(id)
+                LEFT JOIN (SELECT rt.topic_id, COUNT(*) AS n FROM {t["rtopic"]} rt
+                           JOIN {t["researcher"]} r ON r.id = rt.researcher_id
+                                AND r.merged_into_id IS NULL
+                           WHERE rt.topic_id = ANY(%(ids)s) GROUP BY rt.topic_id) c
+                       ON c.topic_id = x.id
+                WHERE tp.id = x.id AND tp.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
+                """,
+                {"ids": topic_ids},
+            )
+
+
+def refresh_all_search_documents() -> int:
+    """Every researcher (a new deployment, or the benchmark corpus); returns how many."""
+    ids = list(Researcher.objects.order_by("pk").values_list("pk", flat=True))
+    refresh_search_documents(researcher_ids=ids)
+    return len(ids)

@@ -1,0 +1,482 @@
+"""Reads behind the search results, the fragment, the directory and the index pages.
+
+Ranking of researchers (one SQL statement per page, whatever the corpus):
+1. Candidates: the search document matches every word as a prefix (full text, accents
+   and case folded, any order, a middle name may be missing), or the folded names are
+   trigram-similar to the query (`<%`, word similarity: small typos). At most
+   CANDIDATES of them, the most productive first, so a page costs the same for a rare
+   name and for the commonest surname.
+2. Relevance: ts_rank of the document (the name weighs most, then alternative names,
+   institutions, topics) plus the word similarity of the names, rounded to one decimal
+   so that equally good matches fall back to the prior.
+3. Prior: works count (kept beside the document), then id.
+Works rank by full-text rank of the title (English stemming, accents folded), then
+citations. Every list has a fixed number of queries: ids and total in one statement,
+then the rows with their related records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet, Value, Window
+
+from bzpeer.search.params import Filters, SearchInput, prefix_tsquery
+from bzpeer.textsearch import NAMES_CONFIG, TEXT_CONFIG, Fold
+from profiles.models import (
+    Researcher,
+    ResearcherInstitution,
+    ResearcherSearch,
+    ResearcherTopic,
+    TrustBand,
+    VerificationLevel,
+    visible_sql,
+)
+from works.models import Authorship, Institution, Topic, Work
+
+PER_PAGE = 20
+GROUP_SIZE = 5  # per kind on the grouped results page
+FRAGMENT_SIZE = 8  # as-you-type suggestions
+FACET_VALUES = 8
+COUNT_CAP = 1_000  # beyond this a total reads "more than 1,000"
+# At most this many matches are ranked and counted per kind: the cost of a page stays
+# bounded when a query matches a large part of the corpus (one common word or surname).
+CANDIDATES = 1_000
+WORK_AUTHORS_SHOWN = 3
+
+
+@dataclass
+class Ranked:
+    """One page of a ranked list: the records, the total (capped) and paging."""
+
+    items: list
+    total: int
+    page: int
+    per_page: int
+    exact: bool = False  # the total is the full count (the directory), not a capped one
+
+    @property
+    def capped(self) -> bool:
+        return not self.exact and self.total > COUNT_CAP
+
+    @property
+    def sampled(self) -> bool:
+        """More matches than CANDIDATES: filter counts cover the first CANDIDATES."""
+        return self.total > CANDIDATES
+
+    @property
+    def has_next(self) -> bool:
+        limit = self.total if self.exact else min(self.total, COUNT_CAP)
+        return self.page * self.per_page < limit
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+    url: str = ""
+
+
+@dataclass
+class Facet:
+    name: str  # the GET parameter
+    label: str
+    values: list[FacetValue] = field(default_factory=list)
+
+
+# --- researchers ---------------------------------------------------------------------------
+
+
+def _researcher_where(filters: Filters) -> tuple[list[str], dict]:
+    """SQL conditions on researcher `r` for the filters (parameters by name)."""
+    where = [visible_sql("r")]  # not merged, not hidden
+    params: dict = {}
+    member = ResearcherInstitution._meta.db_table
+    rtopic = ResearcherTopic._meta.db_table
+    institution = Institution._meta.db_table
+    if filters.institution:
+        where.append(
+            f"EXISTS (SELECT 1 FROM {member} m WHERE m.researcher_id = r.id "
+            "AND m.institution_id = %(f_institution)s)"
+        )
+        params["f_institution"] = filters.institution
+    if filters.topic:
+        where.append(
+            f"EXISTS (SELECT 1 FROM {rtopic} rt WHERE rt.researcher_id = r.id "
+            "AND rt.topic_id = %(f_topic)s)"
+        )
+        params["f_topic"] = filters.topic
+    if filters.country:
+        where.append(
+            f"EXISTS (SELECT 1 FROM {institution} li WHERE li.id = r.last_known_institution_id "
+            "AND li.country_code = %(f_country)s)"
+        )
+        params["f_country"] = filters.country
+    if filters.claimed:
+        where.append("r.owner_id IS NOT NULL")
+    if filters.verification is not None:
+        where.append("r.verification_level = %(f_verification)s")
+        params["f_verification"] = filters.verification
+    if filters.trust_band:
+        where.append("r.trust_band = %(f_band)s")
+        params["f_band"] = filters.trust_band
+    if filters.has_orcid:
+        where.append("r.orcid IS NOT NULL")
+    return where, params
+
+
+def _match_sql(search: SearchInput) -> tuple[str, dict]:
+    """The candidate researchers as a SELECT of (id, relevance, works_count): at most
+    CANDIDATES, the most productive first. The researcher rows are read only when a
+    filter needs them."""
+    where, params = _researcher_where(search.filters)
+    params.update({"tsq": prefix_tsquery(search.terms), "q": search.query, "config": NAMES_CONFIG})
+    join = ""
+    if len(where) > 1:  # more than "not merged" (documents exist for current records only)
+        join = f"JOIN {Researcher._meta.db_table} r ON r.id = s.researcher_id"
+        condition = " AND " + " AND ".join(where[1:])
+    else:
+        condition = ""
+    sql = f"""
+        SELECT c.id,
+               round((ts_rank(c.document, to_tsquery(%(config)s::regconfig, %(tsq)s))
+                      + word_similarity(bzpeer_fold(%(q)s), c.names))::numeric, 1)::float
+                 AS relevance,
+               c.works_count
+        FROM (
+            SELECT s.researcher_id AS id, s.document, s.names, s.works_count
+            FROM {ResearcherSearch._meta.db_table} s {join}
+            WHERE (s.document @@ to_tsquery(%(config)s::regconfig, %(tsq)s)
+                   OR bzpeer_fold(%(q)s) <%% s.names){condition}
+            ORDER BY s.works_count DESC, s.researcher_id
+            LIMIT %(candidates)s
+        ) c
+    """
+    return sql, params
+
+
+RESEARCHER_SORTS = {
+    "relevance": "m.relevance DESC, m.works_count DESC, m.id",
+    "works": "r.works_count DESC, r.display_name, r.id",
+    "name": "r.display_name, r.id",
+}
+
+
+def researchers_for_display() -> QuerySet[Researcher]:
+    return Researcher.objects.select_related("last_known_institution")
+
+
+def _researcher_facets_sql() -> str:
+    """Counts per filter value over the candidates `m`, as three JSON arrays."""
+    researcher = Researcher._meta.db_table
+    institution = Institution._meta.db_table
+    return f"""
+        (SELECT json_agg(g) FROM (
+            SELECT r.verification_level AS level, r.trust_band AS band,
+                   (r.owner_id IS NOT NULL) AS claimed, (r.orcid IS NOT NULL) AS orcid,
+                   COALESCE(li.country_code, '') AS country, COUNT(*) AS n
+            FROM m JOIN {researcher} r ON r.id = m.id
+            LEFT JOIN {institution} li ON li.id = r.last_known_institution_id
+            GROUP BY 1, 2, 3, 4, 5) g),
+        (SELECT json_agg(x) FROM (
+            SELECT i.id, i.display_name AS name, c.n FROM (
+                SELECT mi.institution_id, COUNT(*) AS n
+                FROM m JOIN {ResearcherInstitution._meta.db_table} mi ON mi.researcher_id = m.id
+                GROUP BY mi.institution_id ORDER BY n DESC, mi.institution_id LIMIT %(facet_n)s
+            ) c JOIN {institution} i ON i.id = c.institution_id) x),
+        (SELECT json_agg(y) FROM (
+            SELECT t.id, t.display_name AS name, c.n FROM (
+                SELECT rt.topic_id, COUNT(*) AS n
+                FROM m JOIN {ResearcherTopic._meta.db_table} rt ON rt.researcher_id = m.id
+                GROUP BY rt.topic_id ORDER BY n DESC, rt.topic_id LIMIT %(facet_n)s
+            ) c JOIN {Topic._meta.db_table} t ON t.id = c.topic_id) y)
+    """
+
+
+@dataclass
+class ResearcherResults:
+    ranked: Ranked
+    facets: list[Facet]
+
+
+def search_researchers(
+    search: SearchInput,
+    *,
+    per_page: int = PER_PAGE,
+    page: int = 1,
+    sort: str = "relevance",
+    facets: bool = False,
+) -> ResearcherResults:
+    """A page of researchers, and the filter counts when asked: two queries whatever the
+    corpus (one statement for the candidates, their count, the page's ids and the counts;
+    then the page's rows). Without words (the directory) the order is by works or name.
+
+    The candidates are capped (CANDIDATES): a query matching more (a very common surname)
+    ranks and counts its CANDIDATES most productive matches."""
+    researcher = Researcher._meta.db_table
+    if search.terms:
+        match, params = _match_sql(search)
+        order = RESEARCHER_SORTS.get(sort, RESEARCHER_SORTS["relevance"])
+        page_ids = f"SELECT m.id FROM m ORDER BY {order}"
+        total_sql = "(SELECT COUNT(*) FROM m)"
+    else:
+        where, params = _researcher_where(search.filters)
+        match = f"SELECT r.id FROM {researcher} r WHERE {' AND '.join(where)}"
+        order = RESEARCHER_SORTS["works" if sort == "works" else "name"]
+        # The directory: the page is read in index order straight from the table; the
+        # candidates (for the counts) are the first ones in that order.
+        page_ids = f"{match} ORDER BY {order}"
+        # Everyone is listed, page after page: the full count (one index-only scan).
+        total_sql = f"(SELECT COUNT(*) FROM ({match}) every_one)"
+        match = f"{page_ids} LIMIT %(candidates)s"
+    facet_sql = _researcher_facets_sql() if facets else "NULL, NULL, NULL"
+    sql = f"""
+        WITH m AS MATERIALIZED ({match})
+        SELECT {total_sql},
+               ARRAY({page_ids} LIMIT %(limit)s OFFSET %(offset)s),
+               {facet_sql}
+    """
+    params.update(
+        {
+            "limit": per_page,
+            "offset": (page - 1) * per_page,
+            # One more than the cap: the count then tells whether there were more.
+            "candidates": CANDIDATES + 1,
+            "facet_n": FACET_VALUES,
+        }
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        total, ids, grouped, institutions, topics = cursor.fetchone()
+    by_id = researchers_for_display().in_bulk(ids) if ids else {}
+    ranked = Ranked(
+        [by_id[i] for i in ids if i in by_id], total, page, per_page, exact=not search.terms
+    )
+    return ResearcherResults(
+        ranked,
+        _researcher_facets(search.filters, grouped or [], institutions or [], topics or [])
+        if facets
+        else [],
+    )
+
+
+def ranked_researchers(
+    search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1, sort: str = "relevance"
+) -> Ranked:
+    return search_researchers(search, per_page=per_page, page=page, sort=sort).ranked
+
+
+def _researcher_facets(filters, grouped, institutions, topics) -> list[Facet]:
+    levels: dict[int, int] = {}
+    bands: dict[str, int] = {}
+    countries: dict[str, int] = {}
+    claimed = orcid = 0
+    for row in grouped:
+        level, band, country, n = row["level"], row["band"], row["country"], row["n"]
+        is_claimed, has_orcid = row["claimed"], row["orcid"]
+        levels[level] = levels.get(level, 0) + n
+        bands[band] = bands.get(band, 0) + n
+        if country:
+            countries[country] = countries.get(country, 0) + n
+        claimed += n if is_claimed else 0
+        orcid += n if has_orcid else 0
+    level_labels = dict(VerificationLevel.choices)
+    top_countries = sorted(countries.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_VALUES]
+    return [
+        Facet(
+            "institution",
+            "Institution",
+            [
+                FacetValue(str(row["id"]), row["name"], row["n"], filters.institution == row["id"])
+                for row in sorted(institutions, key=lambda row: (-row["n"], row["name"]))
+            ],
+        ),
+        Facet(
+            "topic",
+            "Topic",
+            [
+                FacetValue(str(row["id"]), row["name"], row["n"], filters.topic == row["id"])
+                for row in sorted(topics, key=lambda row: (-row["n"], row["name"]))
+            ],
+        ),
+        Facet(
+            "country",
+            "Country",
+            [FacetValue(c, c, n, filters.country == c) for c, n in top_countries],
+        ),
+        Facet("claimed", "Claimed", [FacetValue("1", "Claimed only", claimed, filters.claimed)]),
+        Facet(
+            "verification",
+            "Verification",
+            [
+                FacetValue(
+                    str(level), level_labels[level], levels[level], filters.verification == level
+                )
+                for level in sorted(levels)
+                if level in level_labels
+            ],
+        ),
+        Facet(
+            "trust_band",
+            "Trust band",
+            [
+                FacetValue(band, band, bands[band], filters.trust_band == band)
+                for band in TrustBand.values
+                if band in bands
+            ],
+        ),
+        Facet("has_orcid", "ORCID", [FacetValue("1", "Has an ORCID iD", orcid, filters.has_orcid)]),
+    ]
+
+
+# --- works ---------------------------------------------------------------------------------
+
+
+def works_for_display() -> QuerySet[Work]:
+    first_authors = Authorship.objects.select_related("researcher").order_by("order", "pk")
+    return Work.objects.select_related("venue").prefetch_related(
+        Prefetch("authorships", queryset=first_authors, to_attr="listed_authorships")
+    )
+
+
+@dataclass
+class WorkResults:
+    ranked: Ranked
+    facets: list[Facet]
+
+
+def search_works(
+    search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1, facets: bool = False
+) -> WorkResults:
+    """A page of works ranked by the title's full-text rank (rounded, so equal matches
+    fall back to citations), and the type and year counts when asked.
+
+    One statement for the candidates (the title index, capped at CANDIDATES like
+    researchers), their count, the page's ids and the counts; then the rows and their
+    first authors. The title expression is the index's (`works.models.title_vector`)."""
+    if not search.terms:
+        return WorkResults(Ranked([], 0, page, per_page), [])
+    work = Work._meta.db_table
+    vector = f"to_tsvector('{TEXT_CONFIG}'::regconfig, COALESCE(w.title, ''))"
+    where = [f"{vector} @@ to_tsquery('{TEXT_CONFIG}'::regconfig, %(tsq)s)", "NOT w.is_hidden"]
+    f = search.filters
+    params: dict[str, Any] = {"tsq": prefix_tsquery(search.terms)}
+    if f.work_type:
+        where.append("w.type = %(type)s")
+        params["type"] = f.work_type
+    if f.year_from:
+        where.append("w.publication_year >= %(year_from)s")
+        params["year_from"] = f.year_from
+    if f.year_to:
+        where.append("w.publication_year <= %(year_to)s")
+        params["year_to"] = f.year_to
+    facet_sql = (
+        """(SELECT json_agg(t) FROM (SELECT type, COUNT(*) AS n FROM m WHERE type <> ''
+               GROUP BY type ORDER BY n DESC, type LIMIT %(facet_n)s) t),
+           (SELECT json_agg(y) FROM (SELECT publication_year AS year, COUNT(*) AS n FROM m
+               WHERE publication_year IS NOT NULL GROUP BY publication_year
+               ORDER BY publication_year DESC LIMIT %(facet_n)s) y)"""
+        if facets
+        else "NULL, NULL"
+    )
+    sql = f"""
+        WITH m AS MATERIALIZED (
+            SELECT w.id, round(ts_rank({vector},
+                                       to_tsquery('{TEXT_CONFIG}'::regconfig, %(tsq)s))::numeric,
+                               2) AS rank,
+                   w.cited_by_count, w.type, w.publication_year
+            FROM {work} w WHERE {" AND ".join(where)}
+            LIMIT %(candidates)s)
+        SELECT (SELECT COUNT(*) FROM m),
+               ARRAY(SELECT id FROM m ORDER BY rank DESC, cited_by_count DESC NULLS LAST, id
+                     LIMIT %(limit)s OFFSET %(offset)s),
+               {facet_sql}
+    """
+    params.update(
+        {
+            "limit": per_page,
+            "offset": (page - 1) * per_page,
+            # One more than the cap: the count then tells whether there were more.
+            "candidates": CANDIDATES + 1,
+            "facet_n": FACET_VALUES,
+        }
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        total, ids, types, years = cursor.fetchone()
+    rows = works_for_display().in_bulk(ids) if ids else {}
+    items: list[Any] = [rows[i] for i in ids if i in rows]
+    for item in items:
+        # The first authors only (the prefetch reads the page's authorships once).
+        item.first_authorships = item.listed_authorships[:WORK_AUTHORS_SHOWN]
+        item.more_authors = max(item.authors_count, len(item.listed_authorships)) - len(
+            item.first_authorships
+        )
+    ranked = Ranked(items, total, page, per_page)
+    if not facets:
+        return WorkResults(ranked, [])
+    type_facet = Facet(
+        "type",
+        "Type",
+        [
+            FacetValue(
+                row["type"], row["type"].replace("-", " "), row["n"], f.work_type == row["type"]
+            )
+            for row in types or []
+        ],
+    )
+    year_facet = Facet(
+        "year",
+        "Year",
+        [
+            FacetValue(
+                str(row["year"]),
+                str(row["year"]),
+                row["n"],
+                f.year_from == f.year_to == row["year"],
+            )
+            for row in years or []
+        ],
+    )
+    return WorkResults(ranked, [type_facet, year_facet])
+
+
+def ranked_works(search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1) -> Ranked:
+    return search_works(search, per_page=per_page, page=page).ranked
+
+
+# --- topics and institutions ----------------------------------------------------------------
+
+
+def _by_name(model, search: SearchInput, *, limit: int, page: int = 1) -> Ranked:
+    folded = Fold(Value(search.query))
+    rows = (
+        model.objects.annotate(folded_name=Fold("display_name"))
+        .filter(Q(folded_name__contains=folded) | Q(folded_name__trigram_word_similar=folded))
+        .order_by("-researchers_count", "display_name", "pk")
+    )
+    start = (page - 1) * limit
+    # The total rides on each row (a window count): one query, found or not.
+    items = list(rows.annotate(total=Window(Count("pk")))[start : start + limit])
+    total = items[0].total if items else 0
+    return Ranked(items, total, page, limit)
+
+
+def ranked_topics(search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1) -> Ranked:
+    return _by_name(Topic, search, limit=per_page, page=page)
+
+
+def ranked_institutions(search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1) -> Ranked:
+    return _by_name(Institution, search, limit=per_page, page=page)

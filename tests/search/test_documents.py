@@ -1,0 +1,82 @@
+"""The search documents and institution membership follow the data: imports, merges,
+curators' edits, hidden works."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from bzpeer.curation.derived import refresh_derived_data
+from bzpeer.curation.importing import import_openalex
+from bzpeer.curation.services import hide_works, merge_researchers, researcher_edited
+from profiles.models import ResearcherInstitution, ResearcherSearch
+from tests.factories import ResearcherFactory
+from tests.search.conftest import write_corpus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def curator(django_user_model):
+    """A superuser: these tests are about the documents, not permissions, and the Curators
+    group (a data migration's row) is gone after a transactional test flushed the tables."""
+    return django_user_model.objects.create_superuser(username="curator", email="c@example.org")
+
+
+def found(client, query: str, researcher) -> bool:
+    html = client.get(reverse("search"), {"q": query, "kind": "researchers"}).content.decode()
+    return f'href="{researcher.get_absolute_url()}"' in html
+
+
+def test_an_import_writes_a_document_per_researcher(corpus):
+    document = ResearcherSearch.objects.get(researcher=corpus.maria)
+
+    assert document.names == "maria jose ramirez cacho marijose ramirez m. j. ramirez-cacho"
+    assert "granada" in str(document.document)
+    assert ResearcherInstitution.objects.filter(
+        researcher=corpus.jumper, institution=corpus.deepmind, works_count=1
+    ).exists()
+
+
+def test_a_reimport_with_a_new_name_updates_the_document(client, corpus, tmp_path):
+    paths = write_corpus(tmp_path)
+    text = paths[0].read_text().replace("Demis Hassabis", "Demis H. Hassabis-Renamed")
+    paths[0].write_text(text)
+
+    import_openalex([paths[0]])
+
+    corpus.hassabis.refresh_from_db()  # the new name, the new slug
+    assert found(client, "Renamed", corpus.hassabis)
+
+
+def test_a_merged_duplicate_is_found_as_its_survivor(client, corpus, curator):
+    duplicate = ResearcherFactory(display_name="Demis Hasabis-Duplicate")
+    refresh_derived_data(researcher_ids=[duplicate.pk])
+    assert found(client, "Hasabis-Duplicate", duplicate)
+
+    merge_researchers(survivor=corpus.hassabis, duplicates=[duplicate], curator=curator)
+
+    assert found(client, "Hasabis-Duplicate", corpus.hassabis)  # now an alternative name
+    assert not found(client, "Hasabis-Duplicate", duplicate)
+    assert not ResearcherSearch.objects.filter(researcher=duplicate).exists()
+
+
+def test_a_curators_edit_of_the_name_is_searchable(client, corpus, curator):
+    corpus.maria.display_name = "María José Ramírez-Olmedo"
+    corpus.maria.save()
+    researcher_edited(researcher=corpus.maria, curator=curator)  # the admin's save, after
+
+    assert found(client, "Olmedo", corpus.maria)
+
+
+def test_hiding_the_only_work_naming_an_institution_drops_the_membership(client, corpus, curator):
+    assert found(client, "Jumper DeepMind", corpus.jumper)
+
+    hide_works(works=[corpus.alphafold], curator=curator)
+
+    assert not ResearcherInstitution.objects.filter(
+        researcher=corpus.jumper, institution=corpus.deepmind
+    ).exists()
+    assert not found(client, "Jumper DeepMind", corpus.jumper)
+    corpus.deepmind.refresh_from_db()
+    assert corpus.deepmind.researchers_count == 1  # Hassabis, last seen there
