@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from claims.models import Claim
 from profiles.models import Invitation, Researcher
-from tests.integration.conftest import wait_until
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.usefixtures("redis_rate_limits")]
 

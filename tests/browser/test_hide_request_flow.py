@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from claims.models import HideRequest
 from profiles.models import Researcher
-from tests.integration.conftest import wait_until
+from tests.waiting import wait_until
 from works.models import Work
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.usefixtures("redis_rate_limits")]

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from graph.models import GraphSlice
 from profiles.models import Researcher
-from tests.integration.conftest import wait_until
 from tests.search.conftest import load_corpus
+from tests.waiting import wait_until
 
 # Serialized rollback: the flush after each test restores the rows the migrations made
 # (the Curators group), which tests that run later rely on.

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -27,6 +27,7 @@ import pytest
 from django.conf import settings
 
 from bzpeer.celery import app as celery_app
+from tests.waiting import wait_until  # noqa: F401  (re-exported for the integration tests)
 
 WORKER_READY_SECONDS = 60
 WORKER_STOP_SECONDS = 10
@@ -37,22 +38,6 @@ LOG_TAIL_LINES = 200
 
 def running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
-
-
-def wait_until(
-    condition: Callable[[], object], *, timeout: float = 30, interval: float = 0.3, what: str = ""
-) -> object:
-    """Poll `condition` until it returns something truthy; fail (with `what`) after `timeout`.
-
-    A bounded wait for work another process does, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"Gave up after {timeout:.0f} s waiting for {what or condition}")
-        time.sleep(interval)
 
 
 def broker_client():

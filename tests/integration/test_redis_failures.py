@@ -24,6 +24,7 @@ from bzpeer.celery import app as celery_app
 from tests.claims.helpers import make_user
 from tests.factories import AuthorshipFactory, ResearcherFactory
 from tests.integration.conftest import _switch_broker
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,18 +67,16 @@ class OwnRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 10
-        while True:
+
+        def answers() -> bool:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                     sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
+                    return sock.recv(16).startswith(b"+PONG")
             except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("own redis-server did not start")
-            time.sleep(0.05)
+                return False
+
+        wait_until(answers, timeout=10, interval=0.05, what="our own redis-server to start")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -8,7 +8,7 @@ import pytest
 from claims.listing import researcher_works
 from profiles.metrics import h_index, i10_index
 from profiles.models import Researcher
-from tests.integration.conftest import wait_until
+from tests.waiting import wait_until
 from tests.works.conftest import OPENALEX_DEMO, demo_records, run_command, write_jsonl
 
 WORKER_TIMEOUT = 60

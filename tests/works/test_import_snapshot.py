@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from graph.bench.snapshot import write_snapshot
 from graph.edges import rebuild_all_coauthor_edges
 from graph.models import CoauthorEdge
 from profiles.models import Researcher, ResearcherTopic
+from tests.waiting import wait_until
 from tests.works.conftest import DEMO_WORKS_PATH, demo_records, run_command, write_jsonl
 from works.models import Authorship, ImportedPart, Institution, TouchedResearcher, Work
 
@@ -203,10 +203,13 @@ def _kill_when(root: Path, ready, *, batch_size: int = 20) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+    def reached() -> bool:
+        assert process.poll() is None, "the import finished before the state was reached"
+        return bool(ready())
+
     try:
-        while not ready():
-            assert process.poll() is None, "the import finished before the state was reached"
-            time.sleep(0.02)
+        wait_until(reached, timeout=120, interval=0.02, what="the state to kill the import at")
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait()
@@ -220,16 +223,16 @@ KILLED_IMPORT = "bzpeer-killed-import"
 
 
 def _end_backends_of_the_killed_import() -> None:
-    with connection.cursor() as cursor:
-        while True:
+    def gone() -> bool:
+        with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE application_name = %s",
                 [KILLED_IMPORT],
             )
-            if cursor.fetchone()[0] == 0:
-                return
-            time.sleep(0.05)
+            return cursor.fetchone()[0] == 0
+
+    wait_until(gone, timeout=30, interval=0.05, what="the killed import's backend to end")
 
 
 def _works_parts_done() -> int:
