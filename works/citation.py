@@ -2,9 +2,10 @@
 
 One description of a work (`CitationRecord`: title, authors in order, date, venue, ids) is
 written out in each format. Authors' display names are split into family and given names by
-nameparser, so particles stay with the family name ("Le Scao", "van der Berg"). Formatted references come from citeproc-py with the official
-CSL styles; BibTeX is written here because it is a plain key = {value} format, with every
-LaTeX special escaped; RIS is written by rispy.
+nameparser, so particles stay with the family name ("Le Scao", "van der Berg"). Formatted
+references come from citeproc-py with the official CSL styles; BibTeX is written here
+because it is a plain key = {value} format, with every LaTeX special escaped; RIS is
+written by rispy.
 """
 
 from __future__ import annotations
