@@ -48,20 +48,13 @@ class PersonName:
     suffix: str = ""
 
 
-_PLAIN_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
-
-
-def _latin(word: str) -> bool:
-    return all(ch in "-'" or unicodedata.name(ch, "").startswith("LATIN") for ch in word)
-
-
-def _plain_two_words(words: list[str]) -> bool:
-    """Two words, "Given Family", in Latin letters, no punctuation and no word nameparser
-    treats specially (title, particle, suffix, conjunction): the parser's answer is known
-    without running it (other scripts may follow another name order)."""
-    if len(words) != 2 or not all(_PLAIN_WORD.fullmatch(w) and _latin(w) for w in words):
-        return False
-    tables = (
+# A word, hyphenated or with an apostrophe ("Jean-Luc", "O'Neil"), or an initial ("A.").
+_PLAIN_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*|[^\W\d_]\.")
+# The words nameparser reads as more than a name (its own tables, lower case), as one set:
+# its table objects answer `in` a few times slower.
+_SPECIAL_WORDS = frozenset(
+    word.lower()
+    for table in (
         NAME_CONSTANTS.titles,
         NAME_CONSTANTS.first_name_titles,
         NAME_CONSTANTS.prefixes,
@@ -69,7 +62,28 @@ def _plain_two_words(words: list[str]) -> bool:
         NAME_CONSTANTS.suffix_not_acronyms,
         NAME_CONSTANTS.conjunctions,
     )
-    return not any(w.lower() in table for w in words for table in tables)
+    for word in table
+)
+
+
+def _latin(word: str) -> bool:
+    return all(ch in "-'." or unicodedata.name(ch, "").startswith("LATIN") for ch in word)
+
+
+def _plain_words(words: list[str]) -> bool:
+    """Given names then one family name, in Latin letters, with no word nameparser treats
+    specially (title, particle, suffix, conjunction) and no other punctuation: the parser
+    would answer "all but the last word, then the last", so it need not run (other scripts
+    may follow another name order; anything else goes to the parser)."""
+    if len(words) < 2:
+        return False
+    for word in words:
+        if not (_PLAIN_WORD.fullmatch(word) and _latin(word)):
+            return False
+        lowered = word.lower()
+        if lowered in _SPECIAL_WORDS or lowered.rstrip(".") in _SPECIAL_WORDS:
+            return False
+    return True
 
 
 @lru_cache(maxsize=65_536)
@@ -81,8 +95,8 @@ def split_name(name: str) -> PersonName:
     words = name.split(" ")
     if len(words) < 2 or not any(ch.isalpha() for ch in name):
         return PersonName(family="", given="")
-    if _plain_two_words(words):  # most names: the parser's own answer, without the parser
-        return PersonName(family=words[1], given=words[0])
+    if _plain_words(words):  # most names: the parser's own answer, without the parser
+        return PersonName(family=words[-1], given=" ".join(words[:-1]))
     parsed = HumanName(name)
     # A leading word read as a title with nothing after it but the family name ("Judge
     # Reinhold") is the given name; real honorifics ("Dr.", "Prof.") are left out.
