@@ -129,6 +129,24 @@ def test_each_work_shows_its_count_and_most_cited_sorts_by_it(client):
     assert counts == ["Cited by 40", "Cited by 12", "Cited by 3", "Citations not known"]
 
 
+def test_profile_with_metrics_keeps_its_query_budget(client, query_budget):
+    small = cited_researcher()
+    large = ResearcherFactory()
+    for i in range(80):
+        work = WorkFactory(
+            cited_by_count=i if i % 5 else None,
+            publication_year=2000 + i % 20,
+            counts_by_year=[{"year": y, "cited_by_count": i} for y in (2022, 2023, 2024)],
+        )
+        AuthorshipFactory(work=work, researcher=large)
+    _refresh(large)
+    for researcher in (small, large):
+        with query_budget("profile.anonymous"):
+            html = client.get(researcher.get_absolute_url()).content.decode()
+        for shown in ('id="stat-h-index"', 'id="metrics-coverage"', "Citations per year"):
+            assert shown in html
+
+
 # --- the demo records, as a visitor sees them ----------------------------------------------------
 
 ROBERTS = "https://openalex.org/A5009341822"  # Jonathan C. Roberts, counts on every work
