@@ -165,6 +165,24 @@ def test_names_split_with_particles_kept_in_the_family_name(name, family, given,
     assert (author.family, author.given, author.suffix) == (family, given, suffix)
 
 
+def test_a_suffix_is_written_where_each_format_expects_it():
+    king = record(authors=[Author("Martin Luther King Jr."), Author("Jan van der Berg")])
+    library = bibtexparser.parse_string(
+        citation.bibtex_entry(king), append_middleware=[SeparateCoAuthors(), SplitNameParts()]
+    )
+    first, second = library.entries[0]["author"]
+    assert (first.first, first.last, first.jr) == (["Martin", "Luther"], ["King"], ["Jr."])
+    assert (second.first, second.von, second.last) == (["Jan"], ["van", "der"], ["Berg"])
+    (entry,) = rispy.loads(citation.ris_entry(king))
+    assert entry["authors"] == ["King, Martin Luther, Jr.", "van der Berg, Jan"]
+    items = json.loads("".join(citation.csl_json([king])))
+    jsonschema.Draft3Validator(CSL_SCHEMA).validate(items)
+    assert items[0]["author"][0] == {"family": "King", "given": "Martin Luther", "suffix": "Jr."}
+    assert citation.citation_key(king) == "king2022bloom"
+    apa = citation.formatted_reference(king, "apa")
+    assert apa.startswith("King, M. L., Jr., & van der Berg, J. (2022).")
+
+
 @pytest.mark.parametrize("name", ["BigScience", "azraiqoni", "Registry-Migration.Gbif.Org", "—"])
 def test_one_word_names_are_cited_as_written(name):
     author = Author(name)
