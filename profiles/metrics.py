@@ -1,7 +1,10 @@
 """Citation metrics computed by us from the works a profile lists.
 
 1. The listed works are those the profile shows: not hidden by a curator and not reported
-   "not me" by the owner. A work without a citation count counts as 0 citations.
+   "not me" by the owner. A work whose source record gives no citation count is left out:
+   its citations are not known (absent is not zero), so every figure is that of the listed
+   works with a known count, and the page says how many those are. (Ranking an unknown
+   count as 0 gives the same h-index and i10-index, which is what the SQL does.)
 2. h-index: the largest h such that h listed works have at least h citations each.
 3. i10-index: listed works with at least 10 citations.
 4. Citations per year: the sum over listed works of each work's counts by year.
@@ -18,12 +21,12 @@ I10_THRESHOLD = 10
 
 
 def h_index(citations: Iterable[int | None]) -> int:
-    ranked = sorted((c or 0 for c in citations), reverse=True)
+    ranked = sorted((c for c in citations if c is not None), reverse=True)
     return sum(1 for rank, count in enumerate(ranked, start=1) if count >= rank)
 
 
 def i10_index(citations: Iterable[int | None]) -> int:
-    return sum(1 for c in citations if (c or 0) >= I10_THRESHOLD)
+    return sum(1 for c in citations if c is not None and c >= I10_THRESHOLD)
 
 
 def citations_per_year(counts: Iterable[list[dict] | None]) -> dict[str, int]:

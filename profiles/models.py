@@ -197,6 +197,12 @@ class Researcher(models.Model):
         return reverse("researcher_detail", kwargs={"pk": self.pk, "slug": self.slug})
 
     @property
+    def works_without_citations(self) -> int:
+        """Listed works whose source record gives no citation count: their citations are
+        not known (absent is not zero), and our figures leave them out."""
+        return max(self.works_count - self.works_with_citations, 0)
+
+    @property
     def slug(self) -> str:
         return slugify(self.display_name, max_length=80) or "researcher"
 

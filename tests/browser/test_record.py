@@ -49,7 +49,7 @@ def test_filter_works_open_cite_and_copy_bibtex(page: Page, live_server, teven: 
     (entry,) = bibtexparser.parse_string(copied).entries
     assert entry["title"] == work.title
     assert entry["eprint"] == work.arxiv_id
-    assert entry["author"].startswith("Scao, Teven Le")
+    assert entry["author"].startswith("Le Scao, Teven")
 
     # The same filtered list, opened from the shared URL without JavaScript's help.
     page.goto(page.url)

@@ -32,9 +32,10 @@ def test_import_has_the_worker_compute_metrics(celery_worker, tmp_path, client):
         cited = list(researcher_works(researcher).values_list("cited_by_count", flat=True))
         assert researcher.h_index == h_index(cited)
         assert researcher.i10_index == i10_index(cited)
-        assert researcher.citations_count == sum(c or 0 for c in cited)
+        assert researcher.citations_count == sum(c for c in cited if c is not None)
+        assert researcher.works_with_citations == sum(c is not None for c in cited)
     assert most_cited.citations_count > 0
 
     html = client.get(most_cited.get_absolute_url()).content.decode()
-    assert f'id="stat-citations">{most_cited.citations_count}<' in html
+    assert f'id="stat-citations">{most_cited.citations_count:,}<' in html
     assert "Citations per year," in html

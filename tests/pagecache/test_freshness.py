@@ -361,7 +361,7 @@ def test_new_citation_counts_show_in_the_works_list(client, ada):
         lambda: Work.objects.filter(title="Notes on the Analytical Engine").update(
             cited_by_count=1843
         ),
-        before="Citations not in source",
+        before="Citations not known",
         after="Cited by 1,843",
     )
 

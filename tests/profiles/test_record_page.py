@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 
 from bzpeer.curation.derived import recompute_metrics, refresh_researcher_counts
+from profiles.models import Researcher
 from tests.factories import (
     AuthorshipFactory,
     ResearcherFactory,
     TopicFactory,
     WorkFactory,
 )
+from tests.works.conftest import OPENALEX_DEMO, SEED, demo_records, run_command
+from works.models import Work
 
 pytestmark = pytest.mark.django_db
+
+
+def _text(html: str, element_id: str) -> str:
+    """The text of the element with this id (its tags stripped, spaces collapsed)."""
+    match = re.search(rf'<(\w+)[^>]*\bid="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
+    assert match, f"no #{element_id}"
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(2))).split())
 
 
 def _refresh(researcher):
@@ -50,9 +61,29 @@ def test_profile_shows_our_citations_h_index_i10_and_chart(client):
     assert re.search(r'id="stat-i10-index">2<', html)
     assert "Citations per year, 2023 to 2024" in html
     assert "Citations per year. 2023: 15, 2024: 3." in html
-    assert "Computed by BZPEER from the 4 works listed below" in html
-    assert "3 of them give one; the others count as 0" in html
+    assert "Computed by BZPEER from the citation counts of 3 of the 4 works listed below" in html
+    coverage = _text(html, "metrics-coverage")
+    assert coverage.startswith("From the 3 of 4 listed works with a known citation count.")
+    assert "The other 1 work has no count in its source record: not known, which is not zero" in (
+        coverage
+    )
+    assert "count as 0" not in html
     assert 'id="source-metrics"' not in html  # no source figures to compare
+
+
+def test_every_count_known_needs_no_coverage_note(client):
+    researcher = ResearcherFactory()
+    for cited in (0, 1234):
+        AuthorshipFactory(researcher=researcher, work=WorkFactory(cited_by_count=cited))
+    _refresh(researcher)
+    html = client.get(researcher.get_absolute_url()).content.decode()
+    assert re.search(r'id="stat-citations">1,234<', html)
+    assert 'id="metrics-coverage"' not in html
+    assert "from the citation counts of the 2 works listed below" in html
+    assert sorted(re.findall(r'class="tag work-citations">([^<]+)<', html)) == [
+        "Cited by 0",  # a known zero is a zero
+        "Cited by 1,234",
+    ]
 
 
 def test_source_figures_are_named_when_they_differ(client):
@@ -82,7 +113,7 @@ def test_works_without_any_citation_count_show_no_zero_figures(client):
     html = client.get(researcher.get_absolute_url()).content.decode()
     assert 'id="metrics-unknown"' in html
     assert 'id="stat-h-index"' not in html
-    assert "Citations not in source" in html
+    assert "Citations not known" in html
 
 
 def test_before_the_worker_ran_the_page_says_so(client):
@@ -95,7 +126,74 @@ def test_each_work_shows_its_count_and_most_cited_sorts_by_it(client):
     researcher = cited_researcher()
     html = client.get(f"{researcher.get_absolute_url()}?sort=cited").content.decode()
     counts = re.findall(r'class="tag work-citations">([^<]+)<', html)
-    assert counts == ["Cited by 40", "Cited by 12", "Cited by 3", "Citations not in source"]
+    assert counts == ["Cited by 40", "Cited by 12", "Cited by 3", "Citations not known"]
+
+
+def test_profile_with_metrics_keeps_its_query_budget(client, query_budget):
+    small = cited_researcher()
+    large = ResearcherFactory()
+    for i in range(80):
+        work = WorkFactory(
+            cited_by_count=i if i % 5 else None,
+            publication_year=2000 + i % 20,
+            counts_by_year=[{"year": y, "cited_by_count": i} for y in (2022, 2023, 2024)],
+        )
+        AuthorshipFactory(work=work, researcher=large)
+    _refresh(large)
+    for researcher in (small, large):
+        with query_budget("profile.anonymous"):
+            html = client.get(researcher.get_absolute_url()).content.decode()
+        for shown in ('id="stat-h-index"', 'id="metrics-coverage"', "Citations per year"):
+            assert shown in html
+
+
+# --- the demo records, as a visitor sees them ----------------------------------------------------
+
+ROBERTS = "https://openalex.org/A5009341822"  # Jonathan C. Roberts, counts on every work
+
+
+def test_seed_profile_says_its_citations_are_not_known_rather_than_zero(client):
+    assert run_command(SEED).error is None
+    teven = Researcher.objects.get(source_id="urn:bzpeer:seed:A1")
+    recompute_metrics(researcher_ids=[teven.pk])  # what the worker runs after the import
+    html = client.get(teven.get_absolute_url()).content.decode()
+    unknown = _text(html, "metrics-unknown")
+    assert "the 7 listed works do not give them" in unknown
+    assert "their citations are not known (absent, not zero)" in unknown
+    for stat in ("stat-citations", "stat-h-index", "stat-i10-index", "metrics-coverage"):
+        assert f'id="{stat}"' not in html
+    counts = re.findall(r'class="tag work-citations">([^<]+)<', html)
+    assert counts == ["Citations not known"] * 7
+    assert "Cited by 0" not in html
+    work = Work.objects.get(source_id="urn:bzpeer:seed:W7")
+    assert _text(client.get(work.get_absolute_url()).content.decode(), "work-citations") == (
+        "Citations not known"
+    )
+
+
+def test_demo_researcher_shows_our_figures_and_names_the_sources_own(client):
+    assert run_command(OPENALEX_DEMO).error is None
+    roberts = Researcher.objects.get(source_id=ROBERTS)
+    recompute_metrics(researcher_ids=[roberts.pk])
+    roberts.refresh_from_db()
+    counts = [
+        record["cited_by_count"]
+        for record in demo_records(OPENALEX_DEMO / "works.jsonl.gz")
+        if any(a["author"]["id"] == ROBERTS for a in record["authorships"])
+    ]
+    assert len(counts) == roberts.works_count and None not in counts
+    ranked = sorted(counts, reverse=True)
+    html = client.get(roberts.get_absolute_url()).content.decode()
+    assert _text(html, "stat-citations") == f"{sum(counts):,}"
+    assert _text(html, "stat-h-index") == str(sum(c >= r for r, c in enumerate(ranked, 1)))
+    assert _text(html, "stat-i10-index") == str(sum(c >= 10 for c in counts))
+    assert 'id="metrics-coverage"' not in html  # every work gives its count
+    assert f"citation counts of the {len(counts)} works listed below" in html
+    source = _text(html, "source-metrics")
+    assert "The source record (OpenAlex) gives its own figures" in source
+    assert "3,109 citations, h-index 23, i10-index 62" in source
+    shown = re.findall(r'class="tag work-citations">Cited by ([\d,]+)<', html)
+    assert sorted(int(n.replace(",", "")) for n in shown) == sorted(counts)
 
 
 # --- authors on the works list ------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from html import unescape
 
 import extruct
 import pytest
@@ -27,6 +29,15 @@ def extract(html: str, url: str) -> dict:
         by_type.setdefault(item["@type"], []).append(item)
     (graph,) = data["opengraph"]
     return {"jsonld": by_type, "og": dict(graph["properties"])}
+
+
+def assert_twitter_card(html: str, title: str) -> None:
+    """The Twitter card tags, read as a parser reads them (attribute order aside)."""
+    head = html.split("</head>")[0]
+    cards = dict(re.findall(r'<meta name="(twitter:[a-z]+)" content="([^"]*)">', head))
+    assert cards["twitter:card"] == "summary"
+    assert unescape(cards["twitter:title"]) == title
+    assert cards["twitter:description"]
 
 
 def test_work_page_has_scholarly_article_json_ld_and_previews(client):
@@ -79,10 +90,12 @@ def test_work_page_has_scholarly_article_json_ld_and_previews(client):
         url,
     )
     assert og["og:description"] == "Translator's notes."
+    assert_twitter_card(html, "Notes on the Analytical Engine")
     assert (
         '<a href="https://openalex.org/W2741809807" rel="noopener">OpenAlex record W2741809807</a>'
         in html
     )
+    assert f"last imported {work.imported_at:%-d %b %Y, %H:%M} UTC" in html
     assert "Data on this page: OpenAlex." in html
 
 
@@ -91,7 +104,8 @@ def test_topic_page_has_defined_term_breadcrumbs_and_previews(client):
         display_name="Graph theory", source_id="https://openalex.org/T11", field_name="Maths"
     )
     url = f"http://testserver{topic.get_absolute_url()}"
-    data = extract(client.get(topic.get_absolute_url()).content.decode(), url)
+    html = client.get(topic.get_absolute_url()).content.decode()
+    data = extract(html, url)
     (term,) = data["jsonld"]["DefinedTerm"]
     assert (term["name"], term["url"], term["sameAs"]) == (
         "Graph theory",
@@ -100,6 +114,7 @@ def test_topic_page_has_defined_term_breadcrumbs_and_previews(client):
     )
     assert data["jsonld"]["BreadcrumbList"][0]["itemListElement"][-1]["name"] == "Graph theory"
     assert data["og"]["og:title"] == "Graph theory"
+    assert_twitter_card(html, "Graph theory")
 
 
 def test_institution_page_has_organization_with_ror(client):
@@ -107,10 +122,12 @@ def test_institution_page_has_organization_with_ror(client):
         display_name="Bangor University", ror="006jb1a24", country_code="GB"
     )
     url = f"http://testserver{institution.get_absolute_url()}"
-    data = extract(client.get(institution.get_absolute_url()).content.decode(), url)
+    html = client.get(institution.get_absolute_url()).content.decode()
+    data = extract(html, url)
     (org,) = data["jsonld"]["Organization"]
     assert org["name"] == "Bangor University"
     assert org["sameAs"] == ["https://ror.org/006jb1a24"]
     assert org["address"]["addressCountry"] == "GB"
     assert data["jsonld"]["BreadcrumbList"][0]["itemListElement"][0]["name"] == "Home"
     assert data["og"]["og:url"] == url
+    assert_twitter_card(html, "Bangor University")
