@@ -59,13 +59,9 @@ POST_DATA = dict.fromkeys(FIELDS, "x\x00²")
 # Form values that pass the NUL check and reach the views' forms (with a CSRF token).
 HOSTILE_FORM_VALUES = [
     "²",
-    "٣",
     "99999999999999999999999999",
-    "-1",
     "a\r\nBcc: x@evil.test",
-    "<script>alert(1)</script>",
-    "x" * 5000,
-    "\udcff".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+    "<script>alert(1)</script>" + "x" * 5000,
 ]
 
 
@@ -181,8 +177,12 @@ def _hit_all(client: Client, routes: list[str], real_id: int) -> list[str]:
             post = _request(client, "post", url)
             if post.status_code >= 500:
                 failures.append(f"POST {url[:140]} -> {post.status_code}")
-        for url in _query_urls(route, real_id):
-            failures += _get_and_head(client, url)
+        for i, url in enumerate(_query_urls(route, real_id)):
+            # HEAD with the first odd value (it runs the GET view; the rest are GETs).
+            if i == 0:
+                failures += _get_and_head(client, url)
+            elif (get := _request(client, "get", url)).status_code >= 500:
+                failures.append(f"GET {url[:140]} -> {get.status_code}")
     return failures
 
 
