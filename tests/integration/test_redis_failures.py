@@ -385,3 +385,28 @@ def test_the_trusted_proxy_count_decides_which_address_is_locked(own_redis, sett
         login(rotated, other.email, PASSWORD, **proxy, HTTP_X_FORWARDED_FOR="198.51.100.99"),
         rotated,
     )
+
+
+@pytest.mark.parametrize("fault", ["stopped", "hung"])
+def test_our_own_rate_limits_hold_while_redis_fails(own_redis, record, fault):
+    """The site's fixed windows (bzpeer.ratelimit: claims, follows, hide requests, exports)
+    count in Postgres while Redis fails: anonymous hide requests from one address stop at
+    the daily limit, another address still files."""
+    if fault == "stopped":
+        own_redis.stop()
+    else:
+        own_redis.pause()
+    url = reverse("hide_request_new", args=[record.pk])
+    form = {
+        "name": "Ada Lovelace",
+        "email": "ada@engines.test",
+        "scope": "profile",
+        "message": "This record describes me and I do not want a public profile.",
+    }
+    codes = [
+        post_form(csrf_client(), url, form, REMOTE_ADDR="203.0.113.9").status_code for _ in range(6)
+    ]
+    assert codes == [200] * 5 + [429]
+    assert post_form(csrf_client(), url, form, REMOTE_ADDR="198.51.100.7").status_code == 200
+    if fault == "hung":
+        own_redis.resume()
