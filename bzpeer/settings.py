@@ -181,9 +181,12 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_ADAPTER = "bzpeer.accounts.AccountAdapter"
 ACCOUNT_RATE_LIMITS = {
     # At most 10 failed sign-ins in 5 minutes per account from one IP (the key is the
-    # email and the IP: bzpeer/accounts.py), and 30 per IP whatever the accounts. Kept in
-    # Postgres while Redis is down (bzpeer/cache.py).
+    # email and the IP), and 30 per IP whatever the accounts; and 20 an hour per account
+    # from every IP together, which a browser the owner signed in with before skips
+    # (bzpeer/accounts.py explains the choice). Kept in Postgres while Redis is down
+    # (bzpeer/cache.py).
     "login_failed": "30/5m/ip,10/5m/key",
+    "login_failed_account": "20/1h/key",
 }
 # A social login never signs into an existing account because the emails match: an ORCID
 # iD joins an account only when its owner connects it while signed in.

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bzpeer.identifiers import parse_orcid
+from bzpeer.mail import one_line
 from bzpeer.types import AnyUser, User
 from claims import queries
 from claims.models import HideRequest
@@ -176,7 +177,8 @@ def _notify(request: HideRequest, event: str) -> None:
         "event": event,
         "site_url": settings.SITE_URL,
     }
-    subject = render_to_string("claims/email/hide_request_subject.txt", context).strip()
+    # The record's name is stored data (an import, a curator's edit): one line, always.
+    subject = one_line(render_to_string("claims/email/hide_request_subject.txt", context))
     body = render_to_string("claims/email/hide_request.txt", context)
     address = request.email
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 
 from tests.claims.helpers import make_user
 from tests.edges.test_odd_input import _routes
@@ -88,6 +89,33 @@ def test_every_page_has_the_policy_and_no_inline_code(record):
                 problems += [f"{url}: {item}" for item in inline_code(response.content.decode())]
     assert checked > 60
     assert not problems, "\n".join(sorted(set(problems))[:60])
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("locmem_cache")
+def test_error_pages_carry_no_inline_code(record):
+    """The pages a person meets when something is refused: a form without its CSRF token,
+    a missing page, a hidden record, a NUL byte."""
+    from profiles.models import Researcher
+
+    hidden = ResearcherFactory(display_name="Hidden Person")
+    Researcher.objects.filter(pk=hidden.pk).update(hidden_at=timezone.now(), hidden_by="owner")
+    strict = Client(enforce_csrf_checks=True)
+    responses = {
+        "csrf": strict.post(reverse("account_login"), {"login": "a@b.test", "password": "x"}),
+        "missing": strict.get("/no/such/page/"),
+        "gone": strict.get(hidden.get_absolute_url()),
+        "nul": strict.get("/researchers/source/%00/"),
+    }
+    assert {name: r.status_code for name, r in responses.items()} == {
+        "csrf": 403,
+        "missing": 404,
+        "gone": 410,
+        "nul": 400,
+    }
+    problems = {name: inline_code(r.content.decode()) for name, r in responses.items()}
+    assert not any(problems.values()), problems
+    assert "This form could not be sent" in responses["csrf"].content.decode()
 
 
 @pytest.mark.django_db

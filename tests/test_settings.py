@@ -79,3 +79,29 @@ def test_the_file_mail_backend_writes_where_the_environment_says(tmp_path):
     files = list((tmp_path / "mail").iterdir())
     assert len(files) == 1
     assert "Body text" in files[0].read_text() and "ada@uni.test" in files[0].read_text()
+
+
+def test_redis_calls_give_up_within_250_ms_by_default():
+    """Cache, rate limits and publishing a task: a hung Redis costs each call a quarter of a
+    second at most (then the circuit breaker skips it for a while)."""
+    values = settings_of(
+        [
+            "CACHES",
+            "CELERY_BROKER_CONNECTION_TIMEOUT",
+            "CELERY_BROKER_TRANSPORT_OPTIONS",
+            "REDIS_BREAKER_SECONDS",
+        ],
+        {"DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "bzpeer.example.org"},
+    )
+    options = values["CACHES"]["default"]["OPTIONS"]
+    transport = values["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    timeouts = [
+        options["SOCKET_TIMEOUT"],
+        options["SOCKET_CONNECT_TIMEOUT"],
+        values["CELERY_BROKER_CONNECTION_TIMEOUT"],
+        transport["socket_timeout"],
+        transport["socket_connect_timeout"],
+    ]
+    assert all(0 < timeout <= 0.25 for timeout in timeouts), timeouts
+    assert values["CACHES"]["default"]["BACKEND"] == "bzpeer.cache.ResilientRedisCache"
+    assert values["REDIS_BREAKER_SECONDS"] > 0

@@ -3,6 +3,7 @@ for a fixed time and hope."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -23,3 +24,30 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"Gave up after {timeout:.0f} s waiting for {what or condition}")
         time.sleep(interval)
+
+
+def wait_for_lock_waiters(count: int, threads: list[threading.Thread]) -> None:
+    """Until `count` other sessions wait for a row lock (one this test's transaction holds):
+    the threads then really race once it lets go. A thread that ends first never waited
+    for the lock, and fails the wait."""
+    from django.db import connection
+
+    deadline = time.monotonic() + 30
+    with connection.cursor() as cursor:
+        while True:
+            # Statistics views are a snapshot per transaction, and this one holds the lock.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+            assert all(t.is_alive() for t in threads), "a thread ended without waiting"
+            if time.monotonic() > deadline:
+                cursor.execute(
+                    "SELECT datname, state, wait_event_type, wait_event, left(query, 120) "
+                    "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                )
+                raise AssertionError(f"the threads never reached the lock: {cursor.fetchall()}")
+            time.sleep(0.02)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from bzpeer.accounts import KNOWN_DEVICE_MAX_AGE
 from bzpeer.decorators import login_required
 from bzpeer.privacy import services
 from bzpeer.privacy.models import DataExport
@@ -25,6 +26,7 @@ def _retention() -> dict[str, int]:
         "export_days": settings.PRIVACY_EXPORT_LINK_DAYS,
         "evidence_days": settings.PRIVACY_REJECTED_EVIDENCE_DAYS,
         "request_days": settings.PRIVACY_REQUEST_DATA_DAYS,
+        "known_browser_days": KNOWN_DEVICE_MAX_AGE // 86400,
     }
 
 

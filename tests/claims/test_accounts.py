@@ -104,6 +104,7 @@ def test_failed_login_limits_are_the_configured_ones(settings):
     from allauth.account import app_settings
 
     assert app_settings.RATE_LIMITS["login_failed"] == "30/5m/ip,10/5m/key"
+    assert app_settings.RATE_LIMITS["login_failed_account"] == "20/1h/key"
 
 
 # --- ORCID ----------------------------------------------------------------------------------

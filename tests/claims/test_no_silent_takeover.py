@@ -6,7 +6,6 @@ one correct email per claimant."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -21,6 +20,7 @@ from claims.models import Claim
 from profiles.models import Researcher, VerificationLevel
 from tests.claims.helpers import make_user
 from tests.factories import ResearcherFactory
+from tests.waiting import wait_for_lock_waiters
 
 CLAIMS = reverse("admin:claims_claim_changelist")
 STATEMENT = "I am a lecturer at this university and wrote these papers."
@@ -178,29 +178,6 @@ def test_a_transfer_is_refused_when_the_owner_changed_since_the_page():
 
 
 # --- two curators at the same moment (real transactions, threads) ---------------------------
-
-
-def wait_for_lock_waiters(count: int, threads: list[threading.Thread]) -> None:
-    """Until `count` other sessions wait for a row lock (the one this test holds)."""
-    deadline = time.monotonic() + 30
-    with connection.cursor() as cursor:
-        while True:
-            # Statistics views are a snapshot per transaction, and this one holds the lock.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0] >= count:
-                return
-            assert all(t.is_alive() for t in threads), "an approval ended without waiting"
-            if time.monotonic() > deadline:
-                cursor.execute(
-                    "SELECT datname, state, wait_event_type, wait_event, left(query, 120) "
-                    "FROM pg_stat_activity WHERE backend_type = 'client backend'"
-                )
-                raise AssertionError(f"the approvals never reached the lock: {cursor.fetchall()}")
-            time.sleep(0.02)
 
 
 @pytest.mark.django_db(transaction=True)

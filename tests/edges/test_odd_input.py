@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.crypto import get_random_string
 
 from tests.claims.helpers import make_user
 from tests.factories import ResearcherFactory, WorkFactory
@@ -40,8 +42,27 @@ HOSTILE = [
 ]
 # The admin repeats one set of views per model: a shorter list is enough there.
 HOSTILE_SHORT = ["%00", "%C2%B2", "99999999999999999999999999", "%FF%FE"]
-PARAMS = ["page", "sort", "poll", "q", "next", "pk", "id", "o", "p", "e", "all"]
-POST_DATA = dict.fromkeys(("subject", "message", "email", "login", "reason"), "x\x00²")
+# Every query parameter a view reads (search filters, the works list, the explorer, the
+# admin's autocomplete), and a few any page might.
+PARAMS = [
+    *("page", "sort", "poll", "q", "next", "pk", "id", "o", "p", "e", "all"),
+    *("kind", "type", "country", "trust_band", "year_from", "year_to", "institution"),
+    *("topic", "claimed", "verification", "has_orcid", "from", "to", "role", "author"),
+    *("authors", "term", "app_label", "model_name", "field_name", "token"),
+]
+FIELDS = (
+    *("subject", "message", "email", "login", "reason", "password", "password1", "password2"),
+    *("confirm", "action", "email_digest", "summary", "evidence", "orcid", "note", "name"),
+    *("url", "next", "kind", "visibility", "open_to_collaborate", "researcher", "claim"),
+)
+POST_DATA = dict.fromkeys(FIELDS, "x\x00²")
+# Form values that pass the NUL check and reach the views' forms (with a CSRF token).
+HOSTILE_FORM_VALUES = [
+    "²",
+    "99999999999999999999999999",
+    "a\r\nBcc: x@evil.test",
+    "<script>alert(1)</script>" + "x" * 5000,
+]
 
 
 def _routes(patterns, prefix: str = "") -> list[str]:
@@ -109,9 +130,43 @@ def _request(client: Client, method: str, url: str):
     return getattr(client, method)(url)
 
 
+def _get_and_head(client: Client, url: str) -> list[str]:
+    """No 5xx for GET or HEAD, and HEAD answered wherever GET is."""
+    failures = []
+    get = _request(client, "get", url)
+    if get.status_code >= 500:
+        failures.append(f"GET {url[:140]} -> {get.status_code}")
+    head = _request(client, "head", url)
+    if head.status_code >= 500 or (head.status_code == 405 and get.status_code != 405):
+        failures.append(f"HEAD {url[:140]} -> {head.status_code} (GET {get.status_code})")
+    return failures
+
+
+def _post_forms(client: Client, routes: list[str], real_id: int, relogin=None) -> list[str]:
+    """POST every route (real ids) with a valid CSRF token and each hostile form value in
+    every usual field, so the views' own forms and lookups meet them."""
+    failures = []
+    secret = get_random_string(32)
+    for route in routes:
+        url = "/" + route.format(*[str(real_id)] * route.count("{}"))
+        for value in HOSTILE_FORM_VALUES:
+            client.cookies[settings.CSRF_COOKIE_NAME] = secret
+            data = {**dict.fromkeys(FIELDS, value), "csrfmiddlewaretoken": secret}
+            response = client.post(url, data)
+            if response.status_code >= 500:
+                failures.append(f"POST {url[:100]} {value[:30]!r} -> {response.status_code}")
+            if response.status_code == 403 and "CSRF" in response.content.decode(errors="replace"):
+                failures.append(f"POST {url[:100]}: the CSRF token was refused")
+            if relogin is not None:
+                relogin()  # a sign-out or similar form must not end the owner's round
+    return failures
+
+
 def _hit_all(client: Client, routes: list[str], real_id: int) -> list[str]:
     failures = []
     for route in routes:
+        # The route itself (real ids): HEAD must work here too, not only on odd values.
+        failures += _get_and_head(client, "/" + route.format(*[str(real_id)] * route.count("{}")))
         for url in _urls(route, real_id):
             get = _request(client, "get", url)
             if get.status_code >= 500:
@@ -122,9 +177,11 @@ def _hit_all(client: Client, routes: list[str], real_id: int) -> list[str]:
             post = _request(client, "post", url)
             if post.status_code >= 500:
                 failures.append(f"POST {url[:140]} -> {post.status_code}")
-        for url in _query_urls(route, real_id):
-            get = _request(client, "get", url)
-            if get.status_code >= 500:
+        for i, url in enumerate(_query_urls(route, real_id)):
+            # HEAD with the first odd value (it runs the GET view; the rest are GETs).
+            if i == 0:
+                failures += _get_and_head(client, url)
+            elif (get := _request(client, "get", url)).status_code >= 500:
                 failures.append(f"GET {url[:140]} -> {get.status_code}")
     return failures
 
@@ -148,6 +205,12 @@ def test_no_hostile_path_or_parameter_makes_a_500_and_head_works_where_get_does(
     )
     # The admin answers only staff (others get its login redirect).
     failures += _hit_all(curator, [r for r in routes if r not in site], researcher.pk)
+    # Forms with a valid CSRF token (none of the values confirms the account deletion; a
+    # sign-out is undone after each post).
+    failures += _post_forms(anonymous, site, researcher.pk)
+    failures += _post_forms(
+        owner_client, site, researcher.pk, lambda: owner_client.force_login(owner)
+    )
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:80])
 
 

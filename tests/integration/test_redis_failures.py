@@ -20,8 +20,10 @@ from django.test import Client
 from django.urls import reverse
 
 from bzpeer import breaker
+from bzpeer.accounts import KNOWN_DEVICE_COOKIE
 from bzpeer.celery import app as celery_app
 from tests.claims.helpers import make_user
+from tests.conftest import clear_rate_limits
 from tests.factories import AuthorshipFactory, ResearcherFactory
 from tests.integration.conftest import _switch_broker
 from tests.waiting import wait_until
@@ -116,9 +118,14 @@ def own_redis(settings) -> Iterator[OwnRedis]:
     previous_env = os.environ.get("CELERY_BROKER_URL")
     _switch_broker(redis.url)
     breaker.reset_all()
+    # Counts kept in the Postgres fallback outlive a transactional test's flush (the table
+    # is no model's): every test starts and ends without them.
+    clear_rate_limits()
     try:
         yield redis
     finally:
+        breaker.reset_all()
+        clear_rate_limits()
         redis.stop()
         conf.broker_transport_options, conf.broker_connection_timeout = previous_transport
         _switch_broker(previous_broker)
@@ -259,7 +266,12 @@ def test_throttling_counted_during_an_outage_survives_redis_coming_back(own_redi
     own_redis.resume()
 
 
-def test_one_attacker_locks_neither_other_accounts_nor_the_account_elsewhere(own_redis):
+@pytest.mark.parametrize("redis_state", ["up", "stopped"])
+def test_one_attacker_locks_neither_other_accounts_nor_the_account_elsewhere(
+    own_redis, redis_state
+):
+    if redis_state == "stopped":
+        own_redis.stop()
     victim = make_user("ada@home.test", password=PASSWORD)
     colleague = make_user("grace@home.test", password=PASSWORD)
     attacker = csrf_client()
@@ -285,3 +297,116 @@ def test_many_accounts_tried_from_one_address_lock_that_address(own_redis):
     elsewhere = csrf_client()
     login(elsewhere, user.email, PASSWORD, REMOTE_ADDR="198.51.100.7")
     assert signed_in(elsewhere)
+
+
+@pytest.mark.parametrize("redis_state", ["up", "stopped"])
+def test_an_attacker_rotating_addresses_meets_the_account_limit_but_not_the_owners_browser(
+    own_redis, redis_state
+):
+    victim = make_user("ada@home.test", password=PASSWORD)
+    attacker_account = make_user("mallory@home.test", password=PASSWORD)
+    # The owner signed in with this browser before; the attacker with theirs, as themselves.
+    owners_browser, attackers_browser = csrf_client(), csrf_client()
+    for browser, user in [(owners_browser, victim), (attackers_browser, attacker_account)]:
+        login(browser, user.email, PASSWORD, REMOTE_ADDR="192.0.2.1")
+        assert signed_in(browser)
+        device = browser.cookies[KNOWN_DEVICE_COOKIE].value
+        browser.logout()  # drops every cookie: the browser keeps its device cookie
+        browser.cookies[KNOWN_DEVICE_COOKIE] = device
+    if redis_state == "stopped":
+        own_redis.stop()
+    # 21 wrong guesses from 7 addresses: 3 each, far below the limits of one address.
+    for i in range(21):
+        login(csrf_client(), victim.email, "guess", REMOTE_ADDR=f"203.0.113.{i % 7 + 1}")
+    # The right password from yet another address is refused: the account's own limit.
+    stranger = csrf_client()
+    assert refused(login(stranger, victim.email, PASSWORD, REMOTE_ADDR="198.51.100.7"), stranger)
+    # A device cookie of another account does not lift it...
+    assert refused(
+        login(attackers_browser, victim.email, PASSWORD, REMOTE_ADDR="203.0.113.50"),
+        attackers_browser,
+    )
+    # ...the owner's own browser signs in, from anywhere.
+    login(owners_browser, victim.email, PASSWORD, REMOTE_ADDR="198.51.100.8")
+    assert signed_in(owners_browser)
+    # A forged cookie is no device at all.
+    forger = csrf_client()
+    forger.cookies[KNOWN_DEVICE_COOKIE] = str(victim.pk)
+    assert refused(login(forger, victim.email, PASSWORD, REMOTE_ADDR="198.51.100.9"), forger)
+
+
+def test_a_password_reset_lifts_the_account_limit(own_redis, mailoutbox):
+    victim = make_user("ada@home.test", password=PASSWORD)
+    for i in range(21):
+        login(csrf_client(), victim.email, "guess", REMOTE_ADDR=f"203.0.113.{i % 7 + 1}")
+    client = csrf_client()
+    post_form(client, reverse("account_reset_password"), {"email": victim.email})
+    link = next(line for line in mailoutbox[-1].body.splitlines() if "/password/reset/key/" in line)
+    path = link[link.index("/accounts/") :].strip()
+    form_url = client.get(path)["Location"]
+    post_form(
+        client,
+        form_url,
+        {"password1": "another-long-phrase-7", "password2": "another-long-phrase-7"},
+    )
+    fresh = csrf_client()
+    login(fresh, victim.email, "another-long-phrase-7", REMOTE_ADDR="198.51.100.7")
+    assert signed_in(fresh)
+
+
+@pytest.mark.parametrize("redis_state", ["up", "stopped"])
+def test_the_trusted_proxy_count_decides_which_address_is_locked(own_redis, settings, redis_state):
+    """Behind one proxy, every request comes from the proxy's address: the address the
+    proxy appended to X-Forwarded-For counts (so one attacker locks neither the others
+    behind the proxy nor themselves out by spoofing); without a trusted proxy the header is
+    the client's own words and changes nothing."""
+    user = make_user("ada@home.test", password=PASSWORD)
+    if redis_state == "stopped":
+        own_redis.stop()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    settings.TRUSTED_PROXY_COUNT = 1
+    attacker = csrf_client()
+    for _ in range(11):
+        login(attacker, user.email, "guess", **proxy, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    spoofed = "198.51.100.7, 203.0.113.9"  # the attacker's own entry, then the proxy's
+    assert refused(
+        login(attacker, user.email, PASSWORD, **proxy, HTTP_X_FORWARDED_FOR=spoofed), attacker
+    )
+    owner = csrf_client()
+    login(owner, user.email, PASSWORD, **proxy, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert signed_in(owner)
+
+    settings.TRUSTED_PROXY_COUNT = 0
+    other = make_user("grace@home.test", password=PASSWORD)
+    for i in range(11):
+        login(attacker, other.email, "guess", **proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.{i}")
+    rotated = csrf_client()
+    assert refused(
+        login(rotated, other.email, PASSWORD, **proxy, HTTP_X_FORWARDED_FOR="198.51.100.99"),
+        rotated,
+    )
+
+
+@pytest.mark.parametrize("fault", ["stopped", "hung"])
+def test_our_own_rate_limits_hold_while_redis_fails(own_redis, record, fault):
+    """The site's fixed windows (bzpeer.ratelimit: claims, follows, hide requests, exports)
+    count in Postgres while Redis fails: anonymous hide requests from one address stop at
+    the daily limit, another address still files."""
+    if fault == "stopped":
+        own_redis.stop()
+    else:
+        own_redis.pause()
+    url = reverse("hide_request_new", args=[record.pk])
+    form = {
+        "name": "Ada Lovelace",
+        "email": "ada@engines.test",
+        "scope": "profile",
+        "message": "This record describes me and I do not want a public profile.",
+    }
+    codes = [
+        post_form(csrf_client(), url, form, REMOTE_ADDR="203.0.113.9").status_code for _ in range(6)
+    ]
+    assert codes == [200] * 5 + [429]
+    assert post_form(csrf_client(), url, form, REMOTE_ADDR="198.51.100.7").status_code == 200
+    if fault == "hung":
+        own_redis.resume()

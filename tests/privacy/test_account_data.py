@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from bzpeer.accounts import KNOWN_DEVICE_MAX_AGE
 from bzpeer.curation import owners
 from bzpeer.curation import services as curation
 from bzpeer.privacy import services as privacy
@@ -285,6 +286,8 @@ def test_privacy_page_says_what_we_publish_and_keep(client):
         f"{settings.PRIVACY_REJECTED_EVIDENCE_DAYS} days",
         f"{settings.PRIVACY_REQUEST_DATA_DAYS} days",
         "logs",
+        "Cookies",
+        f"signed; {KNOWN_DEVICE_MAX_AGE // 86400} days",
     ]:
         assert words in body, words
     assert EmailAddress.objects.count() == 0

@@ -66,6 +66,17 @@ def test_anonymous_visitor_files_a_request_and_is_emailed(
     assert client.get(world.ada.get_absolute_url()).status_code == 200
 
 
+def test_a_line_break_in_the_records_name_never_reaches_the_mail_subject(
+    client, world, mailoutbox, django_capture_on_commit_callbacks
+):
+    Researcher.objects.filter(pk=world.ada.pk).update(display_name="Ada\r\nBcc: x@evil.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        file(client, world.ada)
+    [mail] = mailoutbox  # sent, not dropped by a header error
+    assert mail.subject == "We received your request about Ada Bcc: x@evil.test"
+    assert mail.to == ["ada@engines.test"] and not mail.bcc
+
+
 def test_a_short_message_is_refused(client, world):
     response = file(client, world.ada, message="hide")
     assert response.status_code == 200

@@ -16,7 +16,7 @@ from django.urls import reverse
 from claims.models import Claim
 from profiles.models import Researcher, VerificationLevel
 from tests.claims.helpers import connect_orcid, make_user
-from tests.factories import ResearcherFactory, UserFactory
+from tests.factories import AuthorshipFactory, ResearcherFactory, UserFactory
 from tests.works.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +121,7 @@ def test_no_admin_form_inline_or_bulk_edit_offers_the_guarded_fields(editor):
     request = RequestFactory().get("/admin/")
     request.user = editor
     record = ResearcherFactory()
+    AuthorshipFactory(researcher=record)
     for model, model_admin in admin.site._registry.items():
         for name in GUARDED:
             assert name not in (model_admin.list_editable or ()), (model, name)
@@ -128,7 +129,8 @@ def test_no_admin_form_inline_or_bulk_edit_offers_the_guarded_fields(editor):
             for obj in (None, record):
                 form = model_admin.get_form(request, obj)
                 assert not set(GUARDED) & set(form.base_fields), (model, obj)
-        for obj in (None,):
+        # Inlines can depend on the object (INLINE_CAP): an empty form and a saved one.
+        for obj in (None, model.objects.order_by("pk").first()):
             for inline in model_admin.get_inline_instances(request, obj):
                 if inline.model is Researcher:
                     formset = inline.get_formset(request, obj)
@@ -167,6 +169,34 @@ def test_actions_ignore_forged_fields(editor_client, editor, record):
     editor_client.post(RESEARCHERS, merge)
     assert guarded_state(record) == before
     assert Researcher.objects.get(pk=other.pk).merged_into_id == record.pk  # the merge ran
+
+
+def test_no_admin_action_of_any_model_takes_forged_owner_level_or_orcid(
+    editor_client, editor, record
+):
+    """Every action of every admin (deletion aside), on every row of its model, first step
+    and confirmation step, with forged values and nothing else: none changes the guarded
+    fields (those that may ask for a reason, the state the curator saw, and so on)."""
+    AuthorshipFactory(researcher=record)
+    request = RequestFactory().get("/admin/")
+    request.user = editor
+    before = guarded_state(record)
+    tried = []
+    for model, model_admin in admin.site._registry.items():
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        pks = list(model.objects.values_list("pk", flat=True)[:20])
+        for name in model_admin.get_actions(request):
+            if name == "delete_selected" or not pks:
+                continue
+            data = {"action": name, ACTION_CHECKBOX_NAME: pks, **forged(editor)}
+            for step in ({"index": 0}, {"index": 0, "apply": "1", "post": "yes"}):
+                response = editor_client.post(url, {**data, **step})
+                assert response.status_code < 500, (model, name, step)
+            assert guarded_state(record) == before, (model, name)
+            tried.append(name)
+    assert {"approve", "transfer", "release_records", "change_orcid", "merge_duplicates"} <= set(
+        tried
+    )
 
 
 # --- the actions that do change them -----------------------------------------------------------

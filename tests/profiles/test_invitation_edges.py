@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -15,6 +16,7 @@ from profiles import invitations
 from profiles.models import Invitation
 from tests.claims.helpers import make_user
 from tests.factories import ResearcherFactory
+from tests.waiting import wait_for_lock_waiters
 
 MESSAGE = {"subject": "Joint review?", "message": "Would you review our preprint with us?"}
 
@@ -62,11 +64,9 @@ def test_a_line_break_in_a_record_name_never_reaches_a_mail_header(
 def test_six_parallel_sends_by_one_sender_make_five_invitations():
     sender = make_user("grace@navy.test")
     records = [_owned_record(f"owner{i}@uni.test") for i in range(6)]
-    barrier = threading.Barrier(6)
     results: list = [None] * 6
 
     def send(i: int) -> None:
-        barrier.wait()
         try:
             results[i] = invitations.send_invitation(
                 sender=sender, researcher=records[i], **MESSAGE
@@ -77,10 +77,16 @@ def test_six_parallel_sends_by_one_sender_make_five_invitations():
             connection.close()
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
+    # Hold the sender's row until all six sends wait for it: each must count under that
+    # lock (a send that does not wait for it fails the wait), and they then really race.
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().get(pk=sender.pk)
+        for thread in threads:
+            thread.start()
+        wait_for_lock_waiters(6, threads)
     for thread in threads:
         thread.join(timeout=30)
+        assert not thread.is_alive()
     assert Invitation.objects.filter(sender=sender).count() == 5
     refused = [r for r in results if not isinstance(r, Invitation)]
     assert len(refused) == 1 and isinstance(refused[0], invitations.InvitationLimitReached)

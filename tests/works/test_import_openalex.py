@@ -712,6 +712,26 @@ def test_plain_text_strips_markup_and_decodes_entities():
     assert plain_text(None) == ""
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("&lt;script&gt;alert(1)&lt;/script&gt; ok", "ok"),
+        ("&lt;img src=x onerror=alert(1)&gt;Text", "Text"),
+        ("&lt;i&gt;Planck&lt;/i&gt; 2018", "Planck 2018"),
+        ("&amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt;", "bold"),
+        ("<<b>i>x</i>", "x"),
+        ("&lt;!-- c --&gt;kept", "kept"),
+        ("a &lt; b and c &gt; d", "a < b and c > d"),
+        ("Rates &lt;2-fold, AT&amp;T", "Rates <2-fold, AT&T"),
+        ("&#60;jats:p&#62;Body&#60;/jats:p&#62;", "Body"),
+    ],
+)
+def test_no_tag_survives_entity_decoding(raw, expected):
+    text = plain_text(raw)
+    assert text == expected
+    assert plain_text(text) == text  # already plain: nothing left to strip or decode
+
+
 def test_rebuild_abstract_sorts_positions_and_keeps_repeats():
     assert rebuild_abstract({"b": [1, 3], "a": [0], "c": [2]}) == "a b c b"
     assert rebuild_abstract(None) == ""

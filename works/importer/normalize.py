@@ -116,14 +116,34 @@ def _escape_stray_lt(text: str) -> str:
     return "".join(parts)
 
 
+# Entity-encoded markup nests rarely more than twice (`&amp;lt;b&amp;gt;`); past this many
+# rounds of decoding, whatever still looks like a tag loses its `<`.
+_DECODE_ROUNDS = 5
+
+
+def _strip_and_decode(text: str) -> str:
+    return html.unescape(nh3.clean(_separate_tags(_escape_stray_lt(text)), tags=set()))
+
+
 def plain_text(raw: str | None) -> str:
     """Markup-free text: tags stripped (nh3), entities decoded, whitespace collapsed.
-    A literal `<` that opens no known tag is kept as text."""
+    A literal `<` that opens no known tag is kept as text.
+
+    Decoding can make a tag of escaped markup (`&lt;script&gt;`, or `<<b>i>` once `<b>` is
+    gone), so stripping and decoding repeat until the text stays the same: no tag
+    survives."""
     if not raw:
         return ""
-    cleaned = nh3.clean(_separate_tags(_escape_stray_lt(raw)), tags=set())
     # Postgres text cannot hold NUL; nothing legitimate uses it.
-    text = html.unescape(cleaned).replace("\x00", "")
+    text = raw.replace("\x00", "")
+    for _ in range(_DECODE_ROUNDS):
+        cleaned = _strip_and_decode(text).replace("\x00", "")
+        if cleaned == text:
+            break
+        text = cleaned
+    else:
+        if _strip_and_decode(text) != text:
+            text = text.replace("<", "")
     return " ".join(text.split())
 
 
