@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from bzpeer.curation.derived import queue_recompute
+from bzpeer.search.documents import refresh_search_documents
 from bzpeer.types import User
 from claims import hiding
 from claims import services as claim_rules
@@ -79,9 +80,11 @@ def update_summary(*, user: User, researcher: Researcher, summary: str) -> Resea
 
 def set_record_hidden(*, user: User, researcher: Researcher, hidden: bool) -> Researcher:
     """The owner hides (or shows again) their record at once (claims.hiding); every stored
-    graph slice that shows it is dropped, so it leaves other profiles' graphs too."""
+    graph slice that shows it is dropped, so it leaves other profiles' graphs too, and its
+    search document follows (no search finds a hidden record)."""
     with transaction.atomic():
         record = hiding.set_own_record_hidden(user=user, researcher=researcher, hidden=hidden)
         drop_slices_showing(researcher_ids=[record.pk])
+        refresh_search_documents(researcher_ids=[record.pk])
         queue_recompute(researcher_ids=[record.pk])
     return record
