@@ -4,9 +4,12 @@ rendered first (filling the page cache), the record is hidden, and the page aske
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -18,7 +21,9 @@ from claims import hiding
 from claims.models import HideRequest
 from graph.services import build_slice
 from profiles.models import Researcher
+from tests.builders import bulk_authorships, bulk_works, refresh
 from tests.claims.helpers import make_user
+from works.models import Institution
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_cache")]
 
@@ -160,3 +165,181 @@ def test_hidden_record_leaves_every_surface_cached_or_not(searchable, curator, w
         if links_to(body, world.ada):
             leaks.append(name)
     assert leaks == []
+
+
+# --- query budgets of the surfaces once the record is hidden ---------------------------------
+
+
+def test_surfaces_keep_their_query_budgets_after_a_hide(
+    searchable, curator, worker, query_budget
+):
+    world = searchable
+    # Bob keeps a co-author once Ada is gone (an empty list reads no page of rows).
+    bulk_authorships([(work, [world.bob, world.cara]) for work in bulk_works(1)])
+    refresh([world.bob, world.cara], edges=True)
+    hide_by_request(world, curator, worker)
+    visitor = Client()
+    budgets = {
+        "search.directory": reverse("researcher_directory"),
+        "works.topic": world.topic.get_absolute_url(),
+        "works.institution": world.institution.get_absolute_url(),
+        "works.work": world.works[0].get_absolute_url(),
+        "graph.neighbours.researcher": reverse(
+            "graph_node_neighbours", args=[f"researcher:{world.bob.pk}"]
+        ),
+        "profile.coauthors": reverse("researcher_coauthors", args=[world.bob.pk]),
+    }
+    for budget, url in budgets.items():
+        with query_budget(budget):
+            response = visitor.get(url)
+        assert response.status_code == 200, budget
+        assert not links_to(response.content.decode(), world.ada), budget
+    # The cached ones, asked again: the record with its version, nothing more.
+    for url in (world.works[0].get_absolute_url(), world.institution.get_absolute_url()):
+        with query_budget("pagecache.hit"):
+            assert visitor.get(url)["X-Page-Cache"] == "hit"
+    # Their institution's name matched both: the statement, then Bob's row alone.
+    with query_budget("search.results_one_kind"):
+        page = visitor.get(reverse("search") + "?q=Analytical&kind=researchers")
+    assert links_to(page.content.decode(), world.bob)
+    assert not links_to(page.content.decode(), world.ada)
+
+
+# --- a hidden affiliation --------------------------------------------------------------------
+
+
+def approve(world, curator, worker, researcher: Researcher, scope: str) -> None:
+    request = hiding.file_hide_request(
+        researcher=researcher,
+        user=Client().get("/").wsgi_request.user,
+        name=researcher.display_name,
+        email="subject@engines.test",
+        scope=scope,
+        message="This record describes me; please hide this part.",
+    )
+    worker(lambda: curation.approve_hide_request(request=request, curator=curator))
+
+
+def test_hidden_affiliation_leaves_search_filters_lists_and_graphs(searchable, curator, worker):
+    world = searchable
+    place = world.institution
+    Institution.objects.filter(pk=place.pk).update(country_code="GB")
+    refresh_search_documents(researcher_ids=[world.ada.pk, world.bob.pk])
+    visitor = Client()
+    by_place = reverse("search") + "?q=Analytical&kind=researchers"
+    in_place = reverse("researcher_directory") + f"?institution={place.pk}"
+    in_country = reverse("researcher_directory") + "?country=GB"
+    by_name = reverse("search") + "?q=Lovelace"
+    suggest = reverse("search_suggestions") + "?q=Lovelace"
+    place_hood = reverse("graph_node_neighbours", args=[f"institution:{place.pk}"])
+    ada_hood = reverse("graph_node_neighbours", args=[f"researcher:{world.ada.pk}"])
+    for url in (by_place, in_place, in_country):
+        assert links_to(visitor.get(url).content.decode(), world.ada), url
+    for url in (by_name, suggest):
+        assert place.display_name in visitor.get(url, **HTMX).content.decode(), url
+    for _ in range(2):  # cached
+        assert links_to(visitor.get(place.get_absolute_url()).content.decode(), world.ada)
+    assert f"institution:{place.pk}" in visitor.get(ada_hood).content.decode()
+
+    approve(world, curator, worker, world.ada, HideRequest.Scope.AFFILIATION)
+
+    # Searching or filtering by the institution finds Bob, not Ada.
+    for url in (by_place, in_place, in_country):
+        body = visitor.get(url).content.decode()
+        assert not links_to(body, world.ada), url
+        assert links_to(body, world.bob), url
+    # Her profile is still public, found by name, without the institution.
+    for url in (by_name, suggest):
+        body = visitor.get(url, **HTMX).content.decode()
+        assert links_to(body, world.ada), url
+        assert place.display_name not in body, url
+    assert "Affiliation not shown" in visitor.get(by_name).content.decode()
+    page = visitor.get(place.get_absolute_url())
+    assert not links_to(page.content.decode(), world.ada)
+    assert links_to(page.content.decode(), world.bob)
+    assert not links_to(visitor.get(place_hood).content.decode(), world.ada)
+    assert f"institution:{place.pk}" not in visitor.get(ada_hood).content.decode()
+    profile = visitor.get(world.ada.get_absolute_url()).content.decode()
+    assert "Affiliation not shown" in profile and place.display_name not in profile
+    place.refresh_from_db()
+    assert place.researchers_count == 1  # Bob
+
+
+# --- the explorer's neighbours JSON: fresh at once after a hide ------------------------------
+
+
+def test_neighbours_json_is_revalidated_and_changes_with_a_hide(searchable, curator, worker):
+    world = searchable
+    url = reverse("graph_node_neighbours", args=[f"researcher:{world.bob.pk}"])
+    visitor = Client()
+    first = visitor.get(url)
+    assert first["Cache-Control"] == "public, no-cache"  # no cache reuses it unchecked
+    assert links_to(first.content.decode(), world.ada)
+    etag = first["ETag"]
+    again = visitor.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again["ETag"] == etag
+
+    hide_by_request(world, curator, worker)
+
+    after = visitor.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert after.status_code == 200
+    assert after["ETag"] != etag
+    assert not links_to(after.content.decode(), world.ada)
+    hidden = reverse("graph_node_neighbours", args=[f"researcher:{world.ada.pk}"])
+    assert visitor.get(hidden).status_code == 404
+
+
+# --- re-import ---------------------------------------------------------------------------
+
+
+def author_record(researcher: Researcher, institution: Institution) -> dict:
+    return {
+        "id": researcher.source_id,
+        "display_name": researcher.display_name,
+        "display_name_alternatives": [f"{researcher.display_name} (again)"],
+        "last_known_institutions": [
+            {
+                "id": institution.source_id,
+                "display_name": institution.display_name,
+                "type": "education",
+            }
+        ],
+        "updated_date": "2030-01-01T00:00:00",
+    }
+
+
+def test_hidden_record_and_hidden_affiliation_stay_hidden_after_a_reimport(
+    searchable, curator, worker, tmp_path
+):
+    world = searchable
+    approve(world, curator, worker, world.ada, HideRequest.Scope.PROFILE)
+    approve(world, curator, worker, world.bob, HideRequest.Scope.AFFILIATION)
+    path = tmp_path / "authors.jsonl"
+    records = [author_record(person, world.institution) for person in (world.ada, world.bob)]
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    worker(
+        lambda: call_command(
+            "import_openalex", str(path), stdout=io.StringIO(), stderr=io.StringIO()
+        )
+    )
+    world.ada.refresh_from_db()
+    world.bob.refresh_from_db()
+    assert world.ada.alternative_names == ["Ada Lovelace (again)"]  # the import did run
+    assert world.ada.hidden_at is not None and world.bob.affiliation_hidden
+
+    visitor = Client()
+    assert visitor.get(world.ada.get_absolute_url()).status_code == 410
+    search = visitor.get(reverse("search") + "?q=Lovelace+again").content.decode()
+    assert not links_to(search, world.ada)
+    place = world.institution
+    for url in (
+        reverse("search") + "?q=Analytical&kind=researchers",
+        reverse("researcher_directory") + f"?institution={place.pk}",
+        place.get_absolute_url(),
+        reverse("graph_node_neighbours", args=[f"institution:{place.pk}"]),
+    ):
+        body = visitor.get(url).content.decode()
+        assert not links_to(body, world.ada), url
+        assert not links_to(body, world.bob), url
+    assert links_to(visitor.get(reverse("researcher_directory")).content.decode(), world.bob)
