@@ -170,9 +170,7 @@ def test_hidden_record_leaves_every_surface_cached_or_not(searchable, curator, w
 # --- query budgets of the surfaces once the record is hidden ---------------------------------
 
 
-def test_surfaces_keep_their_query_budgets_after_a_hide(
-    searchable, curator, worker, query_budget
-):
+def test_surfaces_keep_their_query_budgets_after_a_hide(searchable, curator, worker, query_budget):
     world = searchable
     # Bob keeps a co-author once Ada is gone (an empty list reads no page of rows).
     bulk_authorships([(work, [world.bob, world.cara]) for work in bulk_works(1)])
@@ -343,3 +341,92 @@ def test_hidden_record_and_hidden_affiliation_stay_hidden_after_a_reimport(
         assert not links_to(body, world.ada), url
         assert not links_to(body, world.bob), url
     assert links_to(visitor.get(reverse("researcher_directory")).content.decode(), world.bob)
+
+
+# --- the owner's visibility controls, where their data appears -------------------------------
+
+VISIBILITY = {
+    "followers_visibility": "everyone",
+    "in_suggestions": "on",
+    "open_visible_to_followers": "on",
+    "accepts_invitations": "on",
+}
+
+
+def owner_of(researcher: Researcher, email: str) -> Client:
+    user = make_user(email)
+    Researcher.objects.filter(pk=researcher.pk).update(owner=user, verification_level=2)
+    researcher.refresh_from_db()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_leaving_suggestions_takes_effect_on_cached_slices_and_explorers(world):
+    cara = owner_of(world.cara, "cara@engines.test")
+    build_slice(researcher_id=world.bob.pk)
+    visitor = Client()
+    slice_url = reverse("graph_slice", args=[world.bob.pk])
+    explorer_url = reverse("graph_explorer", args=[world.bob.pk])
+    for url, headers in ((slice_url, HTMX), (explorer_url, {})):
+        visitor.get(url, **headers)
+        cached = visitor.get(url, **headers)
+        assert cached["X-Page-Cache"] == "hit"
+        assert links_to(cached.content.decode(), world.cara), url
+
+    response = cara.post(
+        reverse("owner_visibility", args=[world.cara.pk]), {**VISIBILITY, "in_suggestions": ""}
+    )
+    assert response.status_code == 302
+    build_slice(researcher_id=world.bob.pk)  # the worker builds the slice asked for again
+
+    for url, headers in ((slice_url, HTMX), (explorer_url, {})):
+        body = visitor.get(url, **headers).content.decode()
+        assert "Bob Babbage" in body, url
+        assert not links_to(body, world.cara), url
+
+
+def test_invitations_off_takes_effect_on_the_cached_profile(world):
+    ada = owner_of(world.ada, "ada@engines.test")
+    visitor = Client()
+    url = world.ada.get_absolute_url()
+    visitor.get(url)
+    cached = visitor.get(url)
+    assert cached["X-Page-Cache"] == "hit"
+    assert "Log in to send an invitation" in cached.content.decode()
+
+    ada.post(
+        reverse("owner_visibility", args=[world.ada.pk]), {**VISIBILITY, "accepts_invitations": ""}
+    )
+
+    body = visitor.get(url).content.decode()
+    assert "This researcher does not accept invitations." in body
+    assert "Log in to send an invitation" not in body
+    sender = Client()
+    sender.force_login(make_user("grace@navy.test"))
+    assert "This researcher does not accept invitations." in sender.get(url).content.decode()
+    assert sender.get(reverse("invitation_new", args=[world.ada.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("followers_visibility", ["everyone", "owner"])
+def test_no_public_page_names_a_follower(world, followers_visibility):
+    """Followers are counted on the profile, never named, whichever the owner's choice."""
+    ada = owner_of(world.ada, "ada@engines.test")
+    reader = make_user("reader@engines.test")
+    follower = Client()
+    follower.force_login(reader)
+    follower.post(reverse("researcher_follow", args=[world.ada.pk]))
+    ada.post(
+        reverse("owner_visibility", args=[world.ada.pk]),
+        {**VISIBILITY, "followers_visibility": followers_visibility},
+    )
+    stranger = Client()
+    stranger.force_login(make_user("mallory@evil.test"))
+    for client in (Client(), stranger):
+        for url in (
+            world.ada.get_absolute_url(),
+            reverse("graph_node_neighbours", args=[f"researcher:{world.ada.pk}"]),
+            reverse("researcher_feed", args=[world.ada.pk]),
+        ):
+            body = client.get(url).content.decode()
+            assert reader.email not in body and reader.get_username() not in body, url
