@@ -55,8 +55,15 @@ def worker(monkeypatch, django_capture_on_commit_callbacks):
     return run
 
 
+ORCID = "0000-0002-1825-0097"
+OPENALEX_ID = "https://openalex.org/A5000000042"
+
+
 @pytest.fixture
 def searchable(world):
+    """The world with search documents, and identifiers on Ada's record."""
+    Researcher.objects.filter(pk=world.ada.pk).update(orcid=ORCID, source_id=OPENALEX_ID)
+    world.ada.refresh_from_db()
     refresh_search_documents(researcher_ids=[world.ada.pk, world.bob.pk, world.cara.pk])
     return world
 
@@ -89,6 +96,12 @@ def surfaces(world) -> dict[str, tuple[str, dict]]:
     return {
         "search page": (reverse("search") + "?q=Lovelace", {}),
         "search fragment": (reverse("search_suggestions") + "?q=Lovelace", HTMX),
+        "works search (first authors)": (reverse("search") + "?q=engine&kind=works", {}),
+        "ORCID in the search fragment": (reverse("search_suggestions") + f"?q={ORCID}", HTMX),
+        "source id in the search fragment": (
+            reverse("search_suggestions") + "?q=A5000000042",
+            HTMX,
+        ),
         "directory": (reverse("researcher_directory"), {}),
         "directory by institution": (
             reverse("researcher_directory") + f"?institution={world.institution.pk}",
@@ -149,6 +162,7 @@ def test_hidden_record_leaves_every_surface_cached_or_not(searchable, curator, w
             assert "Ada Lovelace" in body or links_to(body, world.ada), name
     profile = visitor.get(ada_url)
     assert profile.status_code == 200
+    assert visitor.get(reverse("search") + f"?q={ORCID}")["Location"] == ada_url
 
     HIDERS[how](world, curator, worker)
     build_slice(researcher_id=world.bob.pk)  # the worker rebuilds the dropped slice
@@ -156,6 +170,11 @@ def test_hidden_record_leaves_every_surface_cached_or_not(searchable, curator, w
     gone = visitor.get(ada_url)
     assert gone.status_code == 410
     assert "Ada Lovelace" not in gone.content.decode()
+    # An identifier names no hidden record: no redirect to it (its URL carries the name).
+    by_orcid = visitor.get(reverse("search") + f"?q={ORCID}")
+    assert by_orcid.status_code == 200 and not links_to(by_orcid.content.decode(), world.ada)
+    by_source = reverse("researcher_by_source", args=[world.ada.source_id])
+    assert visitor.get(by_source).status_code == 410
     assert visitor.get(reverse("researcher_feed", args=[world.ada.pk])).status_code == 410
     leaks = []
     for name, (url, headers) in pages.items():
