@@ -449,3 +449,15 @@ def test_no_public_page_names_a_follower(world, followers_visibility):
         ):
             body = client.get(url).content.decode()
             assert reader.email not in body and reader.get_username() not in body, url
+
+
+def test_owner_shows_the_record_again_and_search_finds_it_again(searchable, curator, worker):
+    world = searchable
+    hide_by_owner(world, curator, worker)
+    visitor = Client()
+    url = reverse("search") + "?q=Lovelace&kind=researchers"
+    assert not links_to(visitor.get(url).content.decode(), world.ada)
+    owner = world.ada.owner
+    worker(lambda: owners.set_record_hidden(user=owner, researcher=world.ada, hidden=False))
+    assert links_to(visitor.get(url).content.decode(), world.ada)
+    assert visitor.get(world.ada.get_absolute_url()).status_code == 200
