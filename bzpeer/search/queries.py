@@ -145,7 +145,7 @@ def _match_sql(search: SearchInput) -> tuple[str, dict]:
     where, params = _researcher_where(search.filters)
     params.update({"tsq": prefix_tsquery(search.terms), "q": search.query, "config": NAMES_CONFIG})
     join = ""
-    if len(where) > 1:  # more than "not merged" (documents exist for current records only)
+    if len(where) > 1:  # more than "public" (documents exist for public records only)
         join = f"JOIN {Researcher._meta.db_table} r ON r.id = s.researcher_id"
         condition = " AND " + " AND ".join(where[1:])
     else:
