@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import quote_etag
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -20,8 +23,10 @@ from profiles.access import get_researcher_or_404, require_visible
 from profiles.models import Researcher
 from profiles.queries import follow_merge_chain
 
-# Neighbourhoods change only with an import; a short shared cache spares repeat expands.
-NEIGHBOURS_MAX_AGE = 60
+# Neighbourhoods change with an import and with a record hidden or shown again, which must
+# take effect at once: caches (shared ones too) may keep a neighbourhood but revalidate it
+# on every use; its ETag is a digest of the JSON, so an unchanged one costs a 304.
+NEIGHBOURS_CACHE_CONTROL = {"public": True, "no_cache": True}
 
 
 # Rendering the slice (its drawing and lists: some 800 template nodes) costs more than the
@@ -157,15 +162,18 @@ def _explorer(request: HttpRequest, researcher: Researcher) -> HttpResponse:
 
 
 @require_safe
-def node_neighbours(request: HttpRequest, node_id: str) -> JsonResponse:
+def node_neighbours(request: HttpRequest, node_id: str) -> HttpResponse:
     """One node's neighbours (nodes and typed edges) for the explorer to add on a click."""
     try:
         hood = queries.neighbourhood(node_id)
     except nodes.UnknownNode as error:
         raise Http404("No such node") from error
     response = JsonResponse(hood.as_json())
-    patch_cache_control(response, public=True, max_age=NEIGHBOURS_MAX_AGE)
-    return response
+    response["ETag"] = quote_etag(hashlib.sha1(response.content, usedforsecurity=False).hexdigest())
+    patch_cache_control(response, **NEIGHBOURS_CACHE_CONTROL)
+    # A 304 (with these headers) when the client's copy is this one; else the response.
+    answer = get_conditional_response(request, etag=response["ETag"], response=response)
+    return response if answer is None else answer
 
 
 @require_safe

@@ -118,7 +118,7 @@ def owner_visibility(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     if not form.is_valid():
         return _identity_response(request, researcher.pk, error=_first_error(form))
     try:
-        services.set_visibility(user=request.user, researcher=researcher, **form.cleaned_data)
+        owners.set_visibility(user=request.user, researcher=researcher, **form.cleaned_data)
     except ValidationError as exc:
         return _identity_response(request, researcher.pk, error=exc.messages[0])
     return _identity_response(request, researcher.pk, notice="Visibility settings saved.")

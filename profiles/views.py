@@ -318,7 +318,8 @@ def unfollow(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def researcher_by_source(request: HttpRequest, source_id: str) -> HttpResponse:
     """Resolve a record by where it came from (`A5017898742`, the OpenAlex URL, or a local
     urn:bzpeer id), so other sites and the README can link a profile without our pk."""
-    researcher = queries.get_researcher_by_source(source_id)
+    # A hidden record answers 410 here too: a redirect would name it (its slug).
+    researcher = require_visible(queries.get_researcher_by_source(source_id))
     return redirect(researcher.get_absolute_url())
 
 

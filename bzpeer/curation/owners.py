@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from bzpeer.curation.derived import queue_recompute
+from bzpeer.search.documents import refresh_search_documents
 from bzpeer.types import User
 from claims import hiding
 from claims import services as claim_rules
@@ -79,9 +80,38 @@ def update_summary(*, user: User, researcher: Researcher, summary: str) -> Resea
 
 def set_record_hidden(*, user: User, researcher: Researcher, hidden: bool) -> Researcher:
     """The owner hides (or shows again) their record at once (claims.hiding); every stored
-    graph slice that shows it is dropped, so it leaves other profiles' graphs too."""
+    graph slice that shows it is dropped, so it leaves other profiles' graphs too, and its
+    search document follows (no search finds a hidden record)."""
     with transaction.atomic():
         record = hiding.set_own_record_hidden(user=user, researcher=researcher, hidden=hidden)
         drop_slices_showing(researcher_ids=[record.pk])
+        refresh_search_documents(researcher_ids=[record.pk])
         queue_recompute(researcher_ids=[record.pk])
+    return record
+
+
+def set_visibility(
+    *,
+    user: User,
+    researcher: Researcher,
+    followers_visibility: str,
+    in_suggestions: bool,
+    open_visible_to_followers: bool,
+    accepts_invitations: bool,
+) -> Researcher:
+    """The owner's visibility controls (profiles.services.set_visibility). Leaving the
+    "never worked with" suggestions takes effect at once: every stored graph slice that
+    shows the record is dropped (a page that asks again gets a build without it)."""
+    with transaction.atomic():
+        was_suggested = researcher.in_suggestions
+        record = profile_services.set_visibility(
+            user=user,
+            researcher=researcher,
+            followers_visibility=followers_visibility,
+            in_suggestions=in_suggestions,
+            open_visible_to_followers=open_visible_to_followers,
+            accepts_invitations=accepts_invitations,
+        )
+        if was_suggested and not record.in_suggestions:
+            drop_slices_showing(researcher_ids=[record.pk])
     return record

@@ -25,6 +25,7 @@ from django.utils import timezone
 from bzpeer.audit.context import curation_context
 from bzpeer.curation.derived import queue_recompute, refresh_derived_data
 from bzpeer.privacy.services import erase_account
+from bzpeer.search.documents import refresh_search_documents
 from bzpeer.types import AnyUser, User
 from claims import hiding
 from claims import services as claim_rules
@@ -704,7 +705,9 @@ HIDE_NOTES: dict[str, str] = {
 def approve_hide_request(*, request: HideRequest, curator: User, reason: str = "") -> HideRequest:
     """claims.hiding.approve_hide_request (the review rules and the record's columns) in an
     audit context whose public note never names the requester; then every stored graph
-    slice that shows the record is dropped, and the record's own derived data follows."""
+    slice that shows the record is dropped, its search document and institution links are
+    rewritten (a hidden record, or a hidden affiliation, is found by no search or filter),
+    and the record's own derived data follows."""
     with (
         transaction.atomic(),
         curation_context(
@@ -716,6 +719,7 @@ def approve_hide_request(*, request: HideRequest, curator: User, reason: str = "
     ):
         request = hiding.approve_hide_request(request=request, reviewer=curator, reason=reason)
         drop_slices_showing(researcher_ids=[request.researcher_id])
+        refresh_search_documents(researcher_ids=[request.researcher_id])
         queue_recompute(researcher_ids=[request.researcher_id])
     return request
 

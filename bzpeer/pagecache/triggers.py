@@ -26,6 +26,14 @@ from __future__ import annotations
 # install_sql().
 WORK_LIST_AUTHORS = 3
 
+# How a work page shows one of its authors changed (n: new image, o: old): the name, or
+# whether the record is public (hidden, or merged into another): only a public one is linked.
+AUTHOR_SHOWN_CHANGED = (
+    "(n.display_name IS DISTINCT FROM o.display_name"
+    " OR (n.hidden_at IS NULL) IS DISTINCT FROM (o.hidden_at IS NULL)"
+    " OR n.merged_into_id IS DISTINCT FROM o.merged_into_id)"
+)
+
 # Pages: R = researcher profile (its works list, chart, topics, header, stats),
 #        W = work page (its authors, their institutions, topics, venue).
 CHILD_TABLES: dict[str, list[tuple[str, str]]] = {
@@ -53,14 +61,15 @@ CHILD_TABLES: dict[str, list[tuple[str, str]]] = {
 ROW_TABLES: dict[str, list[tuple[str, str]]] = {
     "profiles_researcher": [
         ("R", "SELECT id FROM {changed} c"),
-        # Work pages name their authors: only a new name moves them (not counts or trust).
+        # Work pages name their authors, linked while the record is public: only a new
+        # name or a change of that (hidden or shown, merged) moves them, not counts or trust.
         (
             "W",
             "SELECT a.work_id FROM works_authorship a JOIN {changed} n ON n.id = a.researcher_id"
-            " JOIN {old} o ON o.id = n.id WHERE n.display_name IS DISTINCT FROM o.display_name",
+            f" JOIN {{old}} o ON o.id = n.id WHERE {AUTHOR_SHOWN_CHANGED}",
         ),
-        # Works lists name each work's first authors: a new name moves their co-authors'
-        # profiles (only works where the renamed author is among the first ones listed).
+        # Works lists name each work's first authors (unlinked): a new name moves their
+        # co-authors' profiles (only works where the renamed author is among the first).
         (
             "R",
             "SELECT a2.researcher_id FROM works_authorship a JOIN {changed} n"

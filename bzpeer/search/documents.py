@@ -2,8 +2,11 @@
 
 1. `ResearcherInstitution`: every institution a researcher is linked to by the data, their
    last known institution and each institution named by the authorships their profile
-   lists (claims.listing: not hidden, not reported "not me"), with how many works.
-2. `ResearcherSearch`: one search document per current researcher: the display name
+   lists (claims.listing: not hidden, not reported "not me"), with how many works. None
+   for a record the public may not see (merged or hidden) or whose affiliation its subject
+   hid: searching or filtering by an institution never finds them.
+2. `ResearcherSearch`: one search document per public researcher (not merged, not hidden;
+   without institutions when the affiliation is hidden): the display name
    (weight A), alternative names (B), institution names (C) and their top topics (D), in
    the unaccenting `bzpeer_names` configuration; the folded names for trigram search; the
    works count, the ranking prior.
@@ -12,8 +15,9 @@
 
 `refresh_search_documents` is set-based (a few statements per chunk of ids, whatever the
 number of researchers); bzpeer.curation.derived.refresh_derived_data calls it, so imports,
-merges, splits, hides, claims and admin edits keep the documents current. A merged
-duplicate loses its rows: only its survivor is found.
+merges, splits, claims and admin edits keep the documents current, and the hiding services
+(bzpeer.curation) call it directly. A merged duplicate loses its rows: only its survivor is
+found; a hidden record loses them until it is shown again.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ from django.db import connection, transaction
 from bzpeer.textsearch import NAMES_CONFIG
 from bzpeer.utils import chunked
 from claims import listing
-from profiles.models import Researcher, ResearcherInstitution, ResearcherSearch, ResearcherTopic
+from profiles.models import (
+    Researcher,
+    ResearcherInstitution,
+    ResearcherSearch,
+    ResearcherTopic,
+    visible_sql,
+)
 from works.models import Authorship, Institution, Topic, Work
 
 TOPICS_IN_DOCUMENT = 10
@@ -56,6 +66,8 @@ def refresh_search_documents(
     of topics a researcher left: pass those topics (read before it) as `topic_ids`."""
     t = _tables()
     listed = listing.listed_sql("a", "w")
+    # A record's institutions are public while the record is and its affiliation is shown.
+    shown = f"{visible_sql('r')} AND NOT r.affiliation_hidden"
     institutions: set[int] = set()
     topics = set(topic_ids)
     for chunk in chunked(sorted(set(researcher_ids))):
@@ -78,14 +90,13 @@ def refresh_search_documents(
                     FROM {t["authorship"]} a
                     JOIN {t["affiliation"]} ai ON ai.authorship_id = a.id
                     JOIN {t["work"]} w ON w.id = a.work_id
-                    JOIN {t["researcher"]} r ON r.id = a.researcher_id
-                         AND r.merged_into_id IS NULL
+                    JOIN {t["researcher"]} r ON r.id = a.researcher_id AND {shown}
                     WHERE a.researcher_id = ANY(%(ids)s) AND {listed}
                     GROUP BY a.researcher_id, ai.institution_id
                     UNION ALL
                     SELECT r.id, r.last_known_institution_id, 0, true
                     FROM {t["researcher"]} r
-                    WHERE r.id = ANY(%(ids)s) AND r.merged_into_id IS NULL
+                    WHERE r.id = ANY(%(ids)s) AND {shown}
                       AND r.last_known_institution_id IS NOT NULL
                 ) linked
                 GROUP BY researcher_id, institution_id
@@ -120,7 +131,7 @@ def refresh_search_documents(
                         ORDER BY rt.works_count DESC LIMIT %(topics)s
                     ) rt JOIN {t["topic"]} tp ON tp.id = rt.topic_id
                 ) top ON true
-                WHERE r.id = ANY(%(ids)s) AND r.merged_into_id IS NULL
+                WHERE r.id = ANY(%(ids)s) AND {visible_sql("r")}
                 """,
                 {
                     "ids": chunk,
@@ -139,8 +150,8 @@ def refresh_search_documents(
 
 
 def refresh_link_counts(*, institution_ids: Iterable[int], topic_ids: Iterable[int]) -> None:
-    """Recount `researchers_count` of these institutions and topics (merged researchers
-    left out)."""
+    """Recount `researchers_count` of these institutions and topics (merged and hidden
+    researchers left out)."""
     t = _tables()
     institution_ids = sorted(set(institution_ids))
     topic_ids = sorted(set(topic_ids))
@@ -164,7 +175,7 @@ def refresh_link_counts(*, institution_ids: Iterable[int], topic_ids: Iterable[i
                 FROM unnest(%(ids)s::bigint[]) AS x(id)
                 LEFT JOIN (SELECT rt.topic_id, COUNT(*) AS n FROM {t["rtopic"]} rt
                            JOIN {t["researcher"]} r ON r.id = rt.researcher_id
-                                AND r.merged_into_id IS NULL
+                                AND {visible_sql("r")}
                            WHERE rt.topic_id = ANY(%(ids)s) GROUP BY rt.topic_id) c
                        ON c.topic_id = x.id
                 WHERE tp.id = x.id AND tp.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)

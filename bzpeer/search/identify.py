@@ -34,7 +34,7 @@ class Identified:
 
 def _openalex_record(entity: str, source_id: str) -> Record | None:
     if entity == "author":
-        return Researcher.objects.filter(source_id=source_id).first()
+        return Researcher.objects.filter(source_id=source_id, hidden_at__isnull=True).first()
     if entity == "work":
         return Work.objects.filter(source_id=source_id, is_hidden=False).first()
     if entity == "institution":
@@ -46,13 +46,18 @@ def _openalex_record(entity: str, source_id: str) -> Record | None:
 
 def identify(query: str) -> Identified | None:
     """The record an exact identifier names (one query), or None when the query is not an
-    identifier. A well-formed identifier with no record comes back with record=None."""
+    identifier. A well-formed identifier with no record comes back with record=None, and
+    so does one naming a hidden researcher or work: an identifier never reveals them."""
     text = query.strip()
     if not text or " " in text:
         return None
     if orcid := normalize_orcid(text):
         # The current record before a merged duplicate (which would redirect to it).
-        record = Researcher.objects.filter(orcid=orcid).order_by("merged_into_id", "pk").first()
+        record = (
+            Researcher.objects.filter(orcid=orcid, hidden_at__isnull=True)
+            .order_by("merged_into_id", "pk")
+            .first()
+        )
         return Identified("ORCID iD", orcid, record)
     if doi := normalize_doi(text):
         return Identified("DOI", doi, Work.objects.filter(doi=doi, is_hidden=False).first())

@@ -119,9 +119,10 @@ def _researcher_where(filters: Filters) -> tuple[list[str], dict]:
         )
         params["f_topic"] = filters.topic
     if filters.country:
+        # The country of the affiliation the profile shows (none when its subject hid it).
         where.append(
-            f"EXISTS (SELECT 1 FROM {institution} li WHERE li.id = r.last_known_institution_id "
-            "AND li.country_code = %(f_country)s)"
+            f"NOT r.affiliation_hidden AND EXISTS (SELECT 1 FROM {institution} li "
+            "WHERE li.id = r.last_known_institution_id AND li.country_code = %(f_country)s)"
         )
         params["f_country"] = filters.country
     if filters.claimed:
@@ -144,7 +145,7 @@ def _match_sql(search: SearchInput) -> tuple[str, dict]:
     where, params = _researcher_where(search.filters)
     params.update({"tsq": prefix_tsquery(search.terms), "q": search.query, "config": NAMES_CONFIG})
     join = ""
-    if len(where) > 1:  # more than "not merged" (documents exist for current records only)
+    if len(where) > 1:  # more than "public" (documents exist for public records only)
         join = f"JOIN {Researcher._meta.db_table} r ON r.id = s.researcher_id"
         condition = " AND " + " AND ".join(where[1:])
     else:
@@ -175,7 +176,10 @@ RESEARCHER_SORTS = {
 
 
 def researchers_for_display() -> QuerySet[Researcher]:
-    return Researcher.objects.select_related("last_known_institution")
+    """The rows of a page of researchers. Only public ones: a record hidden by a plain
+    UPDATE (not through the hiding services, which drop its search document) is left out
+    of the page until its document is refreshed."""
+    return Researcher.objects.visible().select_related("last_known_institution")
 
 
 def _researcher_facets_sql() -> str:
@@ -189,6 +193,7 @@ def _researcher_facets_sql() -> str:
                    COALESCE(li.country_code, '') AS country, COUNT(*) AS n
             FROM m JOIN {researcher} r ON r.id = m.id
             LEFT JOIN {institution} li ON li.id = r.last_known_institution_id
+                 AND NOT r.affiliation_hidden
             GROUP BY 1, 2, 3, 4, 5) g),
         (SELECT json_agg(x) FROM (
             SELECT i.id, i.display_name AS name, c.n FROM (
