@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from calendar import timegm
 from collections import OrderedDict
 from collections.abc import Callable
@@ -258,3 +259,41 @@ def fragments(version: PageVersion, parts: dict[str, Callable[[], str]]) -> dict
     if missing:
         cache.set_many(missing, CACHE_SECONDS)
     return html
+
+
+@dataclass(frozen=True)
+class Shell:
+    """A page rendered once per version with a marker where each per-visitor part goes
+    (the header's links, messages, follow and identity sections...). A signed-in request
+    renders only those parts, with small templates, and fills them in.
+
+    The markers carry a random nonce drawn when the shell is rendered, so no text of the
+    record (escaped anyway) can pose as one."""
+
+    nonce: str
+    html: str
+
+    def fill(self, parts: dict[str, str]) -> SafeString:
+        html = self.html
+        for name, part in parts.items():
+            html = html.replace(_marker(self.nonce, name), part, 1)
+        return mark_safe(html)  # our own templates' output, parts included
+
+
+def _marker(nonce: str, name: str) -> str:
+    return f"<!--slot:{nonce}:{name}-->"
+
+
+def shell(
+    version: PageVersion, name: str, slots: tuple[str, ...], render: Callable[[dict], str]
+) -> Shell:
+    """The shell `name` of this page version (from the cache, or `render(slots)` with a
+    marker for each slot), stored as the other fragments are."""
+
+    def rendered() -> str:
+        nonce = secrets.token_hex(8)
+        markers = {slot: mark_safe(_marker(nonce, slot)) for slot in slots}
+        return f"{nonce}\n{render(markers)}"
+
+    nonce, html = fragments(version, {f"shell:{name}": rendered})[f"shell:{name}"].split("\n", 1)
+    return Shell(nonce=nonce, html=html)
