@@ -150,17 +150,23 @@ def _variant(request: HttpRequest, variant: str) -> str:
 def _is_public(request: HttpRequest) -> bool:
     """True when the response may be the same for every visitor: an anonymous visitor
     with no message waiting to be shown (len() does not consume them)."""
+    if not request.COOKIES:
+        # No session cookie: nobody is signed in (sign-in lives in the session) and no
+        # message waits (messages live in their cookie or the session). Nothing to read.
+        return True
     if request.user.is_authenticated:
         return False
     return len(get_messages(request)) == 0
 
 
-def _set_public_headers(response: HttpResponse, etag: str, changed_at: datetime | None) -> None:
+def _set_public_headers(
+    response: HttpResponse, etag: str, last_modified: int | None, vary: tuple[str, ...] = VARY
+) -> None:
     response["ETag"] = etag
-    if changed_at is not None:
-        response["Last-Modified"] = http_date(timegm(changed_at.utctimetuple()))
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = PUBLIC_CACHE_CONTROL
-    patch_vary_headers(response, VARY)
+    patch_vary_headers(response, vary)
 
 
 def _set_private_headers(response: HttpResponse) -> None:
@@ -203,7 +209,7 @@ def serve(
     last_modified = timegm(version.changed_at.utctimetuple()) if version.changed_at else None
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if not_modified is not None:
-        _set_public_headers(not_modified, etag, version.changed_at)
+        _set_public_headers(not_modified, etag, last_modified)
         return not_modified
 
     stored = _local.get(key)
@@ -223,20 +229,20 @@ def serve(
             etag = f"W/{etag}"
         else:
             response = HttpResponse(content, content_type=content_type)
-        patch_vary_headers(response, ("Accept-Encoding",))
         response["X-Page-Cache"] = "hit"
-    else:
-        response = render()
-        if not _storable(request, response):
-            _set_private_headers(response)
-            return response
-        content = response.content
-        compressed = compress_string(content) if len(content) >= 200 else None
-        stored = (content, compressed, response["Content-Type"])
-        cache.set(key, stored, CACHE_SECONDS)
-        _local.put(key, stored)
-        response["X-Page-Cache"] = "miss"
-    _set_public_headers(response, etag, version.changed_at)
+        _set_public_headers(response, etag, last_modified, (*VARY, "Accept-Encoding"))
+        return response
+    response = render()
+    if not _storable(request, response):
+        _set_private_headers(response)
+        return response
+    content = response.content
+    compressed = compress_string(content) if len(content) >= 200 else None
+    stored = (content, compressed, response["Content-Type"])
+    cache.set(key, stored, CACHE_SECONDS)
+    _local.put(key, stored)
+    response["X-Page-Cache"] = "miss"
+    _set_public_headers(response, etag, last_modified)
     return response
 
 
