@@ -68,7 +68,8 @@ MIDDLEWARE = [
     # token is masked anew for every response, and Django adds random bytes to each gzip
     # header, so sizes do not line up across requests.
     "django.middleware.gzip.GZipMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the (fixed) header text built once rather than per response.
+    "bzpeer.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A NUL byte would reach Postgres and fail the query: 400 before any view runs.
     "bzpeer.middleware.RejectNulBytesMiddleware",

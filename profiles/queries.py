@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from bzpeer.identifiers import parse_source_id
-from bzpeer.pagecache.loading import load_with_version
+from bzpeer.pagecache.loading import fetch_one, load_with_version
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import EPOCH_SQL
 from bzpeer.types import AnyUser
@@ -95,11 +95,15 @@ def is_following(user: AnyUser, researcher: Researcher) -> bool:
 
 
 def follow_state(user: AnyUser, researcher: Researcher) -> tuple[bool, bool]:
-    """(following, digest on) for the follow control: one query, none when anonymous."""
+    """(following, digest on) for the follow control: one query (a plain statement
+    prepared once per connection; signed-in profiles run it every request), none when
+    anonymous."""
     if not user.is_authenticated:
         return False, False
-    found = (
-        Follow.objects.filter(user=user, researcher=researcher).values_list("email_digest").first()
+    found = fetch_one(
+        f"SELECT email_digest FROM {Follow._meta.db_table}"
+        " WHERE user_id = %s AND researcher_id = %s LIMIT 1",
+        [user.pk, researcher.pk],
     )
     return found is not None, bool(found and found[0])
 

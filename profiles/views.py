@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache as memoize
 from urllib.parse import urlencode
@@ -13,7 +14,8 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
+from django.template import RequestContext
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
@@ -22,13 +24,13 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bzpeer.htmx import partial_or_redirect
 from bzpeer.pagecache.models import ContentVersion
-from bzpeer.pagecache.responses import PageVersion, fragments, serve
+from bzpeer.pagecache.responses import PageVersion, fragments, serve, shell
 from bzpeer.provenance import source_name, source_url
 from bzpeer.ratelimit import allow
 from bzpeer.types import HtmxHttpRequest
 from claims import listing
 from claims import queries as claim_queries
-from claims.queries import viewer_state
+from claims.queries import ANONYMOUS, ViewerState, viewer_state
 from profiles import queries, services
 from profiles.access import get_researcher_or_404, require_visible
 from profiles.charts import citations_per_year_chart, works_per_year_chart
@@ -130,6 +132,19 @@ def _profile_path(researcher: Researcher, params: WorksParams) -> str:
     return f"{researcher.get_absolute_url()}{'?' + urlencode(query) if query else ''}"
 
 
+# The parts of a profile that depend on who is looking: a signed-in visitor gets the page's
+# shell (rendered once per version) with these rendered for them (_render_profile_shell).
+VIEWER_SLOTS = ("body", "nav", "messages", "top", "follow", "identity", "direct")
+VIEWER_SLOT_TEMPLATES = {
+    "body": "_body_attributes.html",
+    "nav": "_nav_links.html",
+    "messages": "_messages.html",
+    "follow": "profiles/_follow.html",
+    "identity": "profiles/_identity.html",
+    "direct": "profiles/_direct_collaboration.html",
+}
+
+
 def _render_profile(
     request: HttpRequest, researcher: Researcher, version: PageVersion, params: WorksParams
 ) -> HttpResponse:
@@ -138,26 +153,30 @@ def _render_profile(
     the site header) are rendered for this request, and so is a filtered works list."""
     # The viewer's claim/owner/invitation state: one query, none for anonymous users.
     identity = viewer_state(request.user, researcher)
+    if params.cached and identity.is_authenticated:
+        return _render_profile_shell(request, researcher, version, params, identity)
+    topics = memoize(lambda: _filter_topics(researcher))
+    context = _profile_context(request, researcher, version, params, identity, topics=topics)
+    context.update(_follow_context(request, researcher))
+    return render(request, "profiles/researcher_detail.html", context)
 
-    @memoize
-    def topics() -> list:
-        return _filter_topics(researcher)
+
+def _profile_context(
+    request: HttpRequest,
+    researcher: Researcher,
+    version: PageVersion,
+    params: WorksParams,
+    identity: ViewerState,
+    *,
+    topics: Callable[[], list],
+    with_top: bool = True,
+) -> dict:
+    """The page's context but the viewer's follow state; `with_top=False` leaves the
+    header section out (a shell's slot)."""
 
     @memoize
     def works_context() -> dict:
         return _works_context(researcher, params, topics())
-
-    def top_html() -> str:
-        context = {
-            "researcher": researcher,
-            "top_topics": topics()[:3],
-            "chart": works_per_year_chart(listing.works_per_year(researcher)),
-            "citations_chart": citations_per_year_chart(researcher.citations_by_year or {}),
-            "source_name": source_name(researcher.source_id),
-            "source_url": source_url(researcher.source_id),
-            "identity": identity,
-        }
-        return render_to_string("profiles/_profile_top.html", context)
 
     def works_html() -> str:
         return render_to_string("profiles/_works.html", works_context())
@@ -183,9 +202,9 @@ def _render_profile(
         parts[params.name] = works_html
         parts[f"sources.{params.sort}.{params.page}"] = works_sources
     # The owner and a pending claimant see their own state in the header badges.
-    personal_top = identity.is_owner or bool(identity.pending_claim_id)
-    if not personal_top:
-        parts["top"] = top_html
+    personal_top = _personal_top(identity)
+    if with_top and not personal_top:
+        parts["top"] = lambda: _top_html(researcher, identity, topics())
     html = fragments(version, parts)
     if params.cached:
         sources = [
@@ -197,18 +216,83 @@ def _render_profile(
         works = mark_safe(works_html())  # the output of our own template
     path = _profile_path(researcher, params)
     context = {
-        **_follow_context(request, researcher),
+        "researcher": researcher,
         "identity": identity,
         "summary_html": html["summary"],
-        "top_html": top_html() if personal_top else html["top"],
+        "top_html": "",
         "graph_html": html["graph"],
         "works_html": works,
         "corrections_html": html["corrections"],
         "page_path": path,
     }
+    if with_top:
+        context["top_html"] = (
+            _top_html(researcher, identity, topics()) if personal_top else html["top"]
+        )
     topic_names = [name for name in html["topic_names"].split("\n") if name]
     context.update(profile_meta(request, researcher, topic_names=topic_names, work_sources=sources))
-    return render(request, "profiles/researcher_detail.html", context)
+    return context
+
+
+def _personal_top(identity: ViewerState) -> bool:
+    return identity.is_owner or bool(identity.pending_claim_id)
+
+
+def _top_html(researcher: Researcher, identity: ViewerState, topics: list) -> str:
+    context = {
+        "researcher": researcher,
+        "top_topics": topics[:3],
+        "chart": works_per_year_chart(listing.works_per_year(researcher)),
+        "citations_chart": citations_per_year_chart(researcher.citations_by_year or {}),
+        "source_name": source_name(researcher.source_id),
+        "source_url": source_url(researcher.source_id),
+        "identity": identity,
+    }
+    return render_to_string("profiles/_profile_top.html", context)
+
+
+def _render_profile_shell(
+    request: HttpRequest,
+    researcher: Researcher,
+    version: PageVersion,
+    params: WorksParams,
+    identity: ViewerState,
+) -> HttpResponse:
+    """A signed-in visitor's profile: the page's shell for this version (the record's
+    parts, the same for everyone) with the visitor's own parts rendered into its slots by
+    small templates; no page template is rendered."""
+
+    topics = memoize(lambda: _filter_topics(researcher))
+
+    def render_shell(slots: dict) -> str:
+        # As an anonymous visitor would see it; every per-visitor part is a slot.
+        context = _profile_context(
+            request, researcher, version, params, ANONYMOUS, topics=topics, with_top=False
+        )
+        return render_to_string(
+            "profiles/researcher_detail.html", {**context, "slots": slots}, request=request
+        )
+
+    # Canonical links name the host: one shell per host as well.
+    name = f"profile.{params.sort}.{params.page}.{request.scheme}://{request.get_host()}"
+    page = shell(version, name, VIEWER_SLOTS, render_shell)
+    if _personal_top(identity):
+        top = _top_html(researcher, identity, topics())
+    else:
+        top = fragments(version, {"top": lambda: _top_html(researcher, identity, topics())})["top"]
+    context = {
+        **_follow_context(request, researcher),
+        "identity": identity,
+        "researcher": researcher,
+        "page_path": _profile_path(researcher, params),
+    }
+    request_context = RequestContext(request, context)
+    parts = {
+        slot: get_template(template).template.render(request_context)  # type: ignore[attr-defined]
+        for slot, template in VIEWER_SLOT_TEMPLATES.items()
+    }
+    parts["top"] = top
+    return HttpResponse(page.fill(parts))
 
 
 @require_safe

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
@@ -128,6 +129,37 @@ def test_the_policy_allows_only_our_own_scripts_and_styles(client, record):
     assert directives["object-src"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]
     assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+
+
+@pytest.mark.django_db
+def test_the_policy_built_once_follows_the_settings_and_a_views_own_policy(
+    client, record, settings
+):
+    from csp.constants import NONCE
+    from csp.decorators import csp_update
+    from django.test import RequestFactory
+
+    from bzpeer.middleware import ContentSecurityPolicyMiddleware
+
+    url = record.get_absolute_url()
+    first, again = client.get(url), client.get(url)  # built, then reused
+    assert first["Content-Security-Policy"] == again["Content-Security-Policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert client.get(url)["Content-Security-Policy"] == "default-src 'none'"
+    assert client.get(url)["Content-Security-Policy"] == "default-src 'none'"
+    # A view's own policy and a nonce are still django-csp's business.
+    view = csp_update({"img-src": ["https://example.org"]})(lambda request: HttpResponse("x"))
+    middleware = ContentSecurityPolicyMiddleware(view)
+    request = RequestFactory().get("/")
+    middleware.process_request(request)
+    response = middleware.process_response(request, view(request))
+    assert "img-src https://example.org" in response["Content-Security-Policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": [NONCE]}}
+    request = RequestFactory().get("/")
+    middleware.process_request(request)
+    nonce = str(request.csp_nonce)
+    response = middleware.process_response(request, HttpResponse("x"))
+    assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
 
 
 def _production_env() -> dict[str, str]:

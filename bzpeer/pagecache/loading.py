@@ -9,6 +9,7 @@ path reuses the same objects (no second query for the record).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache as memoize
 from typing import Any, TypeVar, cast
 
@@ -83,11 +84,14 @@ def _prepared_cursor():
     return connection.make_cursor(cursor)
 
 
-def _fetch_one(sql: str, params: list) -> tuple | None:
-    """Run the statement; a connection that went away (a database restart) is replaced
-    and the statement run once more. That is what Django's per-request health check (a
-    `SELECT 1` before the first query) buys, without its round trip: a cache hit then
-    costs one round trip to Postgres."""
+def fetch_one(sql: str, params: Sequence | Mapping) -> tuple | None:
+    """The first row of a fixed SQL statement, prepared on this connection at its first
+    use (for statements run on every request of a hot page).
+
+    A connection that went away (a database restart) is replaced and the statement run
+    once more. That is what Django's per-request health check (a `SELECT 1` before the
+    first query) buys, without its round trip: a cache hit then costs one round trip to
+    Postgres."""
     for attempt in (1, 2):
         try:
             with _prepared_cursor() as cursor:
@@ -133,7 +137,7 @@ def load_with_version(
         return None
     extra = extra or {}
     sql, layout = _statement(model, related, joins, tuple(extra.values()), where)
-    row = _fetch_one(sql, [kind, pk])
+    row = fetch_one(sql, [kind, pk])
     if row is None:
         return None
     _, names, width = layout[0]

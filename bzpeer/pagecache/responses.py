@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from calendar import timegm
 from collections import OrderedDict
 from collections.abc import Callable
@@ -149,17 +150,23 @@ def _variant(request: HttpRequest, variant: str) -> str:
 def _is_public(request: HttpRequest) -> bool:
     """True when the response may be the same for every visitor: an anonymous visitor
     with no message waiting to be shown (len() does not consume them)."""
+    if not request.COOKIES:
+        # No session cookie: nobody is signed in (sign-in lives in the session) and no
+        # message waits (messages live in their cookie or the session). Nothing to read.
+        return True
     if request.user.is_authenticated:
         return False
     return len(get_messages(request)) == 0
 
 
-def _set_public_headers(response: HttpResponse, etag: str, changed_at: datetime | None) -> None:
+def _set_public_headers(
+    response: HttpResponse, etag: str, last_modified: int | None, vary: tuple[str, ...] = VARY
+) -> None:
     response["ETag"] = etag
-    if changed_at is not None:
-        response["Last-Modified"] = http_date(timegm(changed_at.utctimetuple()))
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = PUBLIC_CACHE_CONTROL
-    patch_vary_headers(response, VARY)
+    patch_vary_headers(response, vary)
 
 
 def _set_private_headers(response: HttpResponse) -> None:
@@ -202,7 +209,7 @@ def serve(
     last_modified = timegm(version.changed_at.utctimetuple()) if version.changed_at else None
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if not_modified is not None:
-        _set_public_headers(not_modified, etag, version.changed_at)
+        _set_public_headers(not_modified, etag, last_modified)
         return not_modified
 
     stored = _local.get(key)
@@ -222,20 +229,20 @@ def serve(
             etag = f"W/{etag}"
         else:
             response = HttpResponse(content, content_type=content_type)
-        patch_vary_headers(response, ("Accept-Encoding",))
         response["X-Page-Cache"] = "hit"
-    else:
-        response = render()
-        if not _storable(request, response):
-            _set_private_headers(response)
-            return response
-        content = response.content
-        compressed = compress_string(content) if len(content) >= 200 else None
-        stored = (content, compressed, response["Content-Type"])
-        cache.set(key, stored, CACHE_SECONDS)
-        _local.put(key, stored)
-        response["X-Page-Cache"] = "miss"
-    _set_public_headers(response, etag, version.changed_at)
+        _set_public_headers(response, etag, last_modified, (*VARY, "Accept-Encoding"))
+        return response
+    response = render()
+    if not _storable(request, response):
+        _set_private_headers(response)
+        return response
+    content = response.content
+    compressed = compress_string(content) if len(content) >= 200 else None
+    stored = (content, compressed, response["Content-Type"])
+    cache.set(key, stored, CACHE_SECONDS)
+    _local.put(key, stored)
+    response["X-Page-Cache"] = "miss"
+    _set_public_headers(response, etag, last_modified)
     return response
 
 
@@ -258,3 +265,41 @@ def fragments(version: PageVersion, parts: dict[str, Callable[[], str]]) -> dict
     if missing:
         cache.set_many(missing, CACHE_SECONDS)
     return html
+
+
+@dataclass(frozen=True)
+class Shell:
+    """A page rendered once per version with a marker where each per-visitor part goes
+    (the header's links, messages, follow and identity sections...). A signed-in request
+    renders only those parts, with small templates, and fills them in.
+
+    The markers carry a random nonce drawn when the shell is rendered, so no text of the
+    record (escaped anyway) can pose as one."""
+
+    nonce: str
+    html: str
+
+    def fill(self, parts: dict[str, str]) -> SafeString:
+        html = self.html
+        for name, part in parts.items():
+            html = html.replace(_marker(self.nonce, name), part, 1)
+        return mark_safe(html)  # our own templates' output, parts included
+
+
+def _marker(nonce: str, name: str) -> str:
+    return f"<!--slot:{nonce}:{name}-->"
+
+
+def shell(
+    version: PageVersion, name: str, slots: tuple[str, ...], render: Callable[[dict], str]
+) -> Shell:
+    """The shell `name` of this page version (from the cache, or `render(slots)` with a
+    marker for each slot), stored as the other fragments are."""
+
+    def rendered() -> str:
+        nonce = secrets.token_hex(8)
+        markers = {slot: mark_safe(_marker(nonce, slot)) for slot in slots}
+        return f"{nonce}\n{render(markers)}"
+
+    nonce, html = fragments(version, {f"shell:{name}": rendered})[f"shell:{name}"].split("\n", 1)
+    return Shell(nonce=nonce, html=html)

@@ -272,3 +272,40 @@ def test_a_work_with_a_thousand_authors_pages_them(client, query_budget):
     assert "Authors 951–1000 of" in page and "(page 20 of 20)" in page and 'rel="prev"' in page
     # Past the end reads as the last page.
     assert "Physicist 0999" in html(get(client, f"{url}?authors=999"))
+
+
+# --- signed-in pages from the page's shell ----------------------------------------------
+
+
+def test_a_signed_in_profile_is_the_shell_with_the_viewers_own_parts(client, ada):
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    reader = make_user("reader@home.test")
+    client.force_login(reader)
+    url = ada.get_absolute_url()
+    first = html(get(client, url))
+    follow_researcher(user=reader, researcher=ada)
+    client.cookies["messages"] = CookieStorage(None)._encode(
+        [Message(message_levels.SUCCESS, "Welcome back.")]
+    )
+    second = html(get(client, url))  # the same shell, new per-viewer parts
+    assert "<!--slot:" not in first and "<!--slot:" not in second
+    assert 'aria-pressed="true"' not in first and 'aria-pressed="true"' in second
+    assert "Welcome back." in second and "Welcome back." not in first
+    assert "reader@home.test" in second
+    assert second.count('hx-headers=\'{"X-CSRFToken"') == 1
+    # The shared parts are the anonymous page's, around the viewer's own.
+    anonymous = html(get(Client(), url))
+    assert "<!--slot:" not in anonymous
+    for shared in ('<h1 id="researcher-name"', "Note 11", "Request removal or hiding"):
+        assert shared in anonymous and shared in second, shared
+
+
+def test_a_signed_in_profile_shows_a_change_on_the_next_request(client, ada):
+    client.force_login(make_user("reader@home.test"))
+    url = ada.get_absolute_url()
+    assert "Poet of the engine." not in html(get(client, url))
+    get(client, url)  # the shell is warm
+    Researcher.objects.filter(pk=ada.pk).update(summary="Poet of the engine.")
+    assert "Poet of the engine." in html(get(client, url))
