@@ -2,11 +2,15 @@
 
 Order inside a batch: full institutions, sources, topics; stubs for what records only
 reference; full authors; co-author stubs; works; then each work's topic links and
-authorships, diffed against what is stored so unchanged rows keep their ids.
+authorships (with their institutions), so unchanged rows keep their ids.
 
-Rows are compared with what is stored first and only new or different ones are written
-(bulk upserts keyed on source_id), so a re-run writes nothing and reports "unchanged".
-"""
+Only new or different rows are written, so a re-run writes nothing and reports
+"unchanged". Works and every relation are compared in Postgres, not in Python: the batch
+goes through COPY into staging tables, the upsert updates a stored row only when it IS
+DISTINCT FROM the incoming one, and rows no longer listed are deleted by an anti-join
+against the staging table (only for works stored before the batch: a first import
+deletes nothing). Institutions, sources, topics and authors, a few per batch or needing
+the stored values (a claimed record's ORCID and level), are still read and compared here."""
 
 from __future__ import annotations
 
