@@ -443,7 +443,8 @@ def merge_survivor_ids(researcher_ids: Iterable[int]) -> dict[int, int]:
         cursor.execute(
             f"""
             WITH RECURSIVE chain (start_id, id, merged_into_id, hops) AS (
-                SELECT id, id, merged_into_id, 0 FROM {table} WHERE id = ANY(%s)
+                SELECT id, id, merged_into_id, 0 FROM {table}
+                WHERE id = ANY(%s) AND merged_into_id IS NOT NULL
                 UNION ALL
                 SELECT chain.start_id, r.id, r.merged_into_id, chain.hops + 1
                 FROM chain JOIN {table} r ON r.id = chain.merged_into_id

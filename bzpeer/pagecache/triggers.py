@@ -143,9 +143,17 @@ def _bumps(entries: list[tuple[str, str]], **relations: str) -> str:
     )
 
 
+# A trigger's statements join the transition tables (no index, no statistics) with each
+# other and with real tables: they are planned with hash and merge joins allowed whatever
+# the statement that fired them turned off (the derived-data refresh turns them off for its
+# own index-driven plans; nested loops over two transition tables are quadratic).
+PLANNER_SETTINGS = "SET enable_hashjoin = on SET enable_mergejoin = on"
+
+
 def _function(name: str, body: str) -> str:
     return (
-        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
+        f"{PLANNER_SETTINGS} AS $$\n"
         f"BEGIN\n{body}\n  RETURN NULL;\nEND $$;"
     )
 

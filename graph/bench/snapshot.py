@@ -28,8 +28,10 @@ import orjson
 from graph.bench.corpus import WORDS, Corpus
 
 OPENALEX = "https://openalex.org/"
-WORKS_PER_PART = 50_000
-OTHERS_PER_PART = 100_000
+# Parts small enough that `--workers 2` keeps both processes busy at 100k works (ten works
+# parts, two author parts); OpenAlex's own parts are larger, and more numerous.
+WORKS_PER_PART = 10_000
+OTHERS_PER_PART = 20_000
 UPDATED = "2025-01-01"
 ABSTRACT_WORDS = 150
 REFERENCES = 25

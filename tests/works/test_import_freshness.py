@@ -132,3 +132,36 @@ def test_a_newer_copy_changes_topics_and_institutions(tmp_path, hook_calls):
     assert list(authorship.institutions.values_list("source_id", flat=True)) == [
         "https://openalex.org/I4210114444"
     ]
+
+
+def test_a_newer_copy_is_compared_in_the_database_and_only_its_changes_are_counted(tmp_path):
+    record = llama(OLD)
+    run_command(write(tmp_path / "a.jsonl", [record]))
+    stored_links = Authorship.institutions.through.objects.filter(
+        authorship__work__source_id=LLAMA
+    ).count()
+    newer = llama(NEW)
+    dropped = newer["authorships"].pop()
+    first = newer["authorships"][0]
+    kept_links = {i["id"] for i in first["institutions"] if i.get("id")}
+    first["institutions"] = []
+
+    result = run_command(write(tmp_path / "b.jsonl", [newer]))
+    again = run_command(write(tmp_path / "c.jsonl", [newer]))
+
+    assert result.error is None, result.stderr
+    assert "authorships removed 1" in result.stdout
+    assert "authorships created 0" in result.stdout
+    # The first author's links are removed; the dropped author's links go with their
+    # authorship (not counted as links removed).
+    assert f"authorship institution links removed {len(kept_links)}" in result.stdout
+    dropped_links = len({i["id"] for i in dropped["institutions"] if i.get("id")})
+    assert (
+        Authorship.institutions.through.objects.filter(authorship__work__source_id=LLAMA).count()
+        == stored_links - len(kept_links) - dropped_links
+    )
+    assert dropped["author"]["id"] not in authors_of(LLAMA)
+    # The same copy again: Postgres finds nothing distinct, nothing is written.
+    assert again.error is None, again.stderr
+    assert "Nothing changed" in again.stdout
+    assert Work.objects.get(source_id=LLAMA).title == newer["title"]

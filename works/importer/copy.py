@@ -98,12 +98,19 @@ def upsert(
     conflict: Sequence[str],
     update: Sequence[str] | None,
     returning: Sequence[str] = (),
+    changed_only: Sequence[str] = (),
+    expressions: dict[str, str] | None = None,
+    inserted_flag: bool = False,
 ) -> list[tuple]:
     """Insert `rows` (values for `columns`, database column names) into the model's table.
 
     On a conflict over `conflict`, the columns in `update` are overwritten (and auto_now
-    ones set to now); with `update=None` the stored row is kept. Returns the `returning`
-    columns of every row inserted or updated (not of rows left alone).
+    ones set to now); with `update=None` the stored row is kept. `expressions` replaces
+    `EXCLUDED.col` for some of them (SQL over the stored row `t` and `EXCLUDED`). With
+    `changed_only`, a stored row is updated only when one of those columns differs (IS
+    DISTINCT FROM): the comparison happens in Postgres, against the row it locks. Returns
+    the `returning` columns of every row inserted or updated (not of rows left alone),
+    followed by True for an inserted row and False for an updated one with `inserted_flag`.
     """
     if not rows:
         return []
@@ -122,17 +129,29 @@ def upsert(
             *update,
             *(str(f.column) for f in model._meta.concrete_fields if _is_auto_now(f)),
         ]
+        given = expressions or {}
+
+        def value(column: str) -> str:
+            return given.get(column, f"EXCLUDED.{quote(column)}")
+
         action = "DO UPDATE SET " + ", ".join(
-            f"{quote(c)} = EXCLUDED.{quote(c)}" for c in dict.fromkeys(touched)
+            f"{quote(c)} = {value(c)}" for c in dict.fromkeys(touched)
         )
-    tail = f" RETURNING {', '.join(quote(c) for c in returning)}" if returning else ""
+        if changed_only:
+            stored = ", ".join(f"t.{quote(c)}" for c in changed_only)
+            incoming = ", ".join(value(c) for c in changed_only)
+            action += f" WHERE ROW({stored}) IS DISTINCT FROM ROW({incoming})"
+    outputs = [*(f"t.{quote(c)}" for c in returning)]
+    if inserted_flag:
+        outputs.append("(t.xmax = 0)")  # xmax is 0 on a row version this statement inserted
+    tail = f" RETURNING {', '.join(outputs)}" if outputs else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({target}) SELECT {source} FROM {stage} s ORDER BY {order} "
-            f"ON CONFLICT ({keys}) {action}{tail}",
+            f"INSERT INTO {table} AS t ({target}) SELECT {source} FROM {stage} s "
+            f"ORDER BY {order} ON CONFLICT ({keys}) {action}{tail}",
             values,
         )
-        return cursor.fetchall() if returning else []
+        return cursor.fetchall() if outputs else []
 
 
 def _is_auto_now(field: models.Field) -> bool:
@@ -146,8 +165,34 @@ def ids_for(model: type[models.Model], source_ids: Iterable[str]) -> dict[str, i
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT t.source_id, t.id FROM {model._meta.db_table} t "
-            "JOIN unnest(%s::text[]) AS k(source_id) ON k.source_id = t.source_id",
+            f"SELECT source_id, id FROM {model._meta.db_table} WHERE source_id = ANY(%s)",
             [keys],
         )
         return dict(cursor.fetchall())
+
+
+def copy_into_temp(
+    name: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]
+) -> str:
+    """A temporary table `name` with these (column, SQL type) pairs holding exactly `rows`
+    (for the set-based comparisons that need columns no real table has together)."""
+    stage = f"stage_{name}"
+    definition = ", ".join(f"{column} {kind}" for column, kind in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({definition})")
+        cursor.execute(f"DELETE FROM {stage}")
+    names = ", ".join(column for column, _ in columns)
+    with (
+        connection.wrap_database_errors,
+        connection.connection.cursor() as cursor,
+        cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
+def fetch(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []

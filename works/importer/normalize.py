@@ -134,6 +134,8 @@ def plain_text(raw: str | None) -> str:
     survives."""
     if not raw:
         return ""
+    if "<" not in raw and "&" not in raw and "\x00" not in raw:
+        return " ".join(raw.split())  # nothing for the cleaner to do (most titles)
     # Postgres text cannot hold NUL; nothing legitimate uses it.
     text = raw.replace("\x00", "")
     for _ in range(_DECODE_ROUNDS):
@@ -151,9 +153,19 @@ def rebuild_abstract(inverted_index: dict[str, list[int]] | None) -> str:
     """Sort the (position, word) pairs and join them with spaces; None gives ""."""
     if not inverted_index:
         return ""
-    placed: dict[int, list[str]] = {}
-    for word, positions in inverted_index.items():
-        for position in positions:
-            placed.setdefault(position, []).append(word)
-    # Words sharing a position keep the (position, word) order a sort of pairs would give.
-    return " ".join(word for position in sorted(placed) for word in sorted(placed[position]))
+    # Usually every position from 0 holds exactly one word: place them directly.
+    size = sum(map(len, inverted_index.values()))
+    slots: list[str | None] = [None] * size
+    try:
+        for word, positions in inverted_index.items():
+            for position in positions:
+                if slots[position] is not None or position < 0:
+                    raise IndexError(position)
+                slots[position] = word
+    except IndexError:
+        # Gaps or shared positions: words sharing a position keep the (position, word)
+        # order a sort of pairs gives.
+        pairs = [(p, w) for w, positions in inverted_index.items() for p in positions]
+        pairs.sort()
+        return " ".join(word for _, word in pairs)
+    return " ".join(slots)  # type: ignore[arg-type]  # every slot filled

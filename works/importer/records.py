@@ -9,6 +9,7 @@ reported as bad rather than half-imported.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from django.db import models
 
 from profiles.models import Researcher
 from works.importer.normalize import (
+    OPENALEX,
     EntityId,
     arxiv_from_doi,
     arxiv_from_id,
@@ -54,6 +56,8 @@ FIELD_NAME_MAX = _max_length(Topic, "field_name")
 HOMEPAGE_MAX = _max_length(Institution, "homepage_url")
 LANDING_MAX = _max_length(Work, "landing_page_url")
 REF_MAX = 255
+_WORK_URL = f"{OPENALEX}W"
+_WORK_KEY = len(_WORK_URL)
 SMALLINT_MAX = 32767
 INT_MAX = 2_147_483_647
 
@@ -399,10 +403,15 @@ def _abstract(obj: dict[str, Any]) -> str:
         index = index["InvertedIndex"]
         if not isinstance(index, dict):
             raise BadRecord("abstract_inverted_index.InvertedIndex must be an object")
-    for word, positions in index.items():
-        # `type(p) is int` also refuses booleans (a subclass of int), in one check.
-        if type(positions) is not list or not all(type(p) is int for p in positions):
-            raise BadRecord(f"abstract_inverted_index[{word!r}] must be a list of integers")
+    # `type(p) is int` also refuses booleans (a subclass of int). One pass over the types
+    # first; the word at fault is looked for only when something is wrong.
+    values = index.values()
+    if not {*map(type, values)} <= {list} or not {
+        *map(type, itertools.chain.from_iterable(values))
+    } <= {int}:
+        for word, positions in index.items():
+            if type(positions) is not list or not all(type(p) is int for p in positions):
+                raise BadRecord(f"abstract_inverted_index[{word!r}] must be a list of integers")
     text = rebuild_abstract(index)
     # Most abstracts hold no markup and no entity: the HTML cleaner has nothing to do.
     if "<" not in text and "&" not in text and "\x00" not in text:
@@ -505,7 +514,11 @@ def _parse_work(obj: dict[str, Any], source_id: str) -> WorkRow:
     title = _get(obj, "title", str, "") if "title" in obj else _get(obj, "display_name", str, "")
     referenced: dict[str, None] = {}  # ordered and de-duplicated
     for index, ref in enumerate(_get(obj, "referenced_works", list, "") or []):
-        ref_id = _entity_id(ref, f"referenced_works[{index}] ", {"work"}).source_id
+        key = ref[_WORK_KEY:] if type(ref) is str and ref.startswith(_WORK_URL) else ""
+        if key.isascii() and key.isdigit():
+            ref_id = ref  # already the canonical form (nearly every reference)
+        else:
+            ref_id = _entity_id(ref, f"referenced_works[{index}] ", {"work"}).source_id
         if len(ref_id) <= REF_MAX:
             referenced[ref_id] = None
     authorships, authors_count = _authorships(obj)

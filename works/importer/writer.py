@@ -2,15 +2,19 @@
 
 Order inside a batch: full institutions, sources, topics; stubs for what records only
 reference; full authors; co-author stubs; works; then each work's topic links and
-authorships, diffed against what is stored so unchanged rows keep their ids.
+authorships (with their institutions), so unchanged rows keep their ids.
 
-Rows are compared with what is stored first and only new or different ones are written
-(bulk upserts keyed on source_id), so a re-run writes nothing and reports "unchanged".
-"""
+Only new or different rows are written, so a re-run writes nothing and reports
+"unchanged". Works and every relation are compared in Postgres, not in Python: the batch
+goes through COPY into staging tables, the upsert updates a stored row only when it IS
+DISTINCT FROM the incoming one, and rows no longer listed are deleted by an anti-join
+against the staging table (only for works stored before the batch: a first import
+deletes nothing). Institutions, sources, topics and authors, a few per batch or needing
+the stored values (a claimed record's ORCID and level), are still read and compared here."""
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +23,7 @@ from django.db import models
 from django.utils import timezone
 
 from profiles.models import Researcher, VerificationLevel, merge_survivor_ids
-from works.importer.copy import ids_for, upsert
+from works.importer.copy import copy_into_staging, copy_into_temp, fetch, ids_for, upsert
 from works.importer.normalize import OPENALEX
 from works.importer.reader import Location
 from works.importer.records import (
@@ -126,7 +130,7 @@ class _Batch:
         self._write_authors()
         self._author_stubs()
         work_status = self._write_works()
-        changed_works = self._sync_work_topics()
+        changed_works = self._sync_work_topics(work_status)
         changed_works |= self._sync_authorships(work_status)
         for source_id, status in work_status.items():
             if status == "unchanged" and self.ids[Work][source_id] in changed_works:
@@ -142,9 +146,11 @@ class _Batch:
             if not dated:
                 continue
             stored = dict(
-                model._default_manager.filter(source_id__in=dated, openalex_updated__isnull=False)
-                .values_list("source_id", "openalex_updated")
-                .order_by()
+                fetch(
+                    f"SELECT source_id, openalex_updated FROM {model._meta.db_table} "
+                    "WHERE source_id = ANY(%s) AND openalex_updated IS NOT NULL",
+                    [dated],
+                )
             )
             for source_id, when in stored.items():
                 updated = rows[source_id][1].updated_date
@@ -248,9 +254,11 @@ class _Batch:
         if not wanted:
             return
         stored = {
-            row[column]: row
-            for row in model._default_manager.filter(**{f"{column}__in": wanted}).values(
-                "pk", "source_id", "is_stub", column
+            value: {"pk": pk, "source_id": source_id, "is_stub": is_stub}
+            for pk, source_id, is_stub, value in fetch(
+                f"SELECT id, source_id, is_stub, {column} FROM {model._meta.db_table} "
+                f"WHERE {column} = ANY(%s)",
+                [list(wanted)],
             )
         }
         holders: dict[Any, str] = {}
@@ -296,9 +304,7 @@ class _Batch:
         ones (a stub must not overwrite a full record, or an older stub)."""
         if not refs:
             return
-        known = dict(
-            model._default_manager.filter(source_id__in=list(refs)).values_list("source_id", "id")
-        )
+        known = ids_for(model, refs)
         self.ids[model].update(known)
         missing = {sid: ref for sid, ref in refs.items() if sid not in known}
         if not missing:
@@ -415,29 +421,12 @@ class _Batch:
         self._ensure_stubs(Researcher, refs, lambda _: "author", unique=("orcid", None, "ORCID"))
 
     def _write_works(self) -> dict[str, str]:
+        """Upsert the works; Postgres compares each with the stored row (IS DISTINCT FROM)
+        and leaves an identical one alone, so no stored work is read into Python."""
         if not self.works:
             return {}
-        columns = [
-            "doi",
-            "arxiv_id",
-            "title",
-            "abstract",
-            "type",
-            "publication_year",
-            "publication_date",
-            "venue_id",
-            "landing_page_url",
-            "cited_by_count",
-            "referenced_works",
-            "authors_count",
-            "counts_by_year",
-            "team_size",
-            "openalex_updated",
-        ]
-        existing = self._existing(Work, self.works, columns)
         pending: Pending = {}
         for source_id, (location, row) in self.works.items():
-            old = existing.get(source_id)
             pending[source_id] = (
                 location,
                 {
@@ -451,44 +440,89 @@ class _Batch:
                     "venue_id": self.ids[Source][row.venue.source_id] if row.venue else None,
                     "landing_page_url": row.landing_page_url,
                     "cited_by_count": row.cited_by_count,
-                    "referenced_works": row.referenced_works,
+                    "referenced_works": _text_array(row.referenced_works),
                     "authors_count": row.authors_count,
                     "counts_by_year": row.counts_by_year,
                     "team_size": row.team_size,
-                    "openalex_updated": row.updated_date
-                    or (old["openalex_updated"] if old else None),
+                    "openalex_updated": row.updated_date,
                 },
             )
         self._claim_unique(Work, "doi", pending, empty=None, label="DOI", full=True)
-        return self._upsert(Work, pending, existing)
+        names = [*next(iter(pending.values()))[1], "is_stub"]
+        columns = [_column(Work, name) for name in names]
+        rows = [
+            (source_id, *values.values(), False, self.now, self.now)
+            for source_id, (_, values) in pending.items()
+        ]
+        written = upsert(
+            Work,
+            ["source_id", *columns, "imported_at", "first_imported_at"],
+            rows,
+            conflict=["source_id"],
+            update=[*columns, "imported_at", "first_imported_at"],
+            changed_only=columns,
+            expressions={
+                # A copy without a date keeps the stored one.
+                "openalex_updated": 'COALESCE(EXCLUDED."openalex_updated", t."openalex_updated")',
+                # A stub filled in by its own record counts as new from now on.
+                "first_imported_at": 'CASE WHEN t."is_stub" THEN EXCLUDED."first_imported_at" '
+                'ELSE COALESCE(t."first_imported_at", EXCLUDED."first_imported_at") END',
+            },
+            returning=["source_id", "id"],
+            inserted_flag=True,
+        )
+        status = dict.fromkeys(pending, "unchanged")
+        for source_id, pk, inserted in written:
+            self.ids[Work][source_id] = pk
+            status[source_id] = "created" if inserted else "updated"
+        self.ids[Work].update(ids_for(Work, [sid for sid, s in status.items() if s == "unchanged"]))
+        return status
 
     # --- relations --------------------------------------------------------------------------
+    # Each batch's wanted rows go to a staging table; what is stored for the batch's works
+    # and not wanted is deleted by an anti-join, what is wanted and not stored is inserted,
+    # all in Postgres. Rows go in key order (concurrent importers lock in one order).
 
-    def _sync_work_topics(self) -> set[int]:
+    def _work_ids(self) -> list[int]:
+        return sorted(self.ids[Work][sid] for sid in self.works)
+
+    def _stored_work_ids(self, work_status: dict[str, str]) -> list[int]:
+        """The batch's works that were stored before it: only they can have rows to delete
+        (none in a first import, which then skips the anti-joins)."""
+        return sorted(self.ids[Work][sid] for sid, s in work_status.items() if s != "created")
+
+    def _sync_work_topics(self, work_status: dict[str, str]) -> set[int]:
         if not self.works:
             return set()
-        through = Work.topics.through
-        work_ids = [self.ids[Work][sid] for sid in self.works]
-        wanted = {
-            (self.ids[Work][sid], self.ids[Topic][topic.source_id])
-            for sid, (_, row) in self.works.items()
-            for topic in row.topics
-        }
-        stored = {
-            (work_id, topic_id): pk
-            for pk, work_id, topic_id in through.objects.filter(work_id__in=work_ids).values_list(
-                "pk", "work_id", "topic_id"
+        through = Work.topics.through._meta.db_table
+        wanted = sorted(
+            {
+                (self.ids[Work][sid], self.ids[Topic][topic.source_id])
+                for sid, (_, row) in self.works.items()
+                for topic in row.topics
+            }
+        )
+        stage = copy_into_staging(through, ["work_id", "topic_id"], wanted)
+        stored = self._stored_work_ids(work_status)
+        removed = (
+            fetch(
+                f"DELETE FROM {through} wt WHERE wt.work_id = ANY(%s) AND NOT EXISTS ("
+                f"SELECT 1 FROM {stage} s WHERE s.work_id = wt.work_id "
+                "AND s.topic_id = wt.topic_id) RETURNING wt.work_id",
+                [stored],
             )
-        }
-        removed = [pair for pair in stored if pair not in wanted]
-        added = [pair for pair in wanted if pair not in stored]
-        through.objects.filter(pk__in=[stored[pair] for pair in removed]).delete()
-        upsert(
-            through, ["work_id", "topic_id"], added, conflict=["work_id", "topic_id"], update=None
+            if stored
+            else []
+        )
+        added = fetch(
+            f"INSERT INTO {through} (work_id, topic_id) SELECT work_id, topic_id FROM {stage} "
+            "ORDER BY work_id, topic_id ON CONFLICT (work_id, topic_id) DO NOTHING "
+            "RETURNING work_id",
+            [],
         )
         self.stats.relations["work topic links added"] += len(added)
         self.stats.relations["work topic links removed"] += len(removed)
-        return {work_id for work_id, _ in (*removed, *added)}
+        return {work_id for (work_id,) in (*removed, *added)}
 
     def _sync_authorships(self, work_status: dict[str, str]) -> set[int]:
         """Make each work's authorships exactly the listed ones; returns works that changed."""
@@ -505,6 +539,7 @@ class _Batch:
         )
         # (work, researcher) -> (position, order, raw name, institution ids)
         wanted: dict[tuple[int, int], tuple[str, int, str, tuple[int, ...]]] = {}
+        institution_ids = self.ids[Institution]
         for sid, (_, row) in self.works.items():
             work_id = self.ids[Work][sid]
             for a in row.authorships:
@@ -512,90 +547,101 @@ class _Batch:
                 if key in wanted:
                     continue  # the same person listed twice: keep the first
                 institutions = tuple(
-                    dict.fromkeys(self.ids[Institution][i.source_id] for i in a.institutions)
+                    dict.fromkeys(institution_ids[i.source_id] for i in a.institutions)
                 )
                 wanted[key] = (a.author_position, a.order, a.raw_author_name, institutions)
 
-        work_ids = [self.ids[Work][sid] for sid in self.works]
-        stored = {
-            (row["work_id"], row["researcher_id"]): row
-            for row in Authorship.objects.filter(work_id__in=work_ids).values(
-                "id", "work_id", "researcher_id", "author_position", "order", "raw_author_name"
-            )
-        }
-        removed = [key for key in stored if key not in wanted]
-        Authorship.objects.filter(id__in=[stored[key]["id"] for key in removed]).delete()
-
-        to_write: list[tuple[int, int, str, int, str]] = []
-        counts: Counter[str] = Counter()
-        for key, (position, order, raw_name, _) in wanted.items():
-            old = stored.get(key)
-            if old is None:
-                counts["authorships created"] += 1
-            elif (old["author_position"], old["order"], old["raw_author_name"]) != (
-                position,
-                order,
-                raw_name,
-            ):
-                counts["authorships updated"] += 1
-            else:
-                continue
-            to_write.append((key[0], key[1], position, order, raw_name))
-        # ON CONFLICT (work, researcher) DO UPDATE keeps the id of a row that stays.
-        written = upsert(
-            Authorship,
+        table = Authorship._meta.db_table
+        links_table = Authorship.institutions.through._meta.db_table
+        work_ids = self._work_ids()
+        stored = self._stored_work_ids(work_status)
+        keys = sorted(wanted)
+        stage = copy_into_staging(
+            table,
             ["work_id", "researcher_id", "author_position", "order", "raw_author_name"],
-            to_write,
-            conflict=["work_id", "researcher_id"],
-            update=["author_position", "order", "raw_author_name"],
-            returning=["work_id", "researcher_id", "id"],
+            [(*key, *wanted[key][:3]) for key in keys],
         )
-        authorship_ids = {key: row["id"] for key, row in stored.items() if key in wanted}
-        authorship_ids.update({(work, researcher): pk for work, researcher, pk in written})
-        changed_links = self._sync_authorship_institutions(wanted, authorship_ids)
-
-        counts["authorships removed"] = len(removed)
-        self.stats.relations.update(counts)
-        changed = {key[0] for key in removed} | {row[0] for row in to_write} | changed_links
+        links = copy_into_temp(
+            "authorship_links",
+            [("work_id", "bigint"), ("researcher_id", "bigint"), ("institution_id", "bigint")],
+            [(*key, institution) for key in keys for institution in wanted[key][3]],
+        )
+        # Institution links first: of authorships that go, and links that are not listed.
+        links_removed = (
+            fetch(
+                f"DELETE FROM {links_table} ai USING {table} a "
+                "WHERE ai.authorship_id = a.id AND a.work_id = ANY(%s) AND NOT EXISTS ("
+                f"SELECT 1 FROM {links} l WHERE l.work_id = a.work_id "
+                "AND l.researcher_id = a.researcher_id AND l.institution_id = ai.institution_id) "
+                "RETURNING a.work_id, a.researcher_id",
+                [stored],
+            )
+            if stored
+            else []
+        )
+        removed = (
+            fetch(
+                f"DELETE FROM {table} a WHERE a.work_id = ANY(%s) AND NOT EXISTS ("
+                f"SELECT 1 FROM {stage} s WHERE s.work_id = a.work_id "
+                "AND s.researcher_id = a.researcher_id) RETURNING a.work_id, a.researcher_id",
+                [stored],
+            )
+            if stored
+            else []
+        )
+        # ON CONFLICT (work, researcher) DO UPDATE keeps the id of a row that stays.
+        written = fetch(
+            f'INSERT INTO {table} AS t (work_id, researcher_id, author_position, "order", '
+            'raw_author_name) SELECT work_id, researcher_id, author_position, "order", '
+            f"raw_author_name FROM {stage} ORDER BY work_id, researcher_id "
+            "ON CONFLICT (work_id, researcher_id) DO UPDATE SET "
+            'author_position = EXCLUDED.author_position, "order" = EXCLUDED."order", '
+            "raw_author_name = EXCLUDED.raw_author_name "
+            'WHERE ROW(t.author_position, t."order", t.raw_author_name) IS DISTINCT FROM '
+            'ROW(EXCLUDED.author_position, EXCLUDED."order", EXCLUDED.raw_author_name) '
+            "RETURNING t.work_id, (t.xmax = 0)",
+            [],
+        )
+        links_added = fetch(
+            f"WITH added AS (INSERT INTO {links_table} (authorship_id, institution_id) "
+            f"SELECT a.id, l.institution_id FROM {links} l JOIN {table} a "
+            "ON a.work_id = l.work_id AND a.researcher_id = l.researcher_id "
+            "WHERE a.work_id = ANY(%s) ORDER BY a.id, l.institution_id "
+            "ON CONFLICT (authorship_id, institution_id) DO NOTHING RETURNING authorship_id) "
+            f"SELECT a.work_id FROM added JOIN {table} a ON a.id = added.authorship_id",
+            [work_ids],
+        )
+        created = sum(1 for _, inserted in written if inserted)
+        relations = self.stats.relations
+        relations["authorships created"] += created
+        relations["authorships updated"] += len(written) - created
+        relations["authorships removed"] += len(removed)
+        relations["authorship institution links added"] += len(links_added)
+        # Links of an authorship that goes are counted with it, not as links removed.
+        links_removed = [row for row in links_removed if row in wanted]
+        relations["authorship institution links removed"] += len(links_removed)
+        changed = {row[0] for row in (*removed, *written, *links_added, *links_removed)}
         changed |= {self.ids[Work][sid] for sid, s in work_status.items() if s != "unchanged"}
-        for (work_id, researcher_id), _ in wanted.items():
-            self.out.referenced.add(researcher_id)
+        referenced, touched = self.out.referenced, self.out.touched
+        for work_id, researcher_id in keys:
+            referenced.add(researcher_id)
             if work_id in changed:
-                self.out.touched.add(researcher_id)
-        self.out.touched.update(key[1] for key in removed)
+                touched.add(researcher_id)
+        touched.update(researcher_id for _, researcher_id in removed)
         return changed
 
-    def _sync_authorship_institutions(
-        self,
-        wanted: dict[tuple[int, int], tuple[str, int, str, tuple[int, ...]]],
-        authorship_ids: dict[tuple[int, int], int],
-    ) -> set[int]:
-        through = Authorship.institutions.through
-        wanted_links = {
-            (authorship_ids[key], institution_id)
-            for key, (*_, institutions) in wanted.items()
-            for institution_id in institutions
-        }
-        work_of = {authorship_id: key[0] for key, authorship_id in authorship_ids.items()}
-        stored = {
-            (authorship_id, institution_id): pk
-            for pk, authorship_id, institution_id in through.objects.filter(
-                authorship_id__in=list(authorship_ids.values())
-            ).values_list("pk", "authorship_id", "institution_id")
-        }
-        removed = [link for link in stored if link not in wanted_links]
-        added = [link for link in wanted_links if link not in stored]
-        through.objects.filter(pk__in=[stored[link] for link in removed]).delete()
-        upsert(
-            through,
-            ["authorship_id", "institution_id"],
-            added,
-            conflict=["authorship_id", "institution_id"],
-            update=None,
-        )
-        self.stats.relations["authorship institution links added"] += len(added)
-        self.stats.relations["authorship institution links removed"] += len(removed)
-        return {work_of[a] for a, _ in (*removed, *added)}
+
+# Ids as the importer stores them: an array of them needs no quoting in Postgres' text form.
+_PLAIN_IDS = re.compile(r"[A-Za-z0-9:/._\x1f-]*")
+
+
+def _text_array(values: list[str]) -> str | list[str]:
+    """`values` as a Postgres array literal when no element needs quoting (ids nearly
+    always), so COPY sends it without escaping each element; else the list itself."""
+    joined = "\x1f".join(values)
+    if "" in values or not _PLAIN_IDS.fullmatch(joined) or "null" in joined.lower():
+        return values
+    return "{" + joined.replace("\x1f", ",") + "}"
 
 
 def _import_stamps(model: type[models.Model]) -> set[str]:
