@@ -63,20 +63,24 @@ ROW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("R", "SELECT id FROM {changed} c"),
         # Work pages name their authors, linked while the record is public: only a new
         # name or a change of that (hidden or shown, merged) moves them, not counts or trust.
+        # The few such records are found first and their authorships read through the
+        # index: joining all changed rows to the authorships would read the whole table
+        # when a statement rewrites many records' figures (metrics, counts, trust).
         (
             "W",
-            "SELECT a.work_id FROM works_authorship a JOIN {changed} n ON n.id = a.researcher_id"
-            f" JOIN {{old}} o ON o.id = n.id WHERE {AUTHOR_SHOWN_CHANGED}",
+            "SELECT a.work_id FROM works_authorship a WHERE a.researcher_id = ANY(ARRAY("
+            "SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id"
+            f" WHERE {AUTHOR_SHOWN_CHANGED}))",
         ),
         # Works lists name each work's first authors (unlinked): a new name moves their
         # co-authors' profiles (only works where the renamed author is among the first).
         (
             "R",
-            "SELECT a2.researcher_id FROM works_authorship a JOIN {changed} n"
-            " ON n.id = a.researcher_id JOIN {old} o ON o.id = n.id"
+            "SELECT a2.researcher_id FROM works_authorship a"
             " JOIN works_authorship a2 ON a2.work_id = a.work_id"
-            f" WHERE a.order < {WORK_LIST_AUTHORS}"
-            " AND n.display_name IS DISTINCT FROM o.display_name",
+            f" WHERE a.order < {WORK_LIST_AUTHORS} AND a.researcher_id = ANY(ARRAY("
+            "SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id"
+            " WHERE n.display_name IS DISTINCT FROM o.display_name))",
         ),
     ],
     "works_work": [
