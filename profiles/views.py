@@ -33,6 +33,7 @@ from profiles import queries, services
 from profiles.access import get_researcher_or_404, require_visible
 from profiles.charts import citations_per_year_chart, works_per_year_chart
 from profiles.models import Researcher
+from profiles.owner_views import SUMMARY_DRAFT_KEY
 from profiles.page_meta import profile_meta
 from works import citation
 from works.queries import citation_records
@@ -206,6 +207,9 @@ def _render_profile(
         "corrections_html": html["corrections"],
         "page_path": path,
     }
+    if request.user.is_authenticated:
+        # What the owner typed into a summary that did not save (a plain form post).
+        context["summary_draft"] = request.session.pop(SUMMARY_DRAFT_KEY, None)
     topic_names = [name for name in html["topic_names"].split("\n") if name]
     context.update(profile_meta(request, researcher, topic_names=topic_names, work_sources=sources))
     return render(request, "profiles/researcher_detail.html", context)

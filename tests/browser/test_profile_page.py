@@ -151,7 +151,7 @@ def test_reader_logs_in_and_follows_in_place(
     site_nav.get_by_role("link", name="Log in").click()
     page.get_by_label("Email").fill("newcomer@example.org")
     page.get_by_label("Password").fill("pw-newcomer-123")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
 
     # Back on the profile he came from, signed in.
     expect(page).to_have_url(f"{live_server.url}{teven.get_absolute_url()}")
