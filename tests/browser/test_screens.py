@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from bzpeer.privacy import services as privacy_services
+from bzpeer.privacy.models import DataExport
 from claims.models import Claim
 from graph.services import build_slice
 from profiles.models import Researcher
@@ -64,6 +67,8 @@ class Site:
     researcher: Researcher
     paths: dict[str, tuple[str, str | None]]  # state -> (path, who is logged in)
     sessions: dict[str, str]
+    # What a person does on the page before it is checked (opening a panel, typing).
+    actions: dict[str, Callable[[Page], None]] = field(default_factory=dict)
 
 
 def session_cookie(user) -> str:
@@ -125,6 +130,46 @@ def site(live_server, teven: Researcher, settings) -> Site:
     }
     if topic is not None:
         paths["topic"] = (f"/topics/{topic.pk}/", None)
+    institution = teven.last_known_institution
+    if institution is not None:
+        paths["institution"] = (f"/institutions/{institution.pk}/", None)
+
+    # The owner's data export, built as the worker would, and its readable page.
+    export = DataExport.objects.create(user=owner)
+    privacy_services.build_data_export(export_id=export.pk)
+    token = privacy_services.export_token(export)
+    first_name = teven.display_name.split()[0]
+    paths.update(
+        {
+            "search results": (f"/search/?q={first_name}", None),
+            "search results, reader logged in": (f"/search/?q={first_name}", "visitor"),
+            "search suggestions open": ("/", None),
+            "directory": ("/researchers/", None),
+            "topic index": ("/topics/", None),
+            "institution index": ("/institutions/", None),
+            "co-authors": (f"/researchers/{teven.pk}/coauthors/", None),
+            "co-authors of the long one": (f"/researchers/{owned.pk}/coauthors/", None),
+            "privacy": ("/privacy/", None),
+            "hide request form": (f"/researchers/{owned.pk}/hide-request/", None),
+            "account data and deletion": ("/me/privacy/", "owner"),
+            "account data export": (f"/me/privacy/export/{token}/html/", "owner"),
+            "cite page": (f"/works/{work.pk}/cite/", None),
+            "profile with the cite panel open": (teven.get_absolute_url(), None),
+            "admin hide requests": ("/admin/claims/hiderequest/", "curator"),
+        }
+    )
+
+    def open_cite_panel(page: Page) -> None:
+        page.wait_for_function("() => window.htmx !== undefined")
+        work_item = page.locator("#published-work li.work").first
+        work_item.get_by_role("link", name="Cite").click()
+        expect(work_item.locator(".cite-slot *").first).to_be_visible()
+
+    def open_suggestions(page: Page) -> None:
+        page.wait_for_function("() => window.htmx !== undefined")
+        page.locator("#site-search").press_sequentially(first_name[:4], delay=30)
+        expect(page.locator("#site-search-suggestions [role=option]").first).to_be_visible()
+
     return Site(
         url=live_server.url,
         researcher=teven,
@@ -133,6 +178,10 @@ def site(live_server, teven: Researcher, settings) -> Site:
             "visitor": session_cookie(visitor),
             "owner": session_cookie(owner),
             "curator": session_cookie(curator),
+        },
+        actions={
+            "profile with the cite panel open": open_cite_panel,
+            "search suggestions open": open_suggestions,
         },
     )
 
@@ -146,11 +195,13 @@ def context_for(browser: Browser, site: Site, who: str | None, **options) -> Bro
     return context
 
 
-def visit(page: Page, site: Site, path: str) -> None:
+def visit(page: Page, site: Site, path: str, state: str = "") -> None:
     page.goto(f"{site.url}{path}")
     page.wait_for_load_state("load")
     if "/graph/" in path:
         page.wait_for_function("() => document.getElementById('explorer').dataset.ready === 'true'")
+    if state in site.actions:
+        site.actions[state](page)
 
 
 def check_urls_resolve(site: Site, browser: Browser) -> None:
@@ -174,7 +225,7 @@ def test_no_page_scrolls_sideways_at_phone_and_tablet_widths(browser: Browser, s
             context = context_for(browser, site, who, viewport={"width": width, "height": 800})
             page = context.new_page()
             for state, path in states.items():
-                visit(page, site, path)
+                visit(page, site, path, state)
                 found = page.evaluate(OVERFLOW)
                 if found["scroll"] > found["width"]:
                     problems.append(
@@ -201,7 +252,7 @@ def test_axe_finds_nothing_serious_on_any_page(browser: Browser, site: Site, sch
             )
             page = context.new_page()
             for state, path in states.items():
-                visit(page, site, path)
+                visit(page, site, path, state)
                 page.add_script_tag(path=str(AXE))
                 for violation in page.evaluate(RUN_AXE):
                     problems.append(f"{state} at {width}px ({scheme}): {violation}")
