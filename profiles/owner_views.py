@@ -26,14 +26,11 @@ from claims import services as claim_services
 from claims.forms import NotMeForm
 from profiles import queries, services
 from profiles.access import get_owned_researcher
-from profiles.forms import CollaborationForm, SummaryForm, VisibilityForm
+from profiles.forms import SUMMARY_DRAFT_KEY, CollaborationForm, SummaryForm, VisibilityForm
 from profiles.models import Researcher
 from works.models import Work
 
 NOT_ME_PER_DAY = 30
-# A summary that failed to save waits here for the profile page after a plain form post
-# (the redirect would otherwise lose what was typed).
-SUMMARY_DRAFT_KEY = "owner_summary_draft"
 OWNER_WORKS_PER_PAGE = 20
 
 

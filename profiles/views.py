@@ -32,8 +32,8 @@ from claims.queries import viewer_state
 from profiles import queries, services
 from profiles.access import get_researcher_or_404, require_visible
 from profiles.charts import citations_per_year_chart, works_per_year_chart
+from profiles.forms import SUMMARY_DRAFT_KEY
 from profiles.models import Researcher
-from profiles.owner_views import SUMMARY_DRAFT_KEY
 from profiles.page_meta import profile_meta
 from works import citation
 from works.queries import citation_records
