@@ -47,6 +47,8 @@ from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
+# Worker, web server, migrate and import output: the console shows only the start-up.
+LOG_DIR = LOCAL_DIR / "logs"
 ENV_FILE = LOCAL_DIR / "env"
 DEMO_DIR = BASE_DIR / "bzpeer" / "demo_data"
 
@@ -405,12 +407,51 @@ class Child:
         return self.proc.pid
 
 
-def spawn(name: str, argv: Sequence[str]) -> Child:
-    say(f"starting {name}: {' '.join(argv)}")
-    proc = subprocess.Popen(
-        list(argv), cwd=BASE_DIR, stdin=subprocess.DEVNULL, start_new_session=True
-    )
+def spawn(name: str, argv: Sequence[str], log: Path | None = None) -> Child:
+    """Start a child in its own session; with `log`, its stdout and stderr go there
+    (appended) instead of this console."""
+    if log is None:
+        say(f"starting {name}: {' '.join(argv)}")
+        proc = subprocess.Popen(
+            list(argv), cwd=BASE_DIR, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        return Child(name, proc)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
+        out.flush()
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=BASE_DIR,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return Child(name, proc)
+
+
+def shown_path(path: Path) -> str:
+    """A path as a newcomer reads it: relative to the project folder when inside it."""
+    try:
+        return str(path.relative_to(BASE_DIR))
+    except ValueError:
+        return str(path)
+
+
+def start_up_lines(*, base: str, profile: str | None, log_dir: Path) -> list[str]:
+    """The console's last lines once everything runs: where things are, the URL last."""
+    logs = shown_path(log_dir)
+    url = f"{base}{profile}" if profile else f"{base}/"
+    what = "demo profile" if profile else "site (no demo profile: the seed researcher is missing)"
+    return [
+        f"web server on {base}, Celery worker (with beat) beside it",
+        f"logs: {logs}/web.log, {logs}/worker.log ({logs}/import.log, {logs}/migrate.log)",
+        f"emails (sign-up confirmations, claim decisions, invitations) are printed into "
+        f"{logs}/web.log and {logs}/worker.log",
+        "Ctrl-C stops everything",
+        f"open the {what}: {url}",
+    ]
 
 
 def stop_children(children: Sequence[Child]) -> None:
@@ -534,8 +575,22 @@ class StopSignals:
 # --- Django steps -------------------------------------------------------------------------------
 
 
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, check=True)
+def manage(*args: str, log: Path | None = None) -> None:
+    """A manage.py command; with `log`, its output goes there, and only a failure
+    points at it."""
+    argv = [sys.executable, "manage.py", *args]
+    if log is None:
+        subprocess.run(argv, cwd=BASE_DIR, check=True)
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
+        out.flush()
+        try:
+            subprocess.run(argv, cwd=BASE_DIR, check=True, stdout=out, stderr=subprocess.STDOUT)
+        except subprocess.CalledProcessError:
+            say(f"manage.py {args[0]} failed; its output is in {shown_path(log)}")
+            raise
 
 
 def setup_django() -> None:
@@ -560,8 +615,13 @@ def import_demo_data_once() -> None:
         say(f"demo data already imported ({SEED_SOURCE_ID} has works); skipping the import")
         return
     paths = demo_import_paths()
-    say(f"importing the demo data ({len(paths)} files, seed profile last)")
-    manage("import_openalex", *(str(path.relative_to(BASE_DIR)) for path in paths))
+    say(f"importing the demo data ({len(paths)} files; about a minute the first time)")
+    manage(
+        "import_openalex",
+        *(str(path.relative_to(BASE_DIR)) for path in paths),
+        log=LOG_DIR / "import.log",
+    )
+    say("demo data imported")
 
 
 def demo_profile_path() -> str | None:
@@ -591,6 +651,8 @@ def wait_for_web(port: int, web: Child, timeout: float = WEB_READY_SECONDS) -> N
 
 def run_local(port: int) -> int:
     os.environ.setdefault("DEBUG", "true")
+    # Links in mail point at this server, whatever PORT says.
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     stop_signals = StopSignals()
     stop_signals.install()
     record = RunRecord(LOCAL_DIR / "run.json")
@@ -621,7 +683,8 @@ def run_local(port: int) -> int:
         os.environ.update(env_values)
         os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"])
 
-        manage("migrate", "--noinput")
+        manage("migrate", "--noinput", log=LOG_DIR / "migrate.log")
+        say("database migrated")
         setup_django()
         import_demo_data_once()
 
@@ -635,28 +698,32 @@ def run_local(port: int) -> int:
                 *("--concurrency", "2", "--beat", "--schedule"),
                 str(LOCAL_DIR / "celerybeat-schedule"),
             ],
+            log=LOG_DIR / "worker.log",
         )
         children.append(worker)
         record.add(worker)
-        web = spawn("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}"])
+        web = spawn(
+            "web",
+            [python, "manage.py", "runserver", f"127.0.0.1:{port}"],
+            log=LOG_DIR / "web.log",
+        )
         children.append(web)
         record.add(web)
         wait_for_web(port, web)
 
         base = f"http://127.0.0.1:{port}"
-        profile = demo_profile_path()
         print("", flush=True)
-        if profile:
-            say(f"demo profile: {base}{profile}")
-        else:
-            say(f"no demo profile (the seed researcher is missing): {base}/")
-        say("Ctrl-C (or SIGTERM to this process) stops everything")
+        for line in start_up_lines(base=base, profile=demo_profile_path(), log_dir=LOG_DIR):
+            say(line)
         print("", flush=True)
 
         while True:
             for child in children:
                 if child.proc.poll() is not None:
-                    raise RuntimeError(f"{child.name} exited with code {child.proc.returncode}")
+                    raise RuntimeError(
+                        f"{child.name} exited with code {child.proc.returncode}; "
+                        f"see {shown_path(LOG_DIR / child.name)}.log"
+                    )
             time.sleep(0.5)
     except Stop as stop:
         say(f"{stop} received; stopping")

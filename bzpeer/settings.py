@@ -212,6 +212,8 @@ SOCIALACCOUNT_PROVIDERS = {"orcid": _orcid}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Our wording for django-allauth's pages ("Log in", "Sign up", as in the nav).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -245,8 +247,9 @@ SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default="[BZPEER] ")
 # The file backend (django.core.mail.backends.filebased.EmailBackend) writes here.
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
-# Links in mail sent outside a request (claim decisions, invitations).
-SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Links in mail sent outside a request (claim decisions, invitations). `make run` sets it
+# from its PORT; a deployment sets its public address.
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}").rstrip("/")
 # SMTP settings for the smtp backend (ignored by the console backend).
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)

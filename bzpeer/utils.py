@@ -29,3 +29,11 @@ def parse_id(value: str | None) -> int | None:
 def web_url(url: str) -> str:
     """The URL if it is http(s), else "": imported data must never yield a javascript: link."""
     return url if urlsplit(url).scheme in {"http", "https"} else ""
+
+
+def counted(count: int, singular: str, plural: str = "") -> str:
+    """'1 work', '2 works': the number and its noun agreeing (ngettext, so a translation
+    may give its own plural forms)."""
+    from django.utils.translation import ngettext
+
+    return f"{count} {ngettext(singular, plural or f'{singular}s', count)}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import model_ngettext
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Model, QuerySet, Value, When
 from django.http import HttpRequest
@@ -122,6 +123,8 @@ class ReviewQueueAdmin(BaseAdmin):
         queryset: QuerySet,
         *,
         verb: str,
+        done_verb: str,
+        effect: str,
         decide: Callable[..., Any],
         reason_required: bool,
         columns: list[tuple[str, Callable[[Any], Any]]] | None = None,
@@ -150,16 +153,20 @@ class ReviewQueueAdmin(BaseAdmin):
                 else:
                     done += 1
             if done:
-                self.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
+                noun = model_ngettext(self.model._meta, done)
+                self.message_user(request, f"{done_verb} {done} {noun}. {effect}", messages.SUCCESS)
             for line in refused:
-                self.message_user(request, f"Not {verb.lower()}: {line}", messages.ERROR)
+                self.message_user(request, f"Not {done_verb.lower()}: {line}", messages.ERROR)
 
+        # Before: what will happen, in the imperative; after: what happened, in the past.
+        noun = model_ngettext(self.model._meta, len(rows))
         return confirm_action(
             self,
             request,
             rows,
-            title=f"{verb}: give the reason",
-            submit=verb,
+            title=f"{verb} {len(rows)} {noun}?",
+            intro=f"Nothing has changed yet. {effect}",
+            submit=f"{verb} {len(rows)} {noun}",
             columns=columns
             or [
                 ("Researcher", lambda row: row.researcher),
@@ -308,7 +315,9 @@ class ClaimAdmin(ReviewQueueAdmin):
         return self.decide(
             request,
             queryset,
-            verb="Approved",
+            verb="Approve",
+            done_verb="Approved",
+            effect="Each claimant becomes the owner of the record and is told by email.",
             decide=lambda c, user, why, seen: curation.approve_claim(
                 claim=c, curator=user, reason=why, seen=seen
             ),
@@ -325,7 +334,12 @@ class ClaimAdmin(ReviewQueueAdmin):
         return self.decide(
             request,
             queryset,
-            verb="Transferred",
+            verb="Transfer",
+            done_verb="Transferred",
+            effect=(
+                "Each record moves from its owner to the disputing claimant; both are told by "
+                "email, with the reason."
+            ),
             decide=lambda c, user, why, seen: curation.transfer_record(
                 claim=c, curator=user, reason=why, seen=seen
             ),
@@ -339,7 +353,9 @@ class ClaimAdmin(ReviewQueueAdmin):
         return self.decide(
             request,
             queryset,
-            verb="Rejected",
+            verb="Reject",
+            done_verb="Rejected",
+            effect="The record stays as it is; each claimant is told by email, with the reason.",
             decide=lambda c, user, why: curation.reject_claim(claim=c, curator=user, reason=why),
             reason_required=True,
         )
@@ -362,7 +378,9 @@ class NotMeReportAdmin(ReviewQueueAdmin):
         return self.decide(
             request,
             queryset,
-            verb="Accepted",
+            verb="Accept",
+            done_verb="Accepted",
+            effect="Each work leaves the researcher's record; counts and trust are recomputed.",
             decide=lambda r, user, why: curation.accept_not_me(report=r, curator=user, reason=why),
             reason_required=False,
         )
@@ -374,7 +392,9 @@ class NotMeReportAdmin(ReviewQueueAdmin):
         return self.decide(
             request,
             queryset,
-            verb="Rejected",
+            verb="Reject",
+            done_verb="Rejected",
+            effect="Each work stays on the researcher's record; the owner can read the reason.",
             decide=lambda r, user, why: curation.reject_not_me(report=r, curator=user, reason=why),
             reason_required=True,
         )
@@ -411,7 +431,13 @@ class HideRequestAdmin(ReviewQueueAdmin):
         return self.decide(
             request,
             queryset,
-            verb="Approved",
+            verb="Approve",
+            done_verb="Approved",
+            effect=(
+                "What each request asks is applied: a hidden profile answers 410 Gone and leaves "
+                "every list, a hidden summary or affiliation is no longer shown (a correction "
+                "is recorded as made). The requester is emailed."
+            ),
             decide=lambda r, user, why: curation.approve_hide_request(
                 request=r, curator=user, reason=why
             ),
@@ -423,7 +449,9 @@ class HideRequestAdmin(ReviewQueueAdmin):
         return self.decide(
             request,
             queryset,
-            verb="Rejected",
+            verb="Reject",
+            done_verb="Rejected",
+            effect="The record stays as it is; the requester is emailed the reason.",
             decide=lambda r, user, why: curation.reject_hide_request(
                 request=r, curator=user, reason=why
             ),

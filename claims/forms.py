@@ -30,11 +30,15 @@ class EvidenceClaimForm(forms.Form):
         if len(links) > MAX_EVIDENCE_LINKS:
             raise ValidationError(f"Give at most {MAX_EVIDENCE_LINKS} links.")
         validate = URLValidator(schemes=["http", "https"])
-        for link in links:
+        # Every bad line at once, by its number among the lines given, so one round fixes all.
+        bad = []
+        for number, link in enumerate(links, start=1):
             try:
                 validate(link)
-            except ValidationError as exc:
-                raise ValidationError(f"Not a web address: {link}") from exc
+            except ValidationError:
+                bad.append(ValidationError(f"Line {number} is not a web address: {link}"))
+        if bad:
+            raise ValidationError(bad)
         return links
 
 

@@ -71,7 +71,9 @@ class Claim(models.Model):
         indexes = [models.Index(fields=["status", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.user_id} claims {self.researcher_id} ({self.status})"
+        # Admin titles, confirmations and history read this; the admin lists select the
+        # related rows, so naming them costs no query there.
+        return f"Claim by {self.user} to {self.researcher} ({self.get_status_display()})"
 
 
 class NotMeReport(models.Model):
@@ -121,7 +123,7 @@ class NotMeReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.researcher_id} not author of {self.work_id} ({self.status})"
+        return f"{self.researcher} is not an author of “{self.work}” ({self.get_status_display()})"
 
 
 class HideStatus(models.TextChoices):
@@ -185,4 +187,4 @@ class HideRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_scope_display()} of {self.researcher_id} ({self.status})"
+        return f"{self.get_scope_display()}: {self.researcher} ({self.get_status_display()})"

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, Sum
 
+from bzpeer.utils import counted
 from claims.listing import listed_works
 from graph.models import CoauthorEdge, GraphSlice
 from graph.nodes import (
@@ -150,7 +151,7 @@ def people_part(researcher: Researcher) -> People:
     )
     for row in rows:
         detail = (
-            f"{row.shared_works} shared work(s)"
+            counted(row.shared_works, "shared work")
             + (f", last in {row.last_year}" if row.last_year else "")
             + (", close collaborator" if row.is_close else "")
         )
@@ -170,7 +171,7 @@ def topics_part(researcher: Researcher) -> Topics:
     )
     part = Topics(topic_ids=[row.topic_id for row in rows])
     for row in rows:
-        node = topic_node(row.topic, detail=f"{row.works_count} work(s)")
+        node = topic_node(row.topic, detail=counted(row.works_count, "work"))
         part.nodes.append(node)
         part.edges.append(edge(center, node["id"], "studies"))
     return part
@@ -261,7 +262,9 @@ def suggestions_part(researcher: Researcher, *, topic_ids: list[int]) -> Part:
     for pk, name, weight in rows:
         stub = Researcher(pk=pk, display_name=name)
         part.nodes.append(
-            researcher_node(stub, type="suggestion", detail=f"{weight} work(s) on the same topics")
+            researcher_node(
+                stub, type="suggestion", detail=f"{counted(weight, 'work')} on the same topics"
+            )
         )
     return part
 

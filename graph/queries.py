@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 
 from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
+from bzpeer.utils import counted
 from claims.listing import not_reported_sql as _not_me
 from graph import edges
 from graph.models import CoauthorEdge, GraphSlice
@@ -306,7 +307,7 @@ class Neighbourhood:
 
 def _person(researcher: Researcher, detail: str = "") -> dict:
     """A researcher around the node expanded, with their number of works unless told."""
-    return researcher_node(researcher, detail=detail or f"{researcher.works_count} work(s)")
+    return researcher_node(researcher, detail=detail or counted(researcher.works_count, "work"))
 
 
 def _capped(rows: list, limit: int) -> tuple[list, bool]:
@@ -333,7 +334,7 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
         raise UnknownNode(pk)
     result = Neighbourhood(
         node=researcher_node(
-            researcher, type="researcher", detail=f"{researcher.works_count} work(s)"
+            researcher, type="researcher", detail=counted(researcher.works_count, "work")
         )
     )
     coauthors, more_people = _capped(
@@ -347,7 +348,7 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_PEOPLE,
     )
     for edge in coauthors:
-        detail = f"{edge.shared_works} shared work(s)" + (", close" if edge.is_close else "")
+        detail = counted(edge.shared_works, "shared work") + (", close" if edge.is_close else "")
         result.add(_person(edge.coauthor, detail=detail), "coauthor")
     recent_ids, _ = own_work_ids(researcher.pk, recent=NEIGHBOUR_WORKS + 1)
     works, more_works = _capped(works_in_order(recent_ids), NEIGHBOUR_WORKS)
@@ -362,7 +363,7 @@ def _researcher_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_TOPICS,
     )
     for row in topics:
-        result.add(topic_node(row.topic, detail=f"{row.works_count} work(s)"), "studies")
+        result.add(topic_node(row.topic, detail=counted(row.works_count, "work")), "studies")
     if researcher.shown_institution:
         result.add(institution_node(researcher.shown_institution), "affiliated")
     result.truncated = more_people or more_works or more_topics
@@ -418,7 +419,7 @@ def _topic_neighbours(pk: int) -> Neighbourhood:
         NEIGHBOUR_PEOPLE,
     )
     for row in rows:
-        node = _person(row.researcher, detail=f"{row.works_count} work(s) on it")
+        node = _person(row.researcher, detail=f"{counted(row.works_count, 'work')} on it")
         result.add(node, "studies", reverse=True)
     works, more_works = _capped(
         list(

@@ -29,6 +29,7 @@ from bzpeer.admin_toolkit import (
 )
 from bzpeer.curation import services as curation
 from bzpeer.identifiers import normalize_orcid, parse_orcid
+from bzpeer.utils import counted
 from claims.models import Claim
 from graph.models import CoauthorEdge, GraphSlice
 from works.models import Authorship
@@ -325,8 +326,8 @@ class ResearcherAdmin(BigTableAdmin):
         curation.recompute(researchers=researchers, curator=request.user)
         self.message_user(
             request,
-            f"Recounted {len(researchers)} record(s); trust and graph slices are queued for "
-            "the worker.",
+            f"Recounted {counted(len(researchers), 'record')}; trust and graph slices are "
+            "queued for the worker.",
             messages.SUCCESS,
         )
 

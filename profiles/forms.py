@@ -6,6 +6,10 @@ from bzpeer.mail import refuse_line_breaks
 from profiles.models import CollaborationKind, FollowersVisibility
 from profiles.services import SUMMARY_MAX_LENGTH
 
+# The session key where a summary that failed to save waits for the profile page after a
+# plain form post (the redirect would otherwise lose what was typed).
+SUMMARY_DRAFT_KEY = "owner_summary_draft"
+
 
 class SummaryForm(forms.Form):
     summary = forms.CharField(

@@ -26,7 +26,7 @@ from claims import services as claim_services
 from claims.forms import NotMeForm
 from profiles import queries, services
 from profiles.access import get_owned_researcher
-from profiles.forms import CollaborationForm, SummaryForm, VisibilityForm
+from profiles.forms import SUMMARY_DRAFT_KEY, CollaborationForm, SummaryForm, VisibilityForm
 from profiles.models import Researcher
 from works.models import Work
 
@@ -41,7 +41,10 @@ def _identity_response(
     notice: str = "",
     error: str = "",
     status: int = 200,
+    summary_draft: str | None = None,
 ) -> HttpResponse:
+    if summary_draft is not None and not request.htmx:
+        request.session[SUMMARY_DRAFT_KEY] = summary_draft
     # Read again: the write may have changed the record.
     researcher = queries.get_researcher(pk)
     return partial_or_redirect(
@@ -52,6 +55,7 @@ def _identity_response(
             "identity": claim_queries.viewer_state(request.user, researcher),
             "top_topics": queries.top_topics(researcher),
             "summary_max_length": services.SUMMARY_MAX_LENGTH,
+            "summary_draft": summary_draft,
             "notice": notice,
             "error": error,
         },
@@ -73,14 +77,19 @@ def _first_error(form: Form) -> str:
 def owner_summary(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     researcher = get_owned_researcher(request.user, pk)
     form = SummaryForm(request.POST)
+    typed = request.POST.get("summary", "")
     if not form.is_valid():
-        return _identity_response(request, researcher.pk, error=_first_error(form))
+        return _identity_response(
+            request, researcher.pk, error=_first_error(form), summary_draft=typed
+        )
     try:
         owners.update_summary(
             user=request.user, researcher=researcher, summary=form.cleaned_data["summary"]
         )
     except ValidationError as exc:
-        return _identity_response(request, researcher.pk, error=exc.messages[0])
+        return _identity_response(
+            request, researcher.pk, error=exc.messages[0], summary_draft=typed
+        )
     return _identity_response(request, researcher.pk, notice="Summary saved.")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from bzpeer.utils import counted
 from profiles.models import TrustBand
 
 IDENTITY_POINTS = {0: 0, 1: 10, 2: 22, 3: 30}
@@ -107,7 +108,7 @@ def compute_trust(inputs: TrustInputs) -> TrustResult:
         "record": {
             "points": record,
             "max": RECORD_MAX,
-            "why": f"{inputs.identified_works} work(s) with a DOI or arXiv id",
+            "why": f"{counted(inputs.identified_works, 'work')} with a DOI or arXiv id",
         },
         "network": {
             "points": network,

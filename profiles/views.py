@@ -34,6 +34,7 @@ from claims.queries import ANONYMOUS, ViewerState, viewer_state
 from profiles import queries, services
 from profiles.access import get_researcher_or_404, require_visible
 from profiles.charts import citations_per_year_chart, works_per_year_chart
+from profiles.forms import SUMMARY_DRAFT_KEY
 from profiles.models import Researcher
 from profiles.page_meta import profile_meta
 from works import citation
@@ -134,7 +135,7 @@ def _profile_path(researcher: Researcher, params: WorksParams) -> str:
 
 # The parts of a profile that depend on who is looking: a signed-in visitor gets the page's
 # shell (rendered once per version) with these rendered for them (_render_profile_shell).
-VIEWER_SLOTS = ("body", "nav", "messages", "top", "follow", "identity", "direct")
+VIEWER_SLOTS = ("body", "nav", "messages", "article_class", "top", "follow", "identity", "direct")
 VIEWER_SLOT_TEMPLATES = {
     "body": "_body_attributes.html",
     "nav": "_nav_links.html",
@@ -285,6 +286,8 @@ def _render_profile_shell(
         "identity": identity,
         "researcher": researcher,
         "page_path": _profile_path(researcher, params),
+        # What the owner typed into a summary that did not save (a plain form post).
+        "summary_draft": request.session.pop(SUMMARY_DRAFT_KEY, None),
     }
     request_context = RequestContext(request, context)
     parts = {
@@ -292,6 +295,7 @@ def _render_profile_shell(
         for slot, template in VIEWER_SLOT_TEMPLATES.items()
     }
     parts["top"] = top
+    parts["article_class"] = " profile-owner" if identity.is_owner else ""
     return HttpResponse(page.fill(parts))
 
 

@@ -249,3 +249,28 @@ def test_embedded_servers_survive_a_killed_run_and_stop_after_the_next_one(
     socket_file = Path(urlsplit(urls["REDIS_URL"]).path)
     assert not socket_file.exists()
     assert not localrun.pid_alive(redis_pid)
+
+
+def test_start_up_ends_with_the_demo_url_and_says_where_logs_and_mail_go() -> None:
+    lines = localrun.start_up_lines(
+        base="http://127.0.0.1:8123", profile="/r/42/teven", log_dir=localrun.LOG_DIR
+    )
+
+    assert lines[-1] == "open the demo profile: http://127.0.0.1:8123/r/42/teven"
+    assert len(lines) <= 6
+    text = "\n".join(lines)
+    assert ".local/logs/web.log" in text and ".local/logs/worker.log" in text
+    assert "emails" in text and "Ctrl-C" in text
+
+
+def test_a_child_with_a_log_writes_there_and_not_to_the_console(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "logs" / "chatty.log"
+    child = localrun.spawn("chatty", ["bash", "-c", "echo to-stdout; echo to-stderr >&2"], log=log)
+    assert child.proc.wait(timeout=15) == 0
+
+    out, err = capfd.readouterr()
+    assert "to-stdout" not in out + err
+    text = log.read_text()
+    assert "to-stdout" in text and "to-stderr" in text

@@ -35,7 +35,7 @@ from bzpeer.admin_toolkit import (
 )
 from bzpeer.curation import services
 from bzpeer.identifiers import normalize_arxiv, normalize_doi
-from bzpeer.utils import parse_id
+from bzpeer.utils import counted, parse_id
 from profiles.models import Researcher
 from works.models import Authorship, Work, WorkType
 
@@ -252,7 +252,9 @@ class WorkAdmin(BigTableAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return
         verb = "Hid" if hidden else "Showed"
-        self.message_user(request, f"{verb} {changed} work(s); their authors are recounted.")
+        self.message_user(
+            request, f"{verb} {counted(changed, 'work')}; their authors are recounted."
+        )
 
     def save_model(self, request: HttpRequest, obj: Work, form: Any, change: bool) -> None:
         changed = form.changed_data if change else []
@@ -293,7 +295,7 @@ class WorkAdmin(BigTableAdmin):
 
     @admin.display(description="referenced works")
     def references(self, obj: Work) -> str:
-        return f"{len(obj.referenced_works)} referenced work(s)"
+        return counted(len(obj.referenced_works), "referenced work")
 
     @admin.display(description="authorships")
     def authorships_link(self, obj: Work) -> str:

@@ -27,6 +27,7 @@ from bzpeer.curation.derived import queue_recompute, refresh_derived_data
 from bzpeer.privacy.services import erase_account
 from bzpeer.search.documents import refresh_search_documents
 from bzpeer.types import AnyUser, User
+from bzpeer.utils import counted
 from claims import hiding
 from claims import services as claim_rules
 from claims.listing import OPEN_STATUSES
@@ -284,7 +285,7 @@ def split_authorships(
         if not moving:
             raise CurationError(f"These authorships are already on {target.display_name}.")
         sources = ", ".join(sorted({locked[a.researcher_id].display_name for a in moving}))
-        note = f"Moved {len(moving)} work(s) from {sources} to {target.display_name}."
+        note = f"Moved {counted(len(moving), 'work')} from {sources} to {target.display_name}."
         with curation_context(
             action="split",
             curator=curator,
@@ -339,7 +340,7 @@ def hide_works(*, works: Iterable[Work], curator: AnyUser, hidden: bool = True) 
             action="hide" if hidden else "unhide",
             curator=curator,
             researcher_ids=authors,
-            note=f"{verb} {len(changing)} work(s): {titles}{more}.",
+            note=f"{verb} {counted(len(changing), 'work')}: {titles}{more}.",
         ):
             Work.objects.filter(pk__in=[w.pk for w in changing]).update(
                 is_hidden=hidden, updated_at=timezone.now()
@@ -463,7 +464,7 @@ def edit_authorship(
                 action="split",
                 curator=curator,
                 researcher_ids=ids,
-                note=f"Moved 1 work(s) to {target.display_name}.",
+                note=f"Moved 1 work to {target.display_name}.",
             ):
                 save()
         else:

@@ -9,12 +9,19 @@
  * Large graphs stay smooth: elements are added in one cy.batch(), the layout above
  * LARGE_GRAPH nodes is a linear radial one (below) instead of the force-directed 'cose',
  * the viewport is drawn from a texture while panning or zooming, edges are straight
- * 'haystack' lines, and labels are not drawn once they would be smaller than 8px.
+ * 'haystack' lines, and labels keep one on-screen size (11px) at every zoom.
+ *
+ * Labels never collide: placeLabels() keeps, in order of importance (selected, search
+ * matches, the researcher, then the best connected), each label whose box overlaps none
+ * already kept; the others show on hover or selection. The status line counts what is
+ * visible: nodes not hidden by the type filter and the edges between them.
  */
 (function () {
   "use strict";
 
   var LARGE_GRAPH = 300;
+  var LABEL_CANDIDATES = 400; // above this, only the best connected nodes compete for a label
+  var LABEL_PX = 11;
   var root = document.getElementById("explorer");
   var dataElement = document.getElementById("explorer-data");
   var typesElement = document.getElementById("explorer-node-types");
@@ -57,21 +64,28 @@
     return TYPES[node.type] ? node.type : "person";
   }
 
+  // The canvas follows the page's theme (static/css/site.css, prefers-color-scheme).
+  var DARK = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  var INK = DARK ? "#e6edf3" : "#1b1f24";
+  var CANVAS = DARK ? "#11161c" : "#ffffff";
+
   function styles() {
     var sheet = [
       {
         selector: "node",
         style: {
-          label: "data(label)",
-          "font-size": 10,
-          "min-zoomed-font-size": 8,
+          label: "",
+          // The same size on screen at every zoom: zooming in leaves room for more labels.
+          "font-size": function () {
+            return LABEL_PX / (cy ? cy.zoom() : 1);
+          },
           "text-valign": "bottom",
           "text-margin-y": 3,
           "text-wrap": "ellipsis",
           "text-max-width": 140,
-          color: "#1b1f24",
+          color: INK,
           "border-width": 1,
-          "border-color": "#ffffff",
+          "border-color": CANVAS,
         },
       },
       {
@@ -79,9 +93,11 @@
         style: { width: 1, "line-color": "#b7c1cb", "curve-style": "haystack", "haystack-radius": 0 },
       },
       { selector: 'edge[type = "coauthor"]', style: { width: 2, "line-color": "#7a8ea3" } },
-      { selector: ".expanded", style: { "border-width": 3, "border-color": "#1b1f24" } },
+      { selector: ".expanded", style: { "border-width": 3, "border-color": INK } },
       { selector: ".match", style: { "border-width": 4, "border-color": "#ffbf47", "z-index": 10 } },
       { selector: "node:selected", style: { "border-width": 5, "border-color": "#ffbf47", "font-weight": 700 } },
+      { selector: "node.labelled, node.hovered, node:selected", style: { label: "data(label)" } },
+      { selector: "node.hovered", style: { "z-index": 20, "text-background-color": CANVAS, "text-background-opacity": 0.9 } },
       { selector: ".faded", style: { opacity: 0.15 } },
       { selector: ".filtered", style: { display: "none" } },
     ];
@@ -231,18 +247,93 @@
       layout = cy.layout({ name: "cose", animate: false, randomize: true, fit: true, padding: 30, numIter: 1500 });
     }
     layout.one("layoutstop", function () {
+      placeLabels();
       root.dataset.ready = "true";
       say(summary());
     });
     layout.run();
   }
 
+  function counted(count, noun) {
+    return count + " " + noun + (count === 1 ? "" : "s");
+  }
+
+  function visibleEdges() {
+    return cy.edges().filter(function (edge) {
+      return !edge.source().hasClass("filtered") && !edge.target().hasClass("filtered");
+    });
+  }
+
   function summary() {
     var shown = cy.nodes().not(".filtered").length;
     var hidden = cy.nodes().length - shown;
-    var text = shown + " node(s) and " + cy.edges().length + " edge(s) in the graph";
+    var text = counted(shown, "node") + " and " + counted(visibleEdges().length, "edge") + " in the graph";
     return hidden ? text + " (" + hidden + " hidden by the type filter)." : text + ".";
   }
+
+  /* --- labels without collisions ------------------------------------------------------- */
+
+  function overlaps(a, b) {
+    return a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+  }
+
+  function labelBox(node) {
+    // Model coordinates: the labels scale with the nodes, so boxes that do not overlap
+    // here do not overlap at any zoom.
+    return node.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true });
+  }
+
+  function placeLabels() {
+    var visible = cy.nodes().not(".filtered");
+    var rank = function (node) {
+      if (node.selected()) return 0;
+      if (node.hasClass("match")) return 1;
+      if (node.id() === centerId) return 2;
+      return 3;
+    };
+    var candidates = visible.toArray().sort(function (a, b) {
+      return rank(a) - rank(b) || b.degree() - a.degree();
+    }).slice(0, LABEL_CANDIDATES);
+    var kept = [];
+    var boxes = [];
+    cy.batch(function () {
+      cy.nodes().removeClass("labelled");
+      candidates.forEach(function (node) {
+        node.addClass("labelled");
+      });
+    });
+    candidates.forEach(function (node) {
+      var box = labelBox(node);
+      if (!box.w || !box.h) return;
+      if (rank(node) > 0 && boxes.some(function (other) { return overlaps(box, other); })) return;
+      boxes.push(box);
+      kept.push(node);
+    });
+    cy.batch(function () {
+      cy.nodes().removeClass("labelled");
+      kept.forEach(function (node) {
+        node.addClass("labelled");
+      });
+    });
+    root.dataset.labelZoom = cy.zoom().toFixed(4);
+  }
+
+  // After a zoom, the labels get their on-screen size back and are chosen again.
+  var zoomTimer = null;
+  cy.on("zoom", function () {
+    window.clearTimeout(zoomTimer);
+    zoomTimer = window.setTimeout(function () {
+      cy.style().update();
+      placeLabels();
+    }, 120);
+  });
+
+  cy.on("mouseover", "node", function (event) {
+    event.target.addClass("hovered");
+  });
+  cy.on("mouseout", "node", function (event) {
+    event.target.removeClass("hovered");
+  });
 
   function say(text) {
     statusLine.textContent = text;
@@ -274,8 +365,12 @@
     var button = document.createElement("button");
     button.type = "button";
     button.className = "button button-secondary";
+    // The visible words start the accessible name; the name says whose neighbours.
     button.textContent = "Show neighbours";
-    button.setAttribute("aria-label", "Show the neighbours of " + item.querySelector("a").textContent);
+    var whose = document.createElement("span");
+    whose.className = "visually-hidden";
+    whose.textContent = " of " + item.querySelector("a").textContent;
+    button.appendChild(whose);
     item.appendChild(button);
   }
 
@@ -323,6 +418,7 @@
     panel.open.href = node.data("url") || "#";
     panel.expand.disabled = expanded.has(id);
     panel.expand.textContent = expanded.has(id) ? "Neighbours shown" : "Show neighbours";
+    placeLabels();
   }
 
   function placeAround(anchor, added) {
@@ -362,8 +458,9 @@
         if (search.value.trim()) highlight();
         if (added.nodes().length) cy.fit(anchor.closedNeighborhood().not(".filtered"), 40);
         if (selectedId === id) select(id);
+        else placeLabels();
         say(
-          "Added " + added.nodes().length + " node(s) around " + label +
+          "Added " + counted(added.nodes().length, "node") + " around " + label +
             (payload.truncated ? " (the strongest ones; there are more)" : "") + ". " + summary()
         );
         return added.nodes().length;
@@ -405,6 +502,7 @@
     lists.querySelectorAll("li[data-type]").forEach(function (item) {
       item.hidden = hiddenTypes.has(item.dataset.type);
     });
+    placeLabels();
     say(summary());
   }
 
@@ -431,7 +529,8 @@
     lists.querySelectorAll("li[data-node-id]").forEach(function (item) {
       item.classList.toggle("explorer-match", Boolean(query) && matches.getElementById(item.dataset.nodeId).nonempty());
     });
-    say(query ? matches.length + " node(s) match “" + search.value.trim() + "”." : summary());
+    placeLabels();
+    say(query ? counted(matches.length, "node") + (matches.length === 1 ? " matches" : " match") + " “" + search.value.trim() + "”." : summary());
     return matches;
   }
 
@@ -453,5 +552,11 @@
   });
 
   layoutAll();
-  window.bzpeerExplorer = { cy: cy, expand: expand, select: select, relayout: layoutAll };
+  window.bzpeerExplorer = {
+    cy: cy,
+    expand: expand,
+    select: select,
+    relayout: layoutAll,
+    visibleEdges: visibleEdges,
+  };
 })();

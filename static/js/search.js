@@ -51,12 +51,9 @@
       activate(input, event.key === "ArrowDown" ? current + 1 : (current < 0 ? -1 : current - 1));
     } else if (event.key === "Enter") {
       var index = activeIndex(input);
-      if (index >= 0 && list[index]) {
-        var link = list[index].querySelector("a");
-        if (link) {
-          event.preventDefault();
-          window.location.assign(link.href);
-        }
+      if (index >= 0 && list[index] && list[index].dataset.href) {
+        event.preventDefault();
+        window.location.assign(list[index].dataset.href);
       }
     } else if (event.key === "Escape" && list.length) {
       // The first Escape closes the list (and keeps the words); the next one clears them.
@@ -80,8 +77,13 @@
       : "";
   });
 
-  // A click outside the form closes its list.
+  // A click on an option opens it; a click outside the form closes its list.
   document.addEventListener("click", function (event) {
+    var option = event.target.closest && event.target.closest('[data-search-suggestions] [role="option"][data-href]');
+    if (option) {
+      window.location.assign(option.dataset.href);
+      return;
+    }
     document.querySelectorAll("[data-search-input]").forEach(function (input) {
       if (!parts(input).form.contains(event.target)) close(input);
     });

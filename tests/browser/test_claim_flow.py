@@ -32,7 +32,7 @@ def sign_in(page: Page, live_server, email: str) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(
         page.get_by_role("navigation", name="Site").get_by_role("link", name=email)
     ).to_be_visible()
@@ -50,7 +50,7 @@ def test_sign_up_claim_approve_open_up_and_collaborate(
     page.get_by_label("Email").fill(NEWCOMER)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up", exact=True).click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
     confirm = wait_until(lambda: [m for m in mailoutbox if m.to == [NEWCOMER]], what="mail")[0]
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", confirm.body).group(0)
@@ -88,8 +88,12 @@ def test_sign_up_claim_approve_open_up_and_collaborate(
     admin.locator('select[name="action"]').select_option("approve")
     admin.get_by_role("button", name="Go").click()
     admin.get_by_label("Reason").fill("The staff page links these papers.")
-    admin.get_by_role("button", name="Approved").click()
-    expect(admin.get_by_text("Approved: 1.")).to_be_visible()
+    admin.get_by_role("button", name="Approve 1 claim").click()
+    expect(
+        admin.get_by_text(
+            "Approved 1 claim. Each claimant becomes the owner of the record and is told by email."
+        )
+    ).to_be_visible()
     curator.close()
 
     # 4. The owner sees the new state; the worker recomputes trust and it shows too.

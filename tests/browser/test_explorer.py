@@ -104,7 +104,7 @@ def test_open_expand_filter_search(page: Page, live_server, lead: Researcher):
     assert node_count(page) == len(payload["nodes"])
     assert page.evaluate("typeof cytoscape.version") == "string"
     expect(page.locator("#explorer-graph")).to_be_visible()
-    expect(page.locator("#explorer-status")).to_contain_text(f"{len(payload['nodes'])} node(s)")
+    expect(page.locator("#explorer-status")).to_contain_text(f"{len(payload['nodes'])} nodes")
 
     # Expand a co-author: their neighbours come from the JSON endpoint and join the graph
     # and the lists.
@@ -138,7 +138,7 @@ def test_open_expand_filter_search(page: Page, live_server, lead: Researcher):
     # Search highlights the matching node and selects it on Enter.
     page.get_by_label("Find a node").fill(lead.display_name)
     page.get_by_label("Find a node").press("Enter")
-    expect(page.locator("#explorer-status")).to_contain_text("1 node(s) match")
+    expect(page.locator("#explorer-status")).to_contain_text("1 node matches")
     assert page.evaluate("window.bzpeerExplorer.cy.nodes('.match').map(n => n.id())") == [
         f"researcher:{lead.pk}"
     ]
@@ -205,7 +205,7 @@ def test_two_thousand_nodes_render(page: Page, live_server, transactional_db):
     open_explorer(page, live_server, researcher)
     assert node_count(page) == LARGE_NODES
     assert node_count(page, "edge") == LARGE_NODES - 1
-    expect(page.locator("#explorer-status")).to_contain_text(f"{LARGE_NODES} node(s)")
+    expect(page.locator("#explorer-status")).to_contain_text(f"{LARGE_NODES} nodes")
     # Laid out (not all at the origin) and drawn inside the viewport.
     spread = page.evaluate(
         "(() => { const bb = window.bzpeerExplorer.cy.nodes().boundingBox();"

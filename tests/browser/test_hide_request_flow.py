@@ -59,8 +59,10 @@ def test_anonymous_hide_request_through_curator_approval(
     admin.locator('select[name="action"]').select_option("approve")
     admin.get_by_role("button", name="Go").click()
     admin.get_by_label("Reason").fill("ORCID record and staff page match.")
-    admin.get_by_role("button", name="Approved").click()
-    expect(admin.get_by_text("Approved: 1.")).to_be_visible()
+    # The confirmation says what will happen; the message after it, what happened.
+    expect(admin.get_by_text("Nothing has changed yet.")).to_be_visible()
+    admin.get_by_role("button", name="Approve 1 hide request").click()
+    expect(admin.get_by_text("Approved 1 hide request.")).to_be_visible()
     context.close()
 
     # 3. The profile is gone for everyone; the requester hears of the decision.

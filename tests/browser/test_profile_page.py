@@ -1,27 +1,22 @@
 """Teven Le Scao's profile in headless Chromium, as a newcomer and then as a reader who
 logs in and follows him. Live server, real worker, demo data from the real importer.
 
-Set UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/profile.png (the README shows it);
-otherwise the screenshot goes to the test's temporary directory only, so a test run
-leaves the working tree as it was.
+A full-page screenshot goes to the test's temporary directory only, so a test run leaves
+the working tree as it was (the README's screenshots come from tests/browser/test_screens.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from playwright.sync_api import Locator, Page, expect
 
 from profiles.models import Follow, Researcher
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
-SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "screenshots" / "profile.png"
 # The worker builds the slice in well under a second; the page polls every few seconds.
 SLICE_TIMEOUT_MS = 30_000
 MARKER = "window.__bzpeerNoReload"
@@ -112,9 +107,6 @@ def test_newcomer_reads_the_profile(page: Page, live_server, teven: Researcher, 
     assert_no_reload(page)
 
     page.screenshot(path=tmp_path / "profile.png", full_page=True)
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOT, full_page=True)
 
     # A long abstract opens in place.
     works = main.locator("#published-work")
@@ -151,7 +143,7 @@ def test_reader_logs_in_and_follows_in_place(
     site_nav.get_by_role("link", name="Log in").click()
     page.get_by_label("Email").fill("newcomer@example.org")
     page.get_by_label("Password").fill("pw-newcomer-123")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
 
     # Back on the profile he came from, signed in.
     expect(page).to_have_url(f"{live_server.url}{teven.get_absolute_url()}")

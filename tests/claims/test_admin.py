@@ -134,7 +134,9 @@ def test_a_refused_decision_is_reported_and_the_rest_goes_on(admin_client):
     pending = make_claim(age_days=4)
     response = run_action(admin_client, CHANGELIST, "approve", [decided, pending])
     shown = [str(m) for m in get_messages(response.wsgi_request)]
-    assert shown[0] == "Approved: 1."
+    assert shown[0] == (
+        "Approved 1 claim. Each claimant becomes the owner of the record and is told by email."
+    )
     assert shown[1].startswith("Not approved: ") and "Only a pending claim" in shown[1]
     decided.refresh_from_db()
     assert decided.status == Claim.Status.REJECTED
@@ -194,3 +196,23 @@ def test_rejecting_a_not_me_report_needs_a_reason(admin_client, reported):
     assert response.status_code == 302
     reported.refresh_from_db()
     assert (reported.status, reported.decision_reason) == ("rejected", "It is yours")
+
+
+def test_a_claim_reads_as_who_claims_what(admin_client):
+    claim = make_claim(age_days=1)
+    assert str(claim) == f"Claim by {claim.user} to {claim.researcher.display_name} (Pending)"
+    assert str(claim.pk) not in str(claim)
+
+
+def test_the_approve_confirmation_says_what_will_happen_before_anything_did(admin_client):
+    claim = make_claim(age_days=3)
+    response = admin_client.post(
+        CHANGELIST, {"action": "approve", ACTION_CHECKBOX_NAME: [claim.pk]}
+    )
+    html = response.content.decode()
+    assert "Approve 1 claim?" in html
+    assert "Nothing has changed yet. Each claimant becomes the owner of the record" in html
+    assert 'value="Approve 1 claim"' in html
+    assert "Approved" not in html.split('id="content"')[1]
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.PENDING

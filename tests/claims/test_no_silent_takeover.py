@@ -25,6 +25,15 @@ from tests.waiting import wait_for_lock_waiters
 CLAIMS = reverse("admin:claims_claim_changelist")
 STATEMENT = "I am a lecturer at this university and wrote these papers."
 
+# What the admin says once a decision is made (claims/admin.py ReviewQueueAdmin.decide).
+APPROVED_ONE = (
+    "Approved 1 claim. Each claimant becomes the owner of the record and is told by email."
+)
+TRANSFERRED_ONE = (
+    "Transferred 1 claim. Each record moves from its owner to the disputing claimant; both are "
+    "told by email, with the reason."
+)
+
 
 def open_decision(client: Client, action: str, claims: list[Claim]):
     """The first POST: the decision page, as the curator sees it."""
@@ -82,7 +91,7 @@ def test_an_approval_is_refused_when_the_record_changed_since_the_page(
     alices_page = open_decision(alice, "approve", [first])
     with django_capture_on_commit_callbacks(execute=True):
         bobs = submit_decision(bob, open_decision(bob, "approve", [second]), reason="Checked.")
-    assert shown_messages(bobs) == ["Approved: 1."]
+    assert shown_messages(bobs) == [APPROVED_ONE]
     with django_capture_on_commit_callbacks(execute=True):
         alices = submit_decision(alice, alices_page, reason="Looks right.")
 
@@ -148,7 +157,7 @@ def test_transferring_a_record_needs_a_reason_and_tells_both_people(
     with django_capture_on_commit_callbacks(execute=True):
         done = submit_decision(alice, page, reason="Her staff page and her ORCID record.")
 
-    assert shown_messages(done) == ["Transferred: 1."]
+    assert shown_messages(done) == [TRANSFERRED_ONE]
     record = refreshed(record)
     assert record.owner == dispute.user and record.verification_level == VerificationLevel.L2
     earlier = refreshed(earlier)
@@ -216,7 +225,7 @@ def test_concurrent_approvals_of_competing_claims_leave_one_winner(mailoutbox):
         assert not thread.is_alive()
 
     said = [shown_messages(r) for r in responses]
-    winners = [i for i in range(2) if said[i] == ["Approved: 1."]]
+    winners = [i for i in range(2) if said[i] == [APPROVED_ONE]]
     assert len(winners) == 1, said
     winner, loser = winners[0], 1 - winners[0]
     [refusal] = said[loser]

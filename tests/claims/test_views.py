@@ -163,7 +163,24 @@ def test_invalid_evidence_shows_the_form_errors(claimant_client, record):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Ensure this value has at least 20 characters" in html
-    assert "Not a web address: not a url" in html
+    assert "Line 1 is not a web address: not a url" in html
+    assert not Claim.objects.exists()
+
+
+def test_evidence_names_every_bad_link_and_keeps_what_was_typed(claimant_client, record):
+    statement = "I am the author; see my staff page and my publication list."
+    links = "https://uni.example.org/staff/ada\nftp://old.example.org\nhttps://ok.example.org\nnope"
+    response = claimant_client.post(
+        reverse("claim_evidence", args=[record.pk]),
+        {"statement": statement, "links": links},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Line 2 is not a web address: ftp://old.example.org" in html
+    assert "Line 4 is not a web address: nope" in html
+    assert "Line 1 " not in html and "Line 3 " not in html
+    assert statement in html and "https://ok.example.org" in html
     assert not Claim.objects.exists()
 
 

@@ -110,7 +110,7 @@ def test_corrections_list_shows_hidden_works_and_splits(client, curator):
     hide_works(works=[work], curator=curator)
     new = split_authorships(authorships=[moved], new_display_name="Other Person", curator=curator)
     html = client.get(author.get_absolute_url()).content.decode()
-    assert "Hid 1 work(s): A wrong paper." in html
+    assert "Hid 1 work: A wrong paper." in html
     assert "to Other Person" in html
     assert "to Other Person" in client.get(new.get_absolute_url()).content.decode()
 

@@ -56,7 +56,7 @@ def test_topics_part_orders_by_works_and_hands_on_the_topic_ids():
     lead = loaded(researcher_with_coauthors(works=6, topics=3))
     part = topics_part(lead)
     assert [n["id"] for n in part.nodes] == [f"topic:{pk}" for pk in part.topic_ids]
-    assert [n["detail"] for n in part.nodes] == ["2 work(s)"] * 3
+    assert [n["detail"] for n in part.nodes] == ["2 works"] * 3
     assert {(e["source"], e["type"]) for e in part.edges} == {(f"researcher:{lead.pk}", "studies")}
 
 
@@ -110,7 +110,7 @@ def test_suggestions_part_has_nodes_and_no_edges():
             "type": "suggestion",
             "label": "Stranger",
             "url": stranger.get_absolute_url(),
-            "detail": "1 work(s) on the same topics",
+            "detail": "1 work on the same topics",
         }
     ]
     assert part.edges == []

@@ -36,10 +36,10 @@ def test_ring_layout_puts_the_researcher_in_the_middle_and_the_rest_on_rings():
         {"id": "work:4", "type": "paper"},
     ]
     positions = drawing.ring_layout(nodes)
-    assert positions[0] == (300, 260)
-    # person and topic share the inner ring (radius 120), turned by 0.3 rad.
-    assert positions[1] == (round(300 + 120 * 0.955336489, 1), round(260 + 120 * 0.295520207, 1))
-    assert positions[3] == (round(300 + 220 * 0.825335615, 1), round(260 + 220 * 0.564642473, 1))
+    assert positions[0] == (380, 220)
+    # person and topic share the inner ellipse (radii 200 x 115), turned by 0.3 rad.
+    assert positions[1] == (round(380 + 200 * 0.955336489, 1), round(220 + 115 * 0.295520207, 1))
+    assert positions[3] == (round(380 + 330 * 0.825335615, 1), round(220 + 185 * 0.564642473, 1))
     assert drawing.ring_layout(nodes) == positions  # the same nodes, the same drawing
 
 
@@ -123,3 +123,38 @@ def test_cache_key_changes_with_content_and_release(queued_builds):
     assert drawing.slice_html_key(rebuilt, lead) != key
     lead.close_collaborators_count += 1
     assert drawing.slice_html_key(graph_slice, lead) != key
+
+
+def test_labels_name_the_centre_topics_and_top_coauthors_without_overlap():
+    nodes = [{"id": "researcher:1", "type": "researcher", "label": "Ada Lovelace"}]
+    nodes += [
+        {
+            "id": f"researcher:{i}",
+            "type": "person",
+            "label": f"Co-author number {i} with a long name",
+            "close": i % 3 == 0,
+        }
+        for i in range(2, 12)
+    ]
+    nodes += [{"id": f"topic:{i}", "type": "topic", "label": f"Topic {i}"} for i in range(3)]
+    nodes += [{"id": f"work:{i}", "type": "paper", "label": f"Paper {i}"} for i in range(4)]
+    placed = [
+        {**node, "x": x, "y": y}
+        for node, (x, y) in zip(nodes, drawing.ring_layout(nodes), strict=True)
+    ]
+    labels = drawing.place_labels(placed, placed[0])
+
+    texts = [label["text"] for label in labels]
+    assert texts[0] == "Ada Lovelace"
+    assert {"Topic 0", "Topic 1", "Topic 2"} <= set(texts)
+    people = [label for label in labels if label["type"] == "person"]
+    assert 1 <= len(people) <= drawing.LABELLED_PEOPLE
+    assert not any(label["type"] == "paper" for label in labels)
+    boxes = [
+        drawing._label_box(label["text"], label["x"], label["y"], label["anchor"])
+        for label in labels
+    ]
+    for i, a in enumerate(boxes):
+        assert a[0] >= 0 and a[2] <= drawing.WIDTH and a[1] >= 0 and a[3] <= drawing.HEIGHT
+        for b in boxes[i + 1 :]:
+            assert not drawing._overlaps(a, b), (a, b)

@@ -43,12 +43,12 @@ def test_ready_slice_lists_groups_with_links(
     assert "Never worked with, same topics" in html
     thomas = teven.coauthor_edges.get(coauthor__display_name="Thomas Wang").coauthor
     assert f'<a href="{thomas.get_absolute_url()}">Thomas Wang</a>' in html
-    assert "3 shared work(s), last in 2024, close collaborator" in html
+    assert "3 shared works, last in 2024, close collaborator" in html
     # The same close-collaborator number as the profile's stat.
     assert "88 co-authors, 8 close collaborators" in html
     assert teven.close_collaborators_count == 8
     # The small server-rendered drawing, described for screen readers.
-    assert '<svg viewBox="0 0 600 520" role="img"' in html
+    assert '<svg viewBox="0 0 760 440" role="img"' in html
     assert (
         '<desc id="slice-svg-desc">Around the researcher: 10 people, 4 papers, 3 topics.</desc>'
         in html

@@ -142,7 +142,7 @@ def test_suggestions_never_worked_with_same_topics():
     refresh_derived_data(researcher_ids=[lead.pk, coauthor.pk, stranger.pk, giant_team_mate.pk])
     graph_slice = build_slice(researcher_id=lead.pk)
     assert labels(graph_slice, "suggestion") == ["Stranger"]
-    assert nodes_of(graph_slice, "suggestion")[0]["detail"] == "2 work(s) on the same topics"
+    assert nodes_of(graph_slice, "suggestion")[0]["detail"] == "2 works on the same topics"
 
 
 def test_institutions_own_first_then_coauthors():

@@ -119,7 +119,7 @@ def test_worker_builds_the_slice_the_page_asked_for(client, celery_worker):
     assert f'<a href="{alan.get_absolute_url()}">Alan Turing</a>' in people
     # Ranked by shared works: Grace (2) before Alan (1).
     assert people.index("Grace Hopper") < people.index("Alan Turing")
-    assert "2 shared work(s), last in 2023" in people
+    assert "2 shared works, last in 2023" in people
     graph_slice = GraphSlice.objects.get(researcher=lead)
     assert graph_slice.status == GraphSlice.Status.READY
     assert graph_slice.computed_at is not None

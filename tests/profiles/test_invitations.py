@@ -315,3 +315,25 @@ def test_posts_without_csrf_token_are_refused(sender, recipient, record, headers
         assert csrf_client.post(url, MESSAGE, headers=headers).status_code == 403
     assert Invitation.objects.count() == 1
     assert Invitation.objects.get().status == "sent"
+
+
+def test_each_side_reads_the_status_from_where_they_stand(client, sender, recipient, record):
+    ResearcherFactory(display_name="Grace Hopper", owner=sender, verification_level=2)
+    invitation = make_invitation(sender, record)
+
+    client.force_login(recipient)
+    inbox = " ".join(client.get(reverse("invitation_inbox")).content.decode().split())
+    assert "Invitation from <a" in inbox and ">Grace Hopper</a>" in inbox
+    assert ">Awaiting your answer</span>" in inbox and ">Sent<" not in inbox
+
+    sender_client = Client()
+    sender_client.force_login(sender)
+    sent = " ".join(sender_client.get(reverse("invitation_inbox")).content.decode().split())
+    assert "Invitation to <a" in sent and ">Ada Lovelace</a>" in sent
+    assert ">Awaiting their answer</span>" in sent
+
+    client.post(reverse("invitation_accept", args=[invitation.pk]))
+    inbox = client.get(reverse("invitation_detail", args=[invitation.pk])).content.decode()
+    assert ">You accepted</span>" in inbox
+    sent = sender_client.get(reverse("invitation_detail", args=[invitation.pk])).content.decode()
+    assert ">Accepted</span>" in sent

@@ -113,6 +113,24 @@ def test_summary_has_a_maximum_length(owner_client, record):
     assert record.summary == ""
 
 
+def test_an_over_long_summary_keeps_what_was_typed(owner_client, record):
+    typed = "I study engines. " * 70  # about 1,190 characters
+    response = owner_client.post(
+        reverse("owner_summary", args=[record.pk]), {"summary": typed}, headers=HX
+    )
+    assert f">{typed}</textarea>" in response.content.decode()
+
+    # Without JavaScript: redirected to the profile, where the draft waits once.
+    response = owner_client.post(reverse("owner_summary", args=[record.pk]), {"summary": typed})
+    assert response.status_code == 302
+    page = owner_client.get(response["Location"]).content.decode()
+    assert f">{typed}</textarea>" in page and "at most 1000 characters" in page
+    again = owner_client.get(response["Location"]).content.decode()
+    assert f">{typed}</textarea>" not in again
+    record.refresh_from_db()
+    assert record.summary == ""
+
+
 def test_owner_sets_open_to_collaborate_with_kinds_and_end_date(owner_client, record):
     until = timezone.localdate() + timedelta(days=30)
     response = owner_client.post(

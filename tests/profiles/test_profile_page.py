@@ -103,6 +103,34 @@ def test_long_abstract_is_collapsed_without_javascript(client):
     assert "Show full abstract" in html
 
 
+def test_the_abstract_lead_ends_at_a_word_and_the_toggle_names_only_what_it_does(client):
+    researcher = researcher_with_works(1)
+    work = researcher.authorships.get().work
+    work.abstract = "Transformers " * 40  # 520 characters; 300 falls inside a word
+    work.save()
+    html = client.get(researcher.get_absolute_url()).content.decode()
+    lead = html.split('<p class="abstract abstract-lead">')[1].split("</p>")[0]
+    assert lead.endswith("Transformers…") and len(lead) <= 301
+    summary = html.split('<details class="abstract">')[1].split("</summary>")[0]
+    assert "Transformers" not in summary
+    assert '<span class="more more-closed">Show full abstract</span>' in summary
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("short", "short"),
+        ("alpha beta gamma", "alpha beta…"),
+        ("alpha, beta gamma", "alpha…"),
+        ("abcdefghijklmnop", "abcdefghij…"),  # no space in reach: cut at the limit
+    ],
+)
+def test_truncate_at_word(text, expected):
+    from profiles.templatetags.profile_text import truncate_at_word
+
+    assert truncate_at_word(text, 10) == expected
+
+
 def test_works_chart_has_text_alternative(client):
     researcher = researcher_with_works(3)
     html = client.get(researcher.get_absolute_url()).content.decode()

@@ -53,7 +53,7 @@ def test_recompute_trust_stores_score_band_and_components():
     assert researcher.trust_score == sum(
         part["points"] for part in researcher.trust_components.values()
     )
-    assert researcher.trust_components["record"]["why"] == "1 work(s) with a DOI or arXiv id"
+    assert researcher.trust_components["record"]["why"] == "1 work with a DOI or arXiv id"
 
 
 def test_recompute_researchers_runs_twice_with_the_same_result():
@@ -121,4 +121,4 @@ def test_not_me_work_leaves_counts_and_trust():
     recompute_trust(researcher_ids=[researcher.pk])
     researcher.refresh_from_db()
     assert (researcher.works_count, researcher.topics_count) == (1, 0)
-    assert researcher.trust_components["record"]["why"] == "1 work(s) with a DOI or arXiv id"
+    assert researcher.trust_components["record"]["why"] == "1 work with a DOI or arXiv id"
