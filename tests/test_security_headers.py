@@ -116,7 +116,7 @@ def test_error_pages_carry_no_inline_code(record):
     }
     problems = {name: inline_code(r.content.decode()) for name, r in responses.items()}
     assert not any(problems.values()), problems
-    assert "This form could not be sent" in responses["csrf"].content.decode()
+    assert "This form has expired" in responses["csrf"].content.decode()
 
 
 @pytest.mark.django_db
