@@ -6,7 +6,8 @@
 2. `ResearcherSearch`: one search document per current researcher: the display name
    (weight A), alternative names (B), institution names (C) and their top topics (D), in
    the unaccenting `bzpeer_names` configuration; the folded names for trigram search; the
-   works count, the ranking prior.
+   works count, the ranking prior. The words of those names join `SearchWord`, the
+   vocabulary near spellings of a typed word are looked up in.
 3. `researchers_count` of the institutions and topics those researchers touch (the index
    pages and the home page sort by it, without a COUNT per page view).
 
@@ -25,7 +26,13 @@ from django.db import connection, transaction
 from bzpeer.textsearch import NAMES_CONFIG
 from bzpeer.utils import chunked
 from claims import listing
-from profiles.models import Researcher, ResearcherInstitution, ResearcherSearch, ResearcherTopic
+from profiles.models import (
+    Researcher,
+    ResearcherInstitution,
+    ResearcherSearch,
+    ResearcherTopic,
+    SearchWord,
+)
 from works.models import Authorship, Institution, Topic, Work
 
 TOPICS_IN_DOCUMENT = 10
@@ -36,6 +43,7 @@ def _tables() -> dict[str, str]:
     return {
         "researcher": Researcher._meta.db_table,
         "search": ResearcherSearch._meta.db_table,
+        "word": SearchWord._meta.db_table,
         "member": ResearcherInstitution._meta.db_table,
         "rtopic": ResearcherTopic._meta.db_table,
         "authorship": Authorship._meta.db_table,
@@ -128,6 +136,22 @@ def refresh_search_documents(
                     "inst": INSTITUTIONS_IN_DOCUMENT,
                     "topics": TOPICS_IN_DOCUMENT,
                 },
+            )
+            # The words of their names join the vocabulary near spellings are looked up
+            # in (a word with a quote or a backslash is left out: it could not be written
+            # into a query as it is, and names hardly have one).
+            cursor.execute(
+                f"""
+                INSERT INTO {t["word"]} (word)
+                SELECT DISTINCT w.word
+                FROM {t["search"]} s,
+                     unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, s.names)))
+                       AS w(word)
+                WHERE s.researcher_id = ANY(%(ids)s)
+                  AND strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
+                ON CONFLICT (word) DO NOTHING
+                """,
+                {"ids": chunk, "config": NAMES_CONFIG},
             )
             cursor.execute(
                 f"SELECT DISTINCT topic_id FROM {t['rtopic']} WHERE researcher_id = ANY(%s)",
