@@ -45,6 +45,9 @@ COUNT_CAP = 1_000  # beyond this a total reads "more than 1,000"
 # At most this many matches are ranked and counted per kind: the cost of a page stays
 # bounded when a query matches a large part of the corpus (one common word or surname).
 CANDIDATES = 1_000
+# The as-you-type fragment ranks fewer: its few suggestions come from the most productive
+# matches, and a common word then stops at the first of them in the prior's index order.
+FRAGMENT_CANDIDATES = 100
 # Near spellings are looked up when fewer researchers than this match the words as typed,
 # at most NEAR_WORDS per word.
 NEAR_BELOW = 8
@@ -282,6 +285,7 @@ def search_researchers(
     page: int = 1,
     sort: str = "relevance",
     facets: bool = False,
+    candidates: int = CANDIDATES,
 ) -> ResearcherResults:
     """A page of researchers, and the filter counts when asked: two queries whatever the
     corpus (one statement for the candidates, their count, the page's ids and the counts;
@@ -317,7 +321,7 @@ def search_researchers(
             "limit": per_page,
             "offset": (page - 1) * per_page,
             # One more than the cap: the count then tells whether there were more.
-            "candidates": CANDIDATES + 1,
+            "candidates": candidates + 1,
             "facet_n": FACET_VALUES,
         }
     )
@@ -337,9 +341,16 @@ def search_researchers(
 
 
 def ranked_researchers(
-    search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1, sort: str = "relevance"
+    search: SearchInput,
+    *,
+    per_page: int = PER_PAGE,
+    page: int = 1,
+    sort: str = "relevance",
+    candidates: int = CANDIDATES,
 ) -> Ranked:
-    return search_researchers(search, per_page=per_page, page=page, sort=sort).ranked
+    return search_researchers(
+        search, per_page=per_page, page=page, sort=sort, candidates=candidates
+    ).ranked
 
 
 def _researcher_facets(filters, grouped, institutions, topics) -> list[Facet]:
@@ -422,7 +433,12 @@ class WorkResults:
 
 
 def search_works(
-    search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1, facets: bool = False
+    search: SearchInput,
+    *,
+    per_page: int = PER_PAGE,
+    page: int = 1,
+    facets: bool = False,
+    candidates: int = CANDIDATES,
 ) -> WorkResults:
     """A page of works ranked by the title's full-text rank (rounded, so equal matches
     fall back to citations), and the type and year counts when asked.
@@ -473,7 +489,7 @@ def search_works(
             "limit": per_page,
             "offset": (page - 1) * per_page,
             # One more than the cap: the count then tells whether there were more.
-            "candidates": CANDIDATES + 1,
+            "candidates": candidates + 1,
             "facet_n": FACET_VALUES,
         }
     )
@@ -517,8 +533,10 @@ def search_works(
     return WorkResults(ranked, [type_facet, year_facet])
 
 
-def ranked_works(search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1) -> Ranked:
-    return search_works(search, per_page=per_page, page=page).ranked
+def ranked_works(
+    search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1, candidates: int = CANDIDATES
+) -> Ranked:
+    return search_works(search, per_page=per_page, page=page, candidates=candidates).ranked
 
 
 # --- topics and institutions ----------------------------------------------------------------
