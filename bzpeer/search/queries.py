@@ -439,6 +439,7 @@ def search_works(
     page: int = 1,
     facets: bool = False,
     candidates: int = CANDIDATES,
+    full_rows: bool = True,
 ) -> WorkResults:
     """A page of works ranked by the title's full-text rank (rounded, so equal matches
     fall back to citations), and the type and year counts when asked.
@@ -496,6 +497,10 @@ def search_works(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         total, ids, types, years = cursor.fetchone()
+    if not full_rows:
+        # A suggestion shows the title and year: no venue, no authors.
+        brief = Work.objects.only("id", "title", "publication_year").in_bulk(ids) if ids else {}
+        return WorkResults(Ranked([brief[i] for i in ids if i in brief], total, page, per_page), [])
     rows = works_for_display().in_bulk(ids) if ids else {}
     items: list[Any] = [rows[i] for i in ids if i in rows]
     for item in items:
@@ -533,10 +538,14 @@ def search_works(
     return WorkResults(ranked, [type_facet, year_facet])
 
 
-def ranked_works(
-    search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1, candidates: int = CANDIDATES
-) -> Ranked:
-    return search_works(search, per_page=per_page, page=page, candidates=candidates).ranked
+def suggested_works(search: SearchInput, *, per_page: int, candidates: int) -> Ranked:
+    """Works for the as-you-type suggestions: the ranking of `search_works` from fewer
+    candidates, the rows without venue and authors (two queries)."""
+    return search_works(search, per_page=per_page, candidates=candidates, full_rows=False).ranked
+
+
+def ranked_works(search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1) -> Ranked:
+    return search_works(search, per_page=per_page, page=page).ranked
 
 
 # --- topics and institutions ----------------------------------------------------------------

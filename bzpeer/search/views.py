@@ -126,7 +126,7 @@ def suggestions_context(search: SearchInput) -> dict:
             context["researchers"] = queries.ranked_researchers(
                 search, per_page=queries.FRAGMENT_SIZE, candidates=queries.FRAGMENT_CANDIDATES
             )
-            context["works"] = queries.ranked_works(
+            context["works"] = queries.suggested_works(
                 search, per_page=3, candidates=queries.FRAGMENT_CANDIDATES
             )
             context["topics"] = queries.ranked_topics(search, per_page=2)
