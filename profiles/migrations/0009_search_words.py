@@ -17,31 +17,37 @@ ON CONFLICT (word) DO NOTHING
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('profiles', '0008_merge_0007_merge_search_0007_researcher_privacy'),
+        ("profiles", "0008_merge_0007_merge_search_0007_researcher_privacy"),
     ]
 
     operations = [
         # levenshtein_less_equal(): the near spellings of a typed word.
         CreateExtension("fuzzystrmatch"),
         migrations.CreateModel(
-            name='SearchWord',
+            name="SearchWord",
             fields=[
-                ('word', models.TextField(primary_key=True, serialize=False)),
+                ("word", models.TextField(primary_key=True, serialize=False)),
             ],
         ),
         migrations.RemoveIndex(
-            model_name='researchersearch',
-            name='researcher_search_trgm',
+            model_name="researchersearch",
+            name="researcher_search_trgm",
         ),
         migrations.AddIndex(
-            model_name='searchword',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass('word', name='gin_trgm_ops'), name='search_word_trgm'),
+            model_name="searchword",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass("word", name="gin_trgm_ops"),
+                name="search_word_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='searchword',
-            index=models.Index(django.db.models.functions.text.Left('word', 1), django.db.models.functions.text.Length('word'), name='search_word_initial'),
+            model_name="searchword",
+            index=models.Index(
+                django.db.models.functions.text.Left("word", 1),
+                django.db.models.functions.text.Length("word"),
+                name="search_word_initial",
+            ),
         ),
         migrations.RunSQL(FILL_SQL, migrations.RunSQL.noop),
     ]

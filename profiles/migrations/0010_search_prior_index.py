@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('profiles', '0009_search_words'),
+        ("profiles", "0009_search_words"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='researchersearch',
-            index=models.Index(models.OrderBy(models.F('works_count'), descending=True), models.F('researcher'), name='researcher_search_prior'),
+            model_name="researchersearch",
+            index=models.Index(
+                models.OrderBy(models.F("works_count"), descending=True),
+                models.F("researcher"),
+                name="researcher_search_prior",
+            ),
         ),
     ]
