@@ -43,7 +43,13 @@ START, END = "<!-- search-bench:start -->", "<!-- search-bench:end -->"
 FRAGMENT_TARGET_MS = 50.0
 PAGE_TARGET_MS = 100.0
 SAMPLES = 5  # queries of each kind, cycled through the runs
-SEARCH_GIN_INDEXES = ("work_title_fts", "researcher_search_doc", "search_word_trgm")
+SEARCH_GIN_INDEXES = (
+    "work_title_fts",
+    "researcher_search_doc",
+    "search_word_trgm",
+    "topic_name_trgm",
+    "institution_name_trgm",
+)
 
 
 @dataclass(frozen=True)
