@@ -43,6 +43,7 @@ from .models import (
     ResearcherInstitution,
     ResearcherSearch,
     ResearcherTopic,
+    SearchWord,
 )
 from .services import follow_researcher, unfollow_researcher
 
@@ -577,6 +578,14 @@ class ResearcherSearchAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_filter = (related_object_filter("researcher"),)
     search_fields = ("researcher__display_name",)
     autocomplete_fields = ("researcher",)
+
+
+@admin.register(SearchWord)
+class SearchWordAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """The names' vocabulary (kept by the search refresh): read-only, for checking."""
+
+    list_display = ("word",)
+    search_fields = ("word",)
 
 
 @admin.register(Follow)

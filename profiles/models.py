@@ -10,6 +10,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.db import connection, models
 from django.db.models import Q
+from django.db.models.functions import Left, Length
 from django.urls import reverse
 from django.utils import timezone
 from slugify import slugify
@@ -294,7 +295,8 @@ class ResearcherSearch(models.Model):
     )
     # Name (A), alternative names (B), institutions (C), topics (D); words unaccented.
     document = SearchVectorField()
-    # Display and alternative names, folded (lower case, no accents), for trigram matching.
+    # Display and alternative names, folded (lower case, no accents): the word similarity
+    # part of the relevance, and the words of `SearchWord`.
     names = models.TextField()
     # The ranking prior, copied when the document is written (the counts refresh runs just
     # before): matches are ordered and capped by it without reading the researcher rows.
@@ -303,11 +305,39 @@ class ResearcherSearch(models.Model):
     class Meta:
         indexes = [
             GinIndex(fields=["document"], name="researcher_search_doc"),
-            GinIndex(OpClass("names", name="gin_trgm_ops"), name="researcher_search_trgm"),
+            # Matches in prior order: a common word (a frequent surname) reads this index
+            # and stops at the cap instead of sorting every match.
+            models.Index(
+                models.F("works_count").desc(), "researcher", name="researcher_search_prior"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"search document of {self.researcher_id}"
+
+
+class SearchWord(models.Model):
+    """The vocabulary of researcher names: every word of a display or alternative name,
+    folded as the search documents index it (`bzpeer_names`).
+
+    A typed word that matches no document is looked up here for near spellings (trigram
+    similarity, or a small edit distance under the same first letter); the document
+    search then runs again with those words. The near-spelling lookup thus reads a few
+    thousand short strings, never the names of every researcher. Written only by
+    `bzpeer.search.documents`; never pruned: a word no current name has any more adds an
+    alternative that no name matches."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [
+            GinIndex(OpClass("word", name="gin_trgm_ops"), name="search_word_trgm"),
+            # The edit-distance lookup: words with the same first letter and a close length.
+            models.Index(Left("word", 1), Length("word"), name="search_word_initial"),
+        ]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class ResearcherInstitution(models.Model):

@@ -135,8 +135,10 @@ BUDGETS: dict[str, int] = {
     "search.results": 7,
     # One kind (researchers): the statement, then the rows.
     "search.results_one_kind": 2,
-    # As-you-type: the grouped parts without filter counts.
-    "search.suggestions": 7,
+    # As-you-type: researchers (the statement, the rows), works (the statement, then titles
+    # and years only: no venue, no authors), topics and institutions (one each); no filter
+    # counts.
+    "search.suggestions": 6,
     # The statement (page ids in index order, full count, filter counts), the rows.
     "search.directory": 2,
     # The paginator's COUNT, the page.

@@ -9,7 +9,8 @@
    without institutions when the affiliation is hidden): the display name
    (weight A), alternative names (B), institution names (C) and their top topics (D), in
    the unaccenting `bzpeer_names` configuration; the folded names for trigram search; the
-   works count, the ranking prior.
+   works count, the ranking prior. The words of those names join `SearchWord`, the
+   vocabulary near spellings of a typed word are looked up in.
 3. `researchers_count` of the institutions and topics those researchers touch (the index
    pages and the home page sort by it, without a COUNT per page view).
 
@@ -34,6 +35,7 @@ from profiles.models import (
     ResearcherInstitution,
     ResearcherSearch,
     ResearcherTopic,
+    SearchWord,
     visible_sql,
 )
 from works.models import Authorship, Institution, Topic, Work
@@ -46,6 +48,7 @@ def _tables() -> dict[str, str]:
     return {
         "researcher": Researcher._meta.db_table,
         "search": ResearcherSearch._meta.db_table,
+        "word": SearchWord._meta.db_table,
         "member": ResearcherInstitution._meta.db_table,
         "rtopic": ResearcherTopic._meta.db_table,
         "authorship": Authorship._meta.db_table,
@@ -139,6 +142,22 @@ def refresh_search_documents(
                     "inst": INSTITUTIONS_IN_DOCUMENT,
                     "topics": TOPICS_IN_DOCUMENT,
                 },
+            )
+            # The words of their names join the vocabulary near spellings are looked up
+            # in (a word with a quote or a backslash is left out: it could not be written
+            # into a query as it is, and names hardly have one).
+            cursor.execute(
+                f"""
+                INSERT INTO {t["word"]} (word)
+                SELECT DISTINCT w.word
+                FROM {t["search"]} s,
+                     unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, s.names)))
+                       AS w(word)
+                WHERE s.researcher_id = ANY(%(ids)s)
+                  AND strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
+                ON CONFLICT (word) DO NOTHING
+                """,
+                {"ids": chunk, "config": NAMES_CONFIG},
             )
             cursor.execute(
                 f"SELECT DISTINCT topic_id FROM {t['rtopic']} WHERE researcher_id = ANY(%s)",

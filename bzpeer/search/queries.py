@@ -1,9 +1,9 @@
 """Reads behind the search results, the fragment, the directory and the index pages.
 
 Ranking of researchers (one SQL statement per page, whatever the corpus):
-1. Candidates: the search document matches every word as a prefix (full text, accents
-   and case folded, any order, a middle name may be missing), or the folded names are
-   trigram-similar to the query (`<%`, word similarity: small typos). At most
+1. Candidates: the search document matches every word, the last as a prefix (full text,
+   accents and case folded, any order, a middle name may be missing); when few do, every
+   word or one of its near spellings from the names' vocabulary (small typos). At most
    CANDIDATES of them, the most productive first, so a page costs the same for a rare
    name and for the commonest surname.
 2. Relevance: ts_rank of the document (the name weighs most, then alternative names,
@@ -30,6 +30,7 @@ from profiles.models import (
     ResearcherInstitution,
     ResearcherSearch,
     ResearcherTopic,
+    SearchWord,
     TrustBand,
     VerificationLevel,
     visible_sql,
@@ -44,6 +45,13 @@ COUNT_CAP = 1_000  # beyond this a total reads "more than 1,000"
 # At most this many matches are ranked and counted per kind: the cost of a page stays
 # bounded when a query matches a large part of the corpus (one common word or surname).
 CANDIDATES = 1_000
+# The as-you-type fragment ranks fewer: its few suggestions come from the most productive
+# matches, and a common word then stops at the first of them in the prior's index order.
+FRAGMENT_CANDIDATES = 100
+# Near spellings are looked up when fewer researchers than this match the words as typed,
+# at most NEAR_WORDS per word.
+NEAR_BELOW = 8
+NEAR_WORDS = 5
 WORK_AUTHORS_SHOWN = 3
 
 
@@ -141,29 +149,88 @@ def _researcher_where(filters: Filters) -> tuple[list[str], dict]:
 def _match_sql(search: SearchInput) -> tuple[str, dict]:
     """The candidate researchers as a SELECT of (id, relevance, works_count): at most
     CANDIDATES, the most productive first. The researcher rows are read only when a
-    filter needs them."""
+    filter needs them.
+
+    Two steps in one statement: the documents that match the words as typed; then, only
+    when fewer than NEAR_BELOW do, the documents that match with each word or one of its
+    near spellings (`SearchWord`), so a typo still finds the person. The second step is
+    gated by Postgres itself (a one-time filter): a query with enough exact matches never
+    runs it."""
     where, params = _researcher_where(search.filters)
-    params.update({"tsq": prefix_tsquery(search.terms), "q": search.query, "config": NAMES_CONFIG})
+    terms = search.terms
+    params.update(
+        {
+            "tsq": prefix_tsquery(terms),
+            "terms": terms,
+            "last": len(terms),
+            "q": search.query,
+            "config": NAMES_CONFIG,
+            "near_below": NEAR_BELOW,
+            "near_words": NEAR_WORDS,
+        }
+    )
     join = ""
     if len(where) > 1:  # more than "public" (documents exist for public records only)
         join = f"JOIN {Researcher._meta.db_table} r ON r.id = s.researcher_id"
         condition = " AND " + " AND ".join(where[1:])
     else:
         condition = ""
+    search_table = ResearcherSearch._meta.db_table
+    words = SearchWord._meta.db_table
+    # Near spellings of a folded word `t.folded` (3 letters or more): trigram-similar
+    # words, and words under the same first letter within an edit distance of 1 (2 from
+    # five letters: a swap of two letters costs 2).
+    near_words = f"""
+        SELECT string_agg(chr(39) || n.word || chr(39), ' | ') FROM (
+            SELECT v.word FROM (
+                SELECT sw.word FROM {words} sw WHERE sw.word %% t.folded
+                UNION
+                SELECT sw.word FROM {words} sw
+                WHERE left(sw.word, 1) = left(t.folded, 1)
+                  AND length(sw.word) BETWEEN length(t.folded) - 2 AND length(t.folded) + 2
+                  AND levenshtein_less_equal(sw.word, t.folded, 2)
+                      <= CASE WHEN length(t.folded) < 5 THEN 1 ELSE 2 END
+            ) v
+            WHERE v.word <> t.folded AND length(t.folded) >= 3
+            ORDER BY levenshtein(v.word, t.folded), similarity(v.word, t.folded) DESC, v.word
+            LIMIT %(near_words)s
+        ) n
+    """
     sql = f"""
+        WITH typed AS MATERIALIZED (
+            SELECT s.researcher_id AS id, s.document, s.names, s.works_count, false AS near
+            FROM {search_table} s {join}
+            WHERE s.document @@ to_tsquery(%(config)s::regconfig, %(tsq)s){condition}
+            ORDER BY s.works_count DESC, s.researcher_id
+            LIMIT %(candidates)s
+        ),
+        near_query AS MATERIALIZED (
+            SELECT to_tsquery(%(config)s::regconfig, string_agg(
+                       '(' || concat_ws(' | ', t.own, ({near_words})) || ')', ' & '
+                       ORDER BY t.ord)) AS q
+            FROM (
+                SELECT u.ord, bzpeer_fold(u.term) AS folded,
+                       CASE WHEN u.ord = %(last)s THEN u.term || ':*' ELSE u.term END AS own
+                FROM unnest(%(terms)s::text[]) WITH ORDINALITY AS u(term, ord)
+            ) t
+        ),
+        near AS MATERIALIZED (
+            SELECT s.researcher_id AS id, s.document, s.names, s.works_count, true AS near
+            FROM {search_table} s {join}
+            WHERE (SELECT COUNT(*) FROM typed) < %(near_below)s
+              AND s.document @@ (SELECT q FROM near_query)
+              AND s.researcher_id NOT IN (SELECT id FROM typed){condition}
+            ORDER BY s.works_count DESC, s.researcher_id
+            LIMIT %(candidates)s
+        )
         SELECT c.id,
-               round((ts_rank(c.document, to_tsquery(%(config)s::regconfig, %(tsq)s))
+               round((ts_rank(c.document,
+                              CASE WHEN c.near THEN (SELECT q FROM near_query)
+                                   ELSE to_tsquery(%(config)s::regconfig, %(tsq)s) END)
                       + word_similarity(bzpeer_fold(%(q)s), c.names))::numeric, 1)::float
                  AS relevance,
                c.works_count
-        FROM (
-            SELECT s.researcher_id AS id, s.document, s.names, s.works_count
-            FROM {ResearcherSearch._meta.db_table} s {join}
-            WHERE (s.document @@ to_tsquery(%(config)s::regconfig, %(tsq)s)
-                   OR bzpeer_fold(%(q)s) <%% s.names){condition}
-            ORDER BY s.works_count DESC, s.researcher_id
-            LIMIT %(candidates)s
-        ) c
+        FROM (SELECT * FROM typed UNION ALL SELECT * FROM near) c
     """
     return sql, params
 
@@ -223,6 +290,7 @@ def search_researchers(
     page: int = 1,
     sort: str = "relevance",
     facets: bool = False,
+    candidates: int = CANDIDATES,
 ) -> ResearcherResults:
     """A page of researchers, and the filter counts when asked: two queries whatever the
     corpus (one statement for the candidates, their count, the page's ids and the counts;
@@ -258,7 +326,7 @@ def search_researchers(
             "limit": per_page,
             "offset": (page - 1) * per_page,
             # One more than the cap: the count then tells whether there were more.
-            "candidates": CANDIDATES + 1,
+            "candidates": candidates + 1,
             "facet_n": FACET_VALUES,
         }
     )
@@ -278,9 +346,16 @@ def search_researchers(
 
 
 def ranked_researchers(
-    search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1, sort: str = "relevance"
+    search: SearchInput,
+    *,
+    per_page: int = PER_PAGE,
+    page: int = 1,
+    sort: str = "relevance",
+    candidates: int = CANDIDATES,
 ) -> Ranked:
-    return search_researchers(search, per_page=per_page, page=page, sort=sort).ranked
+    return search_researchers(
+        search, per_page=per_page, page=page, sort=sort, candidates=candidates
+    ).ranked
 
 
 def _researcher_facets(filters, grouped, institutions, topics) -> list[Facet]:
@@ -363,7 +438,13 @@ class WorkResults:
 
 
 def search_works(
-    search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1, facets: bool = False
+    search: SearchInput,
+    *,
+    per_page: int = PER_PAGE,
+    page: int = 1,
+    facets: bool = False,
+    candidates: int = CANDIDATES,
+    full_rows: bool = True,
 ) -> WorkResults:
     """A page of works ranked by the title's full-text rank (rounded, so equal matches
     fall back to citations), and the type and year counts when asked.
@@ -414,13 +495,17 @@ def search_works(
             "limit": per_page,
             "offset": (page - 1) * per_page,
             # One more than the cap: the count then tells whether there were more.
-            "candidates": CANDIDATES + 1,
+            "candidates": candidates + 1,
             "facet_n": FACET_VALUES,
         }
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         total, ids, types, years = cursor.fetchone()
+    if not full_rows:
+        # A suggestion shows the title and year: no venue, no authors.
+        brief = Work.objects.only("id", "title", "publication_year").in_bulk(ids) if ids else {}
+        return WorkResults(Ranked([brief[i] for i in ids if i in brief], total, page, per_page), [])
     rows = works_for_display().in_bulk(ids) if ids else {}
     items: list[Any] = [rows[i] for i in ids if i in rows]
     for item in items:
@@ -456,6 +541,12 @@ def search_works(
         ],
     )
     return WorkResults(ranked, [type_facet, year_facet])
+
+
+def suggested_works(search: SearchInput, *, per_page: int, candidates: int) -> Ranked:
+    """Works for the as-you-type suggestions: the ranking of `search_works` from fewer
+    candidates, the rows without venue and authors (two queries)."""
+    return search_works(search, per_page=per_page, candidates=candidates, full_rows=False).ranked
 
 
 def ranked_works(search: SearchInput, *, per_page: int = PER_PAGE, page: int = 1) -> Ranked:

@@ -122,10 +122,13 @@ def suggestions_context(search: SearchInput) -> dict:
             context["identified"] = identified
             context["count"] = 1
         elif search.terms:
+            # Fewer candidates than the results page, and no filter counts.
             context["researchers"] = queries.ranked_researchers(
-                search, per_page=queries.FRAGMENT_SIZE
+                search, per_page=queries.FRAGMENT_SIZE, candidates=queries.FRAGMENT_CANDIDATES
             )
-            context["works"] = queries.ranked_works(search, per_page=3)
+            context["works"] = queries.suggested_works(
+                search, per_page=3, candidates=queries.FRAGMENT_CANDIDATES
+            )
             context["topics"] = queries.ranked_topics(search, per_page=2)
             context["institutions"] = queries.ranked_institutions(search, per_page=2)
             context["count"] = sum(

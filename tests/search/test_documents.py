@@ -9,7 +9,7 @@ from django.urls import reverse
 from bzpeer.curation.derived import refresh_derived_data
 from bzpeer.curation.importing import import_openalex
 from bzpeer.curation.services import hide_works, merge_researchers, researcher_edited
-from profiles.models import ResearcherInstitution, ResearcherSearch
+from profiles.models import ResearcherInstitution, ResearcherSearch, SearchWord
 from tests.factories import ResearcherFactory
 from tests.search.conftest import write_corpus
 
@@ -36,6 +36,26 @@ def test_an_import_writes_a_document_per_researcher(corpus):
     assert ResearcherInstitution.objects.filter(
         researcher=corpus.jumper, institution=corpus.deepmind, works_count=1
     ).exists()
+
+
+def test_the_words_of_names_join_the_vocabulary_of_near_spellings(corpus, curator):
+    words = set(SearchWord.objects.values_list("word", flat=True))
+    assert {"maria", "jose", "ramirez", "cacho", "marijose", "hassabis"} <= words
+    assert "granada" not in words  # an institution's word, not a name's
+
+    corpus.maria.display_name = "María José Ramírez-Olmedo"
+    corpus.maria.save()
+    researcher_edited(researcher=corpus.maria, curator=curator)
+
+    assert SearchWord.objects.filter(word="olmedo").exists()
+
+
+def test_a_typo_in_an_edited_name_still_finds_it(client, corpus, curator):
+    corpus.maria.display_name = "María José Ramírez-Olmedo"
+    corpus.maria.save()
+    researcher_edited(researcher=corpus.maria, curator=curator)
+
+    assert found(client, "Ramirez Olmdeo", corpus.maria)
 
 
 def test_a_reimport_with_a_new_name_updates_the_document(client, corpus, tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from bzpeer.curation.derived import refresh_derived_data
+from tests.factories import ResearcherFactory
 from tests.search.conftest import GARCIAS, MARIA_ORCID, load_corpus
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +42,34 @@ def test_finds_a_researcher_by_name_whatever_the_accents_case_order_or_typos(cli
     html = html_of(search(client, query))
 
     assert f'href="{corpus.maria.get_absolute_url()}">María José Ramírez Cacho</a>' in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Demis Hasasbis",  # two letters swapped (an edit distance of 2)
+        "Demis Hassbis",  # a letter missing
+        "Demsi Hassabis",  # a swap in a short word
+        "Demis Fassabis",  # the first letter wrong (trigram similarity)
+        "Hasasbis DeepMind",  # a typo beside an institution's word
+    ],
+)
+def test_a_typo_finds_the_researcher(client, corpus, query):
+    html = html_of(search(client, query, kind="researchers"))
+
+    assert corpus.hassabis.display_name in html
+
+
+def test_near_spellings_are_looked_up_only_when_few_match_as_typed(client, corpus):
+    near = ResearcherFactory(display_name="Ana Garcis Núñez")
+    refresh_derived_data(researcher_ids=[near.pk])
+
+    # Two dozen Garcías match as typed: the near spelling is not among them.
+    assert near.display_name not in html_of(search(client, "García", kind="researchers"))
+    # Nobody is called "Garcio": the near spellings are, García and Garcis.
+    typo = html_of(search(client, "Ana Garcio", kind="researchers"))
+    assert near.display_name in typo
+    assert "Ana García" in typo
 
 
 def test_a_researcher_result_shows_enough_to_choose(client, corpus):
