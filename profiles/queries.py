@@ -190,7 +190,9 @@ def followers_list(researcher: Researcher, *, page_number: str | int | None) -> 
         .select_related("last_known_institution")
         .order_by("display_name", "pk")
     )
-    return FollowersList(page=Paginator(records, FOLLOWERS_PER_PAGE).get_page(page_number), total=total)
+    return FollowersList(
+        page=Paginator(records, FOLLOWERS_PER_PAGE).get_page(page_number), total=total
+    )
 
 
 def followed_page(user: User, *, page_number: str | int | None) -> Page:

@@ -104,7 +104,11 @@ def test_only_me_keeps_the_list_from_everyone_but_the_owner(ada, ada_user, follo
         reverse("owner_visibility", args=[ada.pk]), {**VISIBILITY, "followers_visibility": "owner"}
     )
     url = reverse("researcher_followers", args=[ada.pk])
-    for visitor in (Client(), signed_in(make_user("mallory@evil.test")), signed_in(followers["users"]["bob"])):
+    for visitor in (
+        Client(),
+        signed_in(make_user("mallory@evil.test")),
+        signed_in(followers["users"]["bob"]),
+    ):
         response = visitor.get(url)
         assert response.status_code == 403
         assert "keeps the list of followers private" in body(response)
