@@ -53,7 +53,7 @@ PARAMS = [
 FIELDS = (
     *("subject", "message", "email", "login", "reason", "password", "password1", "password2"),
     *("confirm", "action", "email_digest", "summary", "evidence", "orcid", "note", "name"),
-    *("url", "next", "kind", "visibility", "open_to_collaborate", "researcher", "claim"),
+    *("url", "next", "kind", "visibility", "open_to_collaborate", "researcher", "claim", "back"),
 )
 POST_DATA = dict.fromkeys(FIELDS, "x\x00²")
 # Form values that pass the NUL check and reach the views' forms (with a CSRF token).
