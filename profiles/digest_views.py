@@ -12,6 +12,7 @@ from bzpeer.htmx import partial_or_redirect
 from bzpeer.types import HtmxHttpRequest
 from profiles import digest, queries
 from profiles.access import get_researcher_or_404
+from profiles.follow_views import back_url
 from profiles.models import Follow
 
 
@@ -34,7 +35,7 @@ def digest_toggle(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         request,
         "profiles/_follow.html",
         context,
-        redirect_to=f"{researcher.get_absolute_url()}#connect",
+        redirect_to=back_url(request, researcher),
         message=message,
     )
 

@@ -15,7 +15,7 @@ from bzpeer.identifiers import parse_source_id
 from bzpeer.pagecache.loading import fetch_one, load_with_version
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import EPOCH_SQL
-from bzpeer.types import AnyUser
+from bzpeer.types import AnyUser, User
 from profiles.models import (
     Follow,
     Researcher,
@@ -156,6 +156,67 @@ def corrections(researcher: Researcher, limit: int = MAX_CORRECTIONS) -> list[Co
         Correction(when=when, notes=list(metadata.get("notes") or ["Corrected by a curator."]))
         for when, metadata in rows
     ]
+
+
+# --- who follows a record, and whom an account follows ---------------------------------------
+
+FOLLOWERS_PER_PAGE = 50
+FOLLOWING_PER_PAGE = 50
+# The "open to collaborate" part of the following page lists at most this many records.
+OPEN_FOLLOWED_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class FollowersList:
+    """A page of the followers who own a public record, and how many others follow."""
+
+    page: Page
+    total: int
+
+    @property
+    def without_public_profile(self) -> int:
+        return max(self.total - self.page.paginator.count, 0)
+
+
+def followers_list(researcher: Researcher, *, page_number: str | int | None) -> FollowersList:
+    """Who follows `researcher`: the public records of the followers who own one (by name,
+    with their institution), paged, and the count of all followers; the others are only
+    counted. Reads no account row (no email, no username). Three queries: every follow
+    counted, the paginator's COUNT, the page."""
+    total = Follow.objects.filter(researcher=researcher).count()
+    records = (
+        Researcher.objects.visible()
+        .filter(owner__follows__researcher=researcher)
+        .select_related("last_known_institution")
+        .order_by("display_name", "pk")
+    )
+    return FollowersList(
+        page=Paginator(records, FOLLOWERS_PER_PAGE).get_page(page_number), total=total
+    )
+
+
+def followed_page(user: User, *, page_number: str | int | None) -> Page:
+    """The public records `user` follows (the follow rows, with the record and its
+    institution), by name. Two queries: the paginator's COUNT and the page."""
+    rows = (
+        Follow.objects.filter(visible_q("researcher__"), user=user)
+        .select_related("researcher", "researcher__last_known_institution")
+        .order_by("researcher__display_name", "researcher_id")
+    )
+    return Paginator(rows, FOLLOWING_PER_PAGE).get_page(page_number)
+
+
+def open_followed(user: User, *, limit: int = OPEN_FOLLOWED_SHOWN) -> list[Researcher]:
+    """The claimed records `user` follows that are open to collaborate today and let
+    their followers see it (Researcher.objects.open_for_followers), by name: one query.
+    An unclaimed record is left out: nobody could answer an invitation to it."""
+    return list(
+        Researcher.objects.open_for_followers()
+        .filter(follows__user=user, owner__isnull=False)
+        .exclude(owner=user)
+        .select_related("last_known_institution")
+        .order_by("display_name", "pk")[:limit]
+    )
 
 
 # --- researchers of a topic or an institution (their pages) --------------------------------

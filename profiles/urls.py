@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from profiles import digest_views, invitation_views, owner_views, record_views, views
+from profiles import (
+    digest_views,
+    follow_views,
+    invitation_views,
+    owner_views,
+    record_views,
+    views,
+)
 from profiles.feeds import ResearcherWorksFeed
 
 urlpatterns = [
@@ -19,6 +26,8 @@ urlpatterns = [
         name="digest_unsubscribe",
     ),
     path("researchers/<int:pk>/unfollow/", views.unfollow, name="researcher_unfollow"),
+    path("researchers/<int:pk>/followers/", follow_views.followers, name="researcher_followers"),
+    path("me/following/", follow_views.following, name="following"),
     path("researchers/<int:pk>/", views.researcher_detail, name="researcher_detail_short"),
     path(
         "researchers/source/<path:source_id>/",

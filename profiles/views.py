@@ -34,6 +34,7 @@ from claims.queries import ANONYMOUS, ViewerState, viewer_state
 from profiles import queries, services
 from profiles.access import get_researcher_or_404, require_visible
 from profiles.charts import citations_per_year_chart, works_per_year_chart
+from profiles.follow_views import back_url
 from profiles.forms import SUMMARY_DRAFT_KEY
 from profiles.models import Researcher
 from profiles.page_meta import profile_meta
@@ -204,8 +205,11 @@ def _profile_context(
         parts[f"sources.{params.sort}.{params.page}"] = works_sources
     # The owner and a pending claimant see their own state in the header badges.
     personal_top = _personal_top(identity)
+    followers_listed = researcher.followers_visible_to(request.user)
     if with_top and not personal_top:
-        parts["top"] = lambda: _top_html(researcher, identity, topics())
+        parts["top"] = lambda: _top_html(
+            researcher, identity, topics(), followers_listed=followers_listed
+        )
     html = fragments(version, parts)
     if params.cached:
         sources = [
@@ -228,7 +232,9 @@ def _profile_context(
     }
     if with_top:
         context["top_html"] = (
-            _top_html(researcher, identity, topics()) if personal_top else html["top"]
+            _top_html(researcher, identity, topics(), followers_listed=followers_listed)
+            if personal_top
+            else html["top"]
         )
     topic_names = [name for name in html["topic_names"].split("\n") if name]
     context.update(profile_meta(request, researcher, topic_names=topic_names, work_sources=sources))
@@ -239,7 +245,12 @@ def _personal_top(identity: ViewerState) -> bool:
     return identity.is_owner or bool(identity.pending_claim_id)
 
 
-def _top_html(researcher: Researcher, identity: ViewerState, topics: list) -> str:
+def _top_html(
+    researcher: Researcher, identity: ViewerState, topics: list, *, followers_listed: bool
+) -> str:
+    """The record's header; `followers_listed` (Researcher.followers_visible_to the viewer)
+    links the follower list. It is the same for every viewer but the owner, whose header
+    is never the cached one (_personal_top), so the cached header may carry it."""
     context = {
         "researcher": researcher,
         "top_topics": topics[:3],
@@ -248,6 +259,7 @@ def _top_html(researcher: Researcher, identity: ViewerState, topics: list) -> st
         "source_name": source_name(researcher.source_id),
         "source_url": source_url(researcher.source_id),
         "identity": identity,
+        "followers_listed": followers_listed,
     }
     return render_to_string("profiles/_profile_top.html", context)
 
@@ -277,10 +289,18 @@ def _render_profile_shell(
     # Canonical links name the host: one shell per host as well.
     name = f"profile.{params.sort}.{params.page}.{request.scheme}://{request.get_host()}"
     page = shell(version, name, VIEWER_SLOTS, render_shell)
+    followers_listed = researcher.followers_visible_to(request.user)
     if _personal_top(identity):
-        top = _top_html(researcher, identity, topics())
+        top = _top_html(researcher, identity, topics(), followers_listed=followers_listed)
     else:
-        top = fragments(version, {"top": lambda: _top_html(researcher, identity, topics())})["top"]
+        top = fragments(
+            version,
+            {
+                "top": lambda: _top_html(
+                    researcher, identity, topics(), followers_listed=followers_listed
+                )
+            },
+        )["top"]
     context = {
         **_follow_context(request, researcher),
         "identity": identity,
@@ -358,7 +378,7 @@ def works_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 def _toggle_follow(request: HtmxHttpRequest, pk: int, *, follow: bool) -> HttpResponse:
     researcher = get_researcher_or_404(pk)
-    connect_url = f"{researcher.get_absolute_url()}#connect"
+    connect_url = back_url(request, researcher)
     if not request.user.is_authenticated:
         next_url = urlencode({"next": researcher.get_absolute_url()})
         login_url = f"{reverse('account_login')}?{next_url}"

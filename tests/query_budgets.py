@@ -40,6 +40,12 @@ BUDGETS: dict[str, int] = {
     "profile.filtered_sections_cached": 6,
     # Researcher, co-authors COUNT, the page of co-authors (+ their institutions).
     "profile.coauthors": 3,
+    # Researcher, every follower counted, the COUNT and the page of followers with a public
+    # record (+ institution); no account row is read.
+    "profile.followers": 4,
+    # Signed in, the COUNT and the page of public records followed (+ institution), the
+    # followed records open to collaborate (+ institution).
+    "profile.following": 5,
     # Researcher, then one server-side cursor over the listed works (authors gathered by
     # a subquery), whatever the number of works.
     "profile.export": 2,

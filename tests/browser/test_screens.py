@@ -28,6 +28,7 @@ from bzpeer.privacy.models import DataExport
 from claims.models import Claim
 from graph.services import build_slice
 from profiles.models import Researcher
+from profiles.services import follow_researcher
 from tests.claims.helpers import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -107,6 +108,11 @@ def site(live_server, teven: Researcher, settings) -> Site:
         is_dispute=True,
     )
 
+    # The reader follows the claimed record (open to collaborate); the owner follows Teven,
+    # whose follower list then names the owner's record.
+    follow_researcher(user=visitor, researcher=owned)
+    follow_researcher(user=owner, researcher=teven)
+
     work = teven.authorships.select_related("work").first().work
     topic = teven.topics.first()
     paths = {
@@ -149,6 +155,8 @@ def site(live_server, teven: Researcher, settings) -> Site:
             "institution index": ("/institutions/", None),
             "co-authors": (f"/researchers/{teven.pk}/coauthors/", None),
             "co-authors of the long one": (f"/researchers/{owned.pk}/coauthors/", None),
+            "followers": (f"/researchers/{teven.pk}/followers/", None),
+            "following, with one open to collaborate": ("/me/following/", "visitor"),
             "privacy": ("/privacy/", None),
             "hide request form": (f"/researchers/{owned.pk}/hide-request/", None),
             "account data and deletion": ("/me/privacy/", "owner"),
