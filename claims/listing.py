@@ -2,7 +2,8 @@
 
 A work is listed on a researcher's profile when
 1. the researcher has an authorship on it,
-2. no curator hid the work (`Work.is_hidden`), and
+2. no curator hid the work (`Work.is_hidden`; a work merged into another is hidden too),
+   and
 3. the record's owner has not reported it "not me" with a report that is still open
    (pending: off the profile while a curator looks; accepted: the curator agreed, and the
    report keeps the work off even if a re-import brings the authorship back).

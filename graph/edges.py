@@ -210,12 +210,10 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
                 "WHERE NOT EXISTS (SELECT 1 FROM edge_touched t WHERE t.id = pairs.c)"
             )
             cursor.execute("ANALYZE edge_new")
-            # Every co-author of the chunk, old (still stored) or new, may see a change.
-            cursor.execute(
-                f"SELECT DISTINCT e.coauthor_id FROM {edge_table} e "
-                "JOIN edge_touched t ON t.id = e.researcher_id "
-                "UNION SELECT c FROM edge_new"
-            )
+            # Every co-author of the chunk, old or new, may see a change: the new ones are in
+            # edge_new, and an old one no longer there loses its edge below (its ends are
+            # collected from the DELETE).
+            cursor.execute("SELECT DISTINCT c FROM edge_new")
             coauthors.update(row[0] for row in cursor.fetchall())
             # Then only the difference is written, so unchanged edges cost a read. The old
             # edges are found in two index-friendly halves (by researcher, by co-author):
@@ -228,19 +226,17 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
                 )
                 for row in cursor.fetchall():
                     changed.update(row)
+            # New and moved edges in one pass: one probe of the pair index per edge (an
+            # UPDATE then an anti-joined INSERT probed it twice). Unchanged ones write nothing.
             cursor.execute(
-                f"UPDATE {edge_table} e SET shared_works = n.n, last_year = n.y, "
-                "smallest_team = n.t, is_close = n.close FROM edge_new n "
-                f"WHERE {key} AND {values} IS DISTINCT FROM (n.n, n.y, n.t, n.close) "
+                f"INSERT INTO {edge_table} AS e ({_EDGE_COLUMNS}) "
+                "SELECT r, c, n, y, t, close FROM edge_new ORDER BY r, c "
+                "ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET "
+                "shared_works = EXCLUDED.shared_works, last_year = EXCLUDED.last_year, "
+                "smallest_team = EXCLUDED.smallest_team, is_close = EXCLUDED.is_close "
+                f"WHERE {values} IS DISTINCT FROM (EXCLUDED.shared_works, EXCLUDED.last_year, "
+                "EXCLUDED.smallest_team, EXCLUDED.is_close) "
                 "RETURNING e.researcher_id, e.coauthor_id"
-            )
-            for row in cursor.fetchall():
-                changed.update(row)
-            cursor.execute(
-                f"INSERT INTO {edge_table} ({_EDGE_COLUMNS}) "
-                "SELECT r, c, n, y, t, close FROM edge_new n "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {edge_table} e WHERE {key}) "
-                "RETURNING researcher_id, coauthor_id"
             )
             for row in cursor.fetchall():
                 changed.update(row)

@@ -180,6 +180,12 @@ class Work(models.Model):
         default=False, help_text="Hidden by a curator: off every public page."
     )
     is_stub = models.BooleanField(default=False)
+    # The work OpenAlex (or a curator) merged this one into: its URL redirects there. A
+    # merged work is also hidden, so every list, search, sitemap and export that leaves
+    # hidden works out leaves it out too (bzpeer.curation.services.merge_works).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_works"
+    )
     # When an import first stored this record as a full work, and last changed it; NULL for
     # hand-built records. Feeds and digests list works by the first.
     first_imported_at = models.DateTimeField(null=True, blank=True)

@@ -41,6 +41,12 @@ def get_work_for_page(pk: int) -> Work:
     return work
 
 
+def merged_work_survivor(pk: int) -> Work | None:
+    """The public work a merged work's URL leads to (None: not merged, no such work, or a
+    survivor hidden since). Merges collapse chains, so one hop is enough."""
+    return public_works().filter(merged_works__pk=pk).first()
+
+
 def author_pages(work: Work, *, per_page: int = WORK_AUTHORS_SHOWN) -> int:
     """The number of author pages, from Work.authors_count (no COUNT over authorships)."""
     return max(1, -(-work.authors_count // per_page))

@@ -3,7 +3,7 @@ researchers, are in profiles/record_views.py: works imports no app above it)."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -25,7 +25,15 @@ def _positive_int(value: str | None) -> int | None:
 
 @require_safe
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    work = queries.get_work_for_page(pk)
+    try:
+        work = queries.get_work_for_page(pk)
+    except Http404:
+        # A work merged into another: its URL leads to the survivor for good. Read only
+        # when the lookup failed, so a served page costs nothing more.
+        survivor = queries.merged_work_survivor(pk)
+        if survivor is None:
+            raise
+        return HttpResponsePermanentRedirect(survivor.get_absolute_url())
     pages = queries.author_pages(work)
     # Normalised (it names a cached rendering): not a number → 1, past the end → the last.
     authors_page = min(_positive_int(request.GET.get("authors")) or 1, pages)

@@ -72,6 +72,7 @@ WORK_FIELDS = [
     "venue",
     "landing_page_url",
     "is_hidden",
+    "merged_into",
 ]
 
 _track(Researcher, fields=RESEARCHER_FIELDS, name="ResearcherEvent")

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q
 from django.utils import timezone
 
-from bzpeer.search.documents import refresh_search_documents
+from bzpeer.search.documents import refresh_search_documents, topic_contributions
 from bzpeer.utils import chunked
 from claims import listing
 from claims.models import Claim
@@ -299,20 +299,34 @@ def recompute_metrics(*, researcher_ids: Iterable[int] | None) -> int:
 # --- after any change: an import, a curation, a claim ------------------------------------
 
 
-def refresh_derived_data(*, researcher_ids: Iterable[int]) -> set[int]:
+def refresh_derived_data(
+    *, researcher_ids: Iterable[int], visibility_unchanged: bool = False
+) -> set[int]:
     """Refresh counts, search documents and co-author edges now for the researchers a change
     touched, then queue trust and graph recomputation for them and for every researcher
-    whose edges changed. Returns those researchers."""
+    whose edges changed. Returns those researchers.
+
+    `visibility_unchanged`: the change hid, showed and merged none of them (an import), so
+    topic researcher counts move by the difference of their per-topic rows instead of
+    being recounted in full."""
     touched = set(researcher_ids)
     if not touched:
         return set()
+    rebuild_all = should_rebuild_all(len(touched))
+    if visibility_unchanged and not rebuild_all:
+        contributions = topic_contributions(researcher_ids=touched)
+        refresh_researcher_counts(researcher_ids=touched)
+        refresh_search_documents(researcher_ids=touched, topics_before=contributions)
+        affected = rebuild_coauthor_edges(researcher_ids=touched) | touched
+        queue_recompute(researcher_ids=affected)
+        return affected
     # Topics they carry before the recount: a topic they leave needs its count refreshed.
     topics_before = set(
         ResearcherTopic.objects.filter(researcher_id__in=touched).values_list("topic_id", flat=True)
     )
     # The cost follows the touched set; when it is a large share of the corpus (a first
     # import), every count and edge is rebuilt set-based instead, which is then cheaper.
-    if should_rebuild_all(len(touched)):
+    if rebuild_all:
         refresh_all_researcher_counts()
         refresh_search_documents(researcher_ids=touched, topic_ids=topics_before)
         affected = rebuild_coauthor_edges(researcher_ids=None) | touched

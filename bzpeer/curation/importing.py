@@ -17,8 +17,10 @@ from works.importer.service import ImportResult
 
 
 def refresh_after_import(researcher_ids: set[int]) -> None:
-    # Looked up on the module at call time, so a test may stand in for the refresh.
-    derived.refresh_derived_data(researcher_ids=researcher_ids)
+    # Looked up on the module at call time, so a test may stand in for the refresh. The
+    # importer hides, shows and merges no researcher itself (merged ids go through the
+    # curation services, which refresh their own records).
+    derived.refresh_derived_data(researcher_ids=researcher_ids, visibility_unchanged=True)
 
 
 def import_openalex(paths: Iterable[str | Path], **options: Any) -> ImportResult:

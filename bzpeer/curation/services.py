@@ -326,6 +326,8 @@ def hide_works(*, works: Iterable[Work], curator: AnyUser, hidden: bool = True) 
             Work.objects.select_for_update()
             .filter(pk__in=work_ids)
             .exclude(is_hidden=hidden)
+            # A merged work stays hidden: its survivor is the one shown.
+            .exclude(merged_into__isnull=False)
             .order_by("pk")
         )
         if not changing:
@@ -351,6 +353,80 @@ def hide_works(*, works: Iterable[Work], curator: AnyUser, hidden: bool = True) 
 
 def hide_work(*, work: Work, curator: AnyUser) -> bool:
     return hide_works(works=[work], curator=curator) == 1
+
+
+# --- merge works -----------------------------------------------------------------------
+
+
+def merge_works(*, old: Work, survivor: Work, curator: AnyUser, note: str = "") -> Work:
+    """Merge `old`, a second record of the same work (OpenAlex merged its id), into
+    `survivor`.
+
+    1. Lock both works (primary key order); refuse a survivor that is itself merged and an
+       old work merged elsewhere. Merging again into the same survivor changes nothing.
+    2. Authorships of the old work move to the survivor, with their affiliations; one whose
+       researcher the survivor already lists is deleted instead (each (work, researcher)
+       pair stays unique), and so are entries without a resolved researcher (the survivor's
+       record has its own). "Not me" reports follow their authorship the same way.
+    3. The old work gets merged_into = survivor and is hidden (off every list, search,
+       sitemap and export; its URL redirects to the survivor), and so does every work
+       merged into it earlier (chains collapse to one hop).
+    4. Counts, co-author edges and, in the worker, trust and graph slices are refreshed for
+       the authors of both.
+    """
+    require_permission(curator, MERGE_PERMISSION)
+    if old.pk == survivor.pk:
+        raise CurationError("A work cannot be merged into itself.")
+    with transaction.atomic():
+        rows = {
+            w.pk: w
+            for w in Work.objects.select_for_update()
+            .filter(pk__in=[old.pk, survivor.pk])
+            .order_by("pk")
+        }
+        if len(rows) < 2:
+            raise CurationError("One of these works no longer exists.")
+        old, survivor = rows[old.pk], rows[survivor.pk]
+        if survivor.merged_into_id:
+            raise CurationError(
+                f"{survivor.title or survivor.source_id} is itself merged into another work; "
+                "merge into that work instead."
+            )
+        if old.merged_into_id == survivor.pk:
+            return survivor
+        if old.merged_into_id:
+            raise CurationError(
+                f"{old.title or old.source_id} is already merged into another work."
+            )
+        authors = work_author_ids([old.pk, survivor.pk])
+        named = (survivor.title or survivor.source_id)[:200]
+        public = note or f"Merged a second record of a work into “{named}”."
+        with curation_context(
+            action="merge_works", curator=curator, researcher_ids=authors, note=public
+        ):
+            _move_work_rows(old, survivor)
+            Work.objects.filter(merged_into=old).update(
+                merged_into=survivor, is_hidden=True, updated_at=timezone.now()
+            )
+            old.merged_into = survivor
+            old.is_hidden = True
+            old.save(update_fields=["merged_into", "is_hidden", "updated_at"])
+            refresh_derived_data(researcher_ids=authors)
+    return survivor
+
+
+def _move_work_rows(old: Work, survivor: Work) -> None:
+    """Step 2: re-point the old work's authorships and reports, deleting repeats."""
+    held = Authorship.objects.filter(work_id=survivor.pk, researcher_id=OuterRef("researcher_id"))
+    Authorship.objects.filter(work_id=old.pk).filter(
+        Q(researcher_id__isnull=True) | Exists(held)
+    ).delete()
+    Authorship.objects.filter(work_id=old.pk).update(work=survivor)
+
+    open_reports = NotMeReport.objects.filter(status__in=OPEN_STATUSES)
+    earlier = open_reports.filter(work_id=survivor.pk, researcher_id=OuterRef("researcher_id"))
+    open_reports.filter(work_id=old.pk).filter(Exists(earlier)).delete()
+    NotMeReport.objects.filter(work_id=old.pk).update(work=survivor)
 
 
 # --- recompute -------------------------------------------------------------------------

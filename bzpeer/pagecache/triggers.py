@@ -173,6 +173,28 @@ def _trigger(table: str, event: str, referencing: str, function: str) -> str:
 
 # Rows of an UPDATE that changed (a whole-row comparison of the two images).
 CHANGED = "(SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n IS DISTINCT FROM o)"
+
+# Columns no researcher or work page shows: a change of only these moves no page. The
+# researcher counts of institutions and topics are read by the index, search and home
+# pages (not cached here); the derived-data refresh rewrites them after every import, and
+# each such rewrite would otherwise bump every work page naming the institution or topic.
+UNSHOWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "works_institution": ("researchers_count",),
+    "works_topic": ("researchers_count",),
+}
+
+
+def _changed(table: str) -> str:
+    unshown = UNSHOWN_COLUMNS.get(table)
+    if not unshown:
+        return CHANGED
+    drop = "ARRAY[" + ", ".join(f"'{column}'" for column in unshown) + "]"
+    return (
+        "(SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id"
+        f" WHERE to_jsonb(n) - {drop} IS DISTINCT FROM to_jsonb(o) - {drop})"
+    )
+
+
 CHANGED_OLD = (
     "(SELECT o.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n IS DISTINCT FROM o)"
 )
@@ -195,7 +217,7 @@ def install_sql() -> list[str]:
             statements.append(_trigger(table, event, referencing, function))
     for table, entries in ROW_TABLES.items():
         function = f"pagecache_{table}_update"
-        body = _bumps(entries, changed=CHANGED, old="old_rows")
+        body = _bumps(entries, changed=_changed(table), old="old_rows")
         statements.append(_function(function, body))
         statements.append(
             _trigger(table, "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows", function)

@@ -23,6 +23,7 @@ found; a hidden record loses them until it is shown again.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from django.db import connection, transaction
@@ -59,14 +60,41 @@ def _tables() -> dict[str, str]:
     }
 
 
+def topic_contributions(*, researcher_ids: Iterable[int]) -> Counter[int]:
+    """Per topic, how many of these researchers its `researchers_count` counts (public
+    records with a per-topic row). Read through the per-researcher index: the cost follows
+    the researchers, not the size of their topics."""
+    t = _tables()
+    counts: Counter[int] = Counter()
+    for chunk in chunked(sorted(set(researcher_ids))):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT rt.topic_id, COUNT(*) FROM {t["rtopic"]} rt
+                JOIN {t["researcher"]} r ON r.id = rt.researcher_id AND {visible_sql("r")}
+                WHERE rt.researcher_id = ANY(%s) GROUP BY rt.topic_id
+                """,
+                [chunk],
+            )
+            counts.update(dict(cursor.fetchall()))
+    return counts
+
+
 def refresh_search_documents(
-    *, researcher_ids: Iterable[int], topic_ids: Iterable[int] = ()
+    *,
+    researcher_ids: Iterable[int],
+    topic_ids: Iterable[int] = (),
+    topics_before: Counter[int] | None = None,
 ) -> None:
     """Rebuild the membership rows and search documents of these researchers, then the
     researcher counts of every institution and topic they are (or were) linked to.
 
     Per-topic rows are kept by the counts refresh, which runs first and deletes the rows
-    of topics a researcher left: pass those topics (read before it) as `topic_ids`."""
+    of topics a researcher left: pass those topics (read before it) as `topic_ids`, and
+    each topic is recounted in full. Or pass `topics_before`, `topic_contributions` of the
+    same researchers read before the change, when the change hid, showed or merged none
+    of them: each topic's count then moves by the difference (a recount reads every
+    researcher of a topic, which grows with the corpus, not with the change)."""
     t = _tables()
     listed = listing.listed_sql("a", "w")
     # A record's institutions are public while the record is and its affiliation is shown.
@@ -164,8 +192,30 @@ def refresh_search_documents(
                 [chunk],
             )
             topics |= {row[0] for row in cursor.fetchall()}
+    if topics_before is not None:
+        after = topic_contributions(researcher_ids=researcher_ids)
+        _move_topic_counts(
+            {topic: after[topic] - topics_before[topic] for topic in after.keys() | topics_before}
+        )
+        topics = set()
     # Once for all the chunks: a count is one indexed scan per institution or topic.
     refresh_link_counts(institution_ids=institutions, topic_ids=topics)
+
+
+def _move_topic_counts(deltas: dict[int, int]) -> None:
+    moved = sorted((topic, delta) for topic, delta in deltas.items() if delta)
+    if not moved:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Topic._meta.db_table} tp
+            SET researchers_count = GREATEST(tp.researchers_count + d.delta, 0)
+            FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta)
+            WHERE tp.id = d.id
+            """,
+            [[topic for topic, _ in moved], [delta for _, delta in moved]],
+        )
 
 
 def refresh_link_counts(*, institution_ids: Iterable[int], topic_ids: Iterable[int]) -> None:

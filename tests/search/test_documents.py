@@ -3,6 +3,8 @@ curators' edits, hidden works."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -11,7 +13,7 @@ from bzpeer.curation.importing import import_openalex
 from bzpeer.curation.services import hide_works, merge_researchers, researcher_edited
 from profiles.models import ResearcherInstitution, ResearcherSearch, SearchWord
 from tests.factories import ResearcherFactory
-from tests.search.conftest import write_corpus
+from tests.search.conftest import PROTEIN, ROBOTS, write_corpus
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,40 @@ def test_hiding_the_only_work_naming_an_institution_drops_the_membership(client,
     assert not found(client, "Jumper DeepMind", corpus.jumper)
     corpus.deepmind.refresh_from_db()
     assert corpus.deepmind.researchers_count == 1  # Hassabis, last seen there
+
+
+def _recounted_topics() -> dict[int, int]:
+    from django.db.models import Count
+
+    from profiles.models import ResearcherTopic
+    from works.models import Topic
+
+    counted = dict(
+        ResearcherTopic.objects.filter(
+            researcher__merged_into__isnull=True, researcher__hidden_at__isnull=True
+        )
+        .values_list("topic_id")
+        .annotate(n=Count("researcher_id"))
+    )
+    return {topic.pk: counted.get(topic.pk, 0) for topic in Topic.objects.all()}
+
+
+def test_a_reimport_moving_works_between_topics_moves_their_counts(corpus, tmp_path):
+    from works.models import Topic
+
+    stored = dict(Topic.objects.values_list("pk", "researchers_count"))
+    assert stored == _recounted_topics()
+    paths = write_corpus(tmp_path)
+    # Every protein-folding work moves to robotics: their authors leave one topic.
+    records = [json.loads(line) for line in paths[1].read_text().splitlines()]
+    for record in records:
+        record["updated_date"] = "2030-01-01T00:00:00"  # newer than the stored copy
+    text = "".join(json.dumps(record) + "\n" for record in records)
+    paths[1].write_text(text.replace(PROTEIN["id"], ROBOTS["id"]))
+
+    import_openalex([paths[1]])
+
+    stored = dict(Topic.objects.values_list("pk", "researchers_count"))
+    assert stored == _recounted_topics()
+    protein = Topic.objects.get(source_id=PROTEIN["id"])
+    assert protein.researchers_count == 0

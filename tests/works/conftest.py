@@ -58,7 +58,7 @@ def hook_calls(monkeypatch) -> list[set[int]]:
     of running it (its own tests cover it; test_real_refresh_after_import_* runs it for real)."""
     calls: list[set[int]] = []
 
-    def record(*, researcher_ids):
+    def record(*, researcher_ids, visibility_unchanged=False):
         calls.append(set(researcher_ids))
         return set(researcher_ids)
 

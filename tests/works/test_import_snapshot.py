@@ -317,11 +317,11 @@ def test_merged_author_ids_merge_the_records_through_the_curation_service(
     )
 
     without = run_command(tmp_path)
-    assert "1 author list(s) not applied (give --curator)" in without.stdout
+    assert "1 author or work list(s) not applied (give --curator)" in without.stdout
     result = run_command(tmp_path, curator=admin_user.username)
 
     assert result.error is None, result.stderr
-    assert "Merged ids: 1 author(s) merged from 1 list(s)" in result.stdout
+    assert "Merged ids: 1 author(s) and 0 work(s) merged from 1 list(s)" in result.stdout
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.merged_into_id == second.pk
@@ -332,6 +332,63 @@ def test_merged_author_ids_merge_the_records_through_the_curation_service(
     # Applied once: the list is recorded.
     again = run_command(tmp_path, curator=admin_user.username)
     assert "Merged ids: none new." in again.stdout
+
+
+@pytest.mark.django_db
+def test_merged_work_ids_merge_the_works_through_the_curation_service(tmp_path, client, admin_user):
+    from django.urls import reverse
+
+    records = demo_records(DEMO_WORKS_PATH)
+    parts = tmp_path / "data" / "works" / "updated_date=2025-01-01"
+    parts.mkdir(parents=True)
+    write_jsonl(parts / "part_000.gz", records[:30], gzipped=True)
+    run_command(tmp_path)
+    # OpenAlex says the first work is a second record of another one with other authors.
+    works = list(Work.objects.filter(authorships__isnull=False).distinct().order_by("pk"))
+    old = works[0]
+    old_authors = set(old.authorships.exclude(researcher=None).values_list("researcher", flat=True))
+    survivor = next(
+        w
+        for w in works[1:]
+        if not old_authors & set(w.authorships.values_list("researcher", flat=True))
+    )
+    author = Researcher.objects.get(pk=min(old_authors))
+    counts_before = author.works_count
+    merged = tmp_path / "data" / "merged_ids" / "works"
+    merged.mkdir(parents=True)
+    key = old.source_id.rsplit("/", 1)[1]
+    into = survivor.source_id.rsplit("/", 1)[1]
+    (merged / "2025-01-02.csv.gz").write_bytes(
+        gzip.compress(f"merge_date,id,merge_into_id\n2025-01-02,{key},{into}\n".encode())
+    )
+
+    result = run_command(tmp_path, curator=admin_user.username)
+
+    assert result.error is None, result.stderr
+    assert "Merged ids: 0 author(s) and 1 work(s) merged from 1 list(s)" in result.stdout
+    old.refresh_from_db()
+    assert old.merged_into_id == survivor.pk
+    assert not old.authorships.exists()
+    assert old_authors <= set(survivor.authorships.values_list("researcher", flat=True))
+    author.refresh_from_db()
+    assert author.works_count == counts_before  # the same work, listed once, as the survivor
+    response = client.get(old.get_absolute_url())
+    assert response.status_code == 301
+    assert response["Location"] == survivor.get_absolute_url()
+    # Off the lists: the author's works list and the sitemap name only the survivor.
+    profile = client.get(author.get_absolute_url()).content.decode()
+    assert survivor.get_absolute_url() in profile
+    assert f'href="{old.get_absolute_url()}"' not in profile
+    sitemap = client.get(reverse("sitemap_section", args=["works"])).content.decode()
+    assert old.get_absolute_url() not in sitemap
+    # Applied once: a rerun finds nothing new and changes nothing.
+    again = run_command(tmp_path, curator=admin_user.username)
+    assert again.error is None, again.stderr
+    assert "Merged ids: none new." in again.stdout
+    old.refresh_from_db()
+    assert old.merged_into_id == survivor.pk
+    author.refresh_from_db()
+    assert author.works_count == counts_before
 
 
 # --- incremental edges against a full rebuild -----------------------------------------------------

@@ -1,6 +1,6 @@
 """manage.py import_openalex PATH... — thin wrapper over bzpeer.curation.importing, and over
 works.importer.snapshot for an OpenAlex snapshot root (then the merged-id lists are applied
-here, through the curation merge service, which the importer may not call)."""
+here, through the curation merge services, which the importer may not call)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ from works.importer.snapshot import (
     read_merged_ids,
     record_merged_ids,
 )
+
+# Merged-id lists applied, by entity folder: authors and works have a merge service.
+MERGEABLE = ("authors", "works")
 
 
 class Command(BaseCommand):
@@ -171,13 +174,14 @@ class Command(BaseCommand):
             raise CommandError("; ".join(failures) + " (listed above); everything else was.")
 
     def apply_merged_ids(self, root: Path, curator_name: str) -> str:
-        """Merge the authors OpenAlex merged, through the curation merge service (the old
-        profile then redirects to the survivor). Work merges are reported, not applied."""
+        """Merge the authors and works OpenAlex merged, through the curation merge services
+        (the old profile or work page then redirects to the survivor). Lists of other
+        entities are reported, not applied."""
         lists = merged_id_lists(root)
         if not lists:
             return "Merged ids: none new."
-        authors = [item for item in lists if item.entity == "authors"]
-        others = [item for item in lists if item.entity != "authors"]
+        applied_here = [item for item in lists if item.entity in MERGEABLE]
+        others = [item for item in lists if item.entity not in MERGEABLE]
         curator = None
         if curator_name:
             curator = get_user_model()._default_manager.filter(username=curator_name).first()
@@ -185,33 +189,52 @@ class Command(BaseCommand):
                 raise CommandError(f"--curator {curator_name}: no such user")
         if curator is None:
             return (
-                f"Merged ids: {len(authors)} author list(s) not applied (give --curator); "
-                f"{len(others)} other list(s) not applied."
+                f"Merged ids: {len(applied_here)} author or work list(s) not applied "
+                f"(give --curator); {len(others)} other list(s) not applied."
             )
-        from bzpeer.curation.services import CurationError, merge_researchers
-        from profiles.models import Researcher
-
-        merged = 0
-        for item in authors:
+        merged = dict.fromkeys(MERGEABLE, 0)
+        for item in applied_here:
             applied = 0
             for old, new in read_merged_ids(item):
+                error = self.merge_one(item.entity, old, new, curator)
+                if error is None:
+                    continue
+                if error:
+                    self.stderr.write(f"{item.relative}: {old} -> {new} not merged: {error}")
+                    continue
+                applied += 1
+            record_merged_ids(item, applied=applied)
+            merged[item.entity] += applied
+        return (
+            f"Merged ids: {merged['authors']} author(s) and {merged['works']} work(s) merged "
+            f"from {len(applied_here)} list(s); {len(others)} list(s) of other entities not "
+            "applied (no merge service for them)."
+        )
+
+    def merge_one(self, entity: str, old: str, new: str, curator: Any) -> str | None:
+        """Merge one pair: "" when merged, None when there was nothing to do (either
+        unknown here, or merged already), else why it was refused."""
+        from bzpeer.curation.services import CurationError, merge_researchers, merge_works
+        from profiles.models import Researcher
+        from works.models import Work
+
+        try:
+            if entity == "authors":
                 people = {
                     r.source_id: r
                     for r in Researcher.objects.filter(source_id__in=[old, new], merged_into=None)
                 }
                 if old not in people or new not in people:
-                    continue  # unknown here, or merged already
-                try:
-                    merge_researchers(
-                        survivor=people[new], duplicates=[people[old]], curator=curator
-                    )
-                except CurationError as exc:
-                    self.stderr.write(f"{item.relative}: {old} -> {new} not merged: {exc}")
-                    continue
-                applied += 1
-            record_merged_ids(item, applied=applied)
-            merged += applied
-        return (
-            f"Merged ids: {merged} author(s) merged from {len(authors)} list(s); "
-            f"{len(others)} list(s) of other entities not applied (no merge service for them)."
-        )
+                    return None
+                merge_researchers(survivor=people[new], duplicates=[people[old]], curator=curator)
+            else:
+                works = {
+                    w.source_id: w
+                    for w in Work.objects.filter(source_id__in=[old, new], merged_into=None)
+                }
+                if old not in works or new not in works:
+                    return None
+                merge_works(old=works[old], survivor=works[new], curator=curator)
+        except CurationError as exc:
+            return str(exc)
+        return ""
