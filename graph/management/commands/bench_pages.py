@@ -160,6 +160,12 @@ class Command(BaseCommand):
             "DEBUG": "false",
             "SECRET_KEY": SERVER_SECRET_KEY,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Plain http on loopback: no redirect, HSTS or secure cookies (the production
+            # default redirects every request to https when DEBUG is off).
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
             "DATABASE_URL": f"postgres://{auth}@{host}:{db.get('PORT') or 5432}/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
             "LOG_LEVEL": "WARNING",
