@@ -11,9 +11,16 @@ import pytest
 
 
 def wait_until(
-    condition: Callable[[], object], *, timeout: float = 30, interval: float = 0.3, what: str = ""
+    condition: Callable[[], object],
+    *,
+    timeout: float = 30,
+    interval: float = 0.3,
+    what: str = "",
+    explain: Callable[[], str] | None = None,
 ) -> object:
-    """Poll `condition` until it returns something truthy; fail (with `what`) after `timeout`.
+    """Poll `condition` until it returns something truthy; fail (with `what`, and what
+    `explain` says of the state then) after `timeout`. `condition` may fail the test
+    itself when the state can no longer come.
 
     A bounded wait for work another process does, not a timing assertion."""
     deadline = time.monotonic() + timeout
@@ -22,7 +29,8 @@ def wait_until(
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"Gave up after {timeout:.0f} s waiting for {what or condition}")
+            detail = f":\n{explain()}" if explain else ""
+            pytest.fail(f"Gave up after {timeout:.0f} s waiting for {what or condition}{detail}")
         time.sleep(interval)
 
 
@@ -32,9 +40,9 @@ def wait_for_lock_waiters(count: int, threads: list[threading.Thread]) -> None:
     for the lock, and fails the wait."""
     from django.db import connection
 
-    deadline = time.monotonic() + 30
     with connection.cursor() as cursor:
-        while True:
+
+        def waiting() -> bool:
             # Statistics views are a snapshot per transaction, and this one holds the lock.
             cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
@@ -42,12 +50,21 @@ def wait_for_lock_waiters(count: int, threads: list[threading.Thread]) -> None:
                 "WHERE datname = current_database() AND wait_event_type = 'Lock'"
             )
             if cursor.fetchone()[0] >= count:
-                return
+                return True
             assert all(t.is_alive() for t in threads), "a thread ended without waiting"
-            if time.monotonic() > deadline:
-                cursor.execute(
-                    "SELECT datname, state, wait_event_type, wait_event, left(query, 120) "
-                    "FROM pg_stat_activity WHERE backend_type = 'client backend'"
-                )
-                raise AssertionError(f"the threads never reached the lock: {cursor.fetchall()}")
-            time.sleep(0.02)
+            return False
+
+        def sessions() -> str:
+            cursor.execute(
+                "SELECT datname, state, wait_event_type, wait_event, left(query, 120) "
+                "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            )
+            return str(cursor.fetchall())
+
+        wait_until(
+            waiting,
+            timeout=30,
+            interval=0.02,
+            what=f"{count} sessions waiting for the row lock",
+            explain=sessions,
+        )

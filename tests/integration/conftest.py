@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import suppress
@@ -27,7 +26,7 @@ import pytest
 from django.conf import settings
 
 from bzpeer.celery import app as celery_app
-from tests.waiting import wait_until  # noqa: F401  (re-exported for the integration tests)
+from tests.waiting import wait_until  # also re-exported for the integration tests
 
 WORKER_READY_SECONDS = 60
 WORKER_STOP_SECONDS = 10
@@ -132,19 +131,27 @@ class WorkerProcess:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + WORKER_READY_SECONDS
-        while " ready." not in self.log():
-            if self.process.poll() is not None:
+        process = self.process
+
+        def ready() -> bool:
+            if process.poll() is not None:
                 pytest.fail(
-                    f"Celery worker exited with {self.process.returncode} before it was "
+                    f"Celery worker exited with {process.returncode} before it was "
                     f"ready:\n{self.log_tail()}"
                 )
-            if time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(
-                    f"Celery worker not ready after {WORKER_READY_SECONDS} s:\n{self.log_tail()}"
-                )
-            time.sleep(0.1)
+            return " ready." in self.log()
+
+        try:
+            wait_until(
+                ready,
+                timeout=WORKER_READY_SECONDS,
+                interval=0.1,
+                what="the Celery worker to be ready",
+                explain=self.log_tail,
+            )
+        except pytest.fail.Exception:
+            self.stop()
+            raise
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
