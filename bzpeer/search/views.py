@@ -180,18 +180,19 @@ def directory(request: HttpRequest) -> HttpResponse:
     return render(request, "search/directory.html", directory_context(search))
 
 
-def _index(request: HttpRequest, model, template: str) -> HttpResponse:
+def _index(request: HttpRequest, model) -> HttpResponse:
     rows = model.objects.order_by("-researchers_count", "display_name", "pk")
     page = Paginator(rows, INDEX_PER_PAGE).get_page(request.GET.get("page"))
     path = request.path if page.number == 1 else f"{request.path}?page={page.number}"
-    return render(request, template, {"page": page, "path": path})
+    context = {"page": page, "path": path, "kind": model._meta.verbose_name_plural}
+    return render(request, "search/index.html", context)
 
 
 @require_safe
 def topic_index(request: HttpRequest) -> HttpResponse:
-    return _index(request, Topic, "search/topic_index.html")
+    return _index(request, Topic)
 
 
 @require_safe
 def institution_index(request: HttpRequest) -> HttpResponse:
-    return _index(request, Institution, "search/institution_index.html")
+    return _index(request, Institution)
