@@ -17,7 +17,11 @@ from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q
 from django.utils import timezone
 
-from bzpeer.search.documents import refresh_search_documents, topic_contributions
+from bzpeer.search.documents import (
+    refresh_all_search_documents,
+    refresh_search_documents,
+    topic_contributions,
+)
 from bzpeer.utils import chunked
 from claims import listing
 from claims.models import Claim
@@ -313,24 +317,25 @@ def refresh_derived_data(
     if not touched:
         return set()
     rebuild_all = should_rebuild_all(len(touched))
-    if visibility_unchanged and not rebuild_all:
+    if rebuild_all:
+        # The cost of the path below follows the touched set; when that is a large share of
+        # the corpus (a first import), rebuilding every count, document and edge set-based
+        # in one pass each is cheaper, and its cost grows linearly with the corpus.
+        refresh_all_researcher_counts()
+        refresh_all_search_documents()
+        affected = rebuild_coauthor_edges(researcher_ids=None) | touched
+    elif visibility_unchanged:
         contributions = topic_contributions(researcher_ids=touched)
         refresh_researcher_counts(researcher_ids=touched)
         refresh_search_documents(researcher_ids=touched, topics_before=contributions)
         affected = rebuild_coauthor_edges(researcher_ids=touched) | touched
-        queue_recompute(researcher_ids=affected)
-        return affected
-    # Topics they carry before the recount: a topic they leave needs its count refreshed.
-    topics_before = set(
-        ResearcherTopic.objects.filter(researcher_id__in=touched).values_list("topic_id", flat=True)
-    )
-    # The cost follows the touched set; when it is a large share of the corpus (a first
-    # import), every count and edge is rebuilt set-based instead, which is then cheaper.
-    if rebuild_all:
-        refresh_all_researcher_counts()
-        refresh_search_documents(researcher_ids=touched, topic_ids=topics_before)
-        affected = rebuild_coauthor_edges(researcher_ids=None) | touched
     else:
+        # Topics they carry before the recount: a topic they leave needs its count refreshed.
+        topics_before = set(
+            ResearcherTopic.objects.filter(researcher_id__in=touched).values_list(
+                "topic_id", flat=True
+            )
+        )
         refresh_researcher_counts(researcher_ids=touched)
         refresh_search_documents(researcher_ids=touched, topic_ids=topics_before)
         affected = rebuild_coauthor_edges(researcher_ids=touched) | touched

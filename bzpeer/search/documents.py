@@ -28,6 +28,7 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
+from bzpeer.tableswap import rebuilt_table
 from bzpeer.textsearch import NAMES_CONFIG
 from bzpeer.utils import chunked
 from claims import listing
@@ -140,36 +141,9 @@ def refresh_search_documents(
             cursor.execute(
                 f"""
                 INSERT INTO {t["search"]} (researcher_id, document, names, works_count)
-                SELECT r.id,
-                  setweight(to_tsvector(%(config)s::regconfig, r.display_name), 'A')
-                  || setweight(to_tsvector(%(config)s::regconfig,
-                               array_to_string(r.alternative_names, ' ')), 'B')
-                  || setweight(to_tsvector(%(config)s::regconfig, COALESCE(inst.names, '')), 'C')
-                  || setweight(to_tsvector(%(config)s::regconfig, COALESCE(top.names, '')), 'D'),
-                  bzpeer_fold(concat_ws(' ', r.display_name,
-                                        array_to_string(r.alternative_names, ' '))),
-                  r.works_count
-                FROM {t["researcher"]} r
-                LEFT JOIN LATERAL (
-                    SELECT string_agg(i.display_name, ' ') AS names FROM (
-                        SELECT institution_id FROM {t["member"]} m WHERE m.researcher_id = r.id
-                        ORDER BY m.is_last_known DESC, m.works_count DESC LIMIT %(inst)s
-                    ) mi JOIN {t["institution"]} i ON i.id = mi.institution_id
-                ) inst ON true
-                LEFT JOIN LATERAL (
-                    SELECT string_agg(tp.display_name, ' ') AS names FROM (
-                        SELECT topic_id FROM {t["rtopic"]} rt WHERE rt.researcher_id = r.id
-                        ORDER BY rt.works_count DESC LIMIT %(topics)s
-                    ) rt JOIN {t["topic"]} tp ON tp.id = rt.topic_id
-                ) top ON true
-                WHERE r.id = ANY(%(ids)s) AND {visible_sql("r")}
+                {_document_select(f"r.id = ANY(%(ids)s) AND {visible_sql('r')}", full=False)}
                 """,
-                {
-                    "ids": chunk,
-                    "config": NAMES_CONFIG,
-                    "inst": INSTITUTIONS_IN_DOCUMENT,
-                    "topics": TOPICS_IN_DOCUMENT,
-                },
+                {"ids": chunk, **_document_params()},
             )
             # The words of their names join the vocabulary near spellings are looked up
             # in (a word with a quote or a backslash is left out: it could not be written
@@ -200,6 +174,75 @@ def refresh_search_documents(
         topics = set()
     # Once for all the chunks: a count is one indexed scan per institution or topic.
     refresh_link_counts(institution_ids=institutions, topic_ids=topics)
+
+
+def _document_params() -> dict[str, object]:
+    return {"config": NAMES_CONFIG, "inst": INSTITUTIONS_IN_DOCUMENT, "topics": TOPICS_IN_DOCUMENT}
+
+
+def _document_select(where: str, *, full: bool) -> str:
+    """The search documents of the researchers `where` selects (alias r), from their
+    membership and per-topic rows: their top institutions (last known first, then by works)
+    and top topics (by works), ties broken by id so every path writes the same document.
+    `full`: every researcher at once, their top rows ranked in one pass over each table (a
+    lookup per researcher costs more there); otherwise one index lookup per researcher."""
+    t = _tables()
+    if full:
+        top_institutions = f"""
+            LEFT JOIN (
+                SELECT mi.researcher_id, string_agg(i.display_name, ' ' ORDER BY mi.rank) AS names
+                FROM (
+                    SELECT m.researcher_id, m.institution_id, ROW_NUMBER() OVER (
+                        PARTITION BY m.researcher_id
+                        ORDER BY m.is_last_known DESC, m.works_count DESC, m.institution_id
+                    ) AS rank FROM {t["member"]} m
+                ) mi JOIN {t["institution"]} i ON i.id = mi.institution_id
+                WHERE mi.rank <= %(inst)s GROUP BY mi.researcher_id
+            ) inst ON inst.researcher_id = r.id"""
+        top_topics = f"""
+            LEFT JOIN (
+                SELECT rt.researcher_id, string_agg(tp.display_name, ' ' ORDER BY rt.rank) AS names
+                FROM (
+                    SELECT x.researcher_id, x.topic_id, ROW_NUMBER() OVER (
+                        PARTITION BY x.researcher_id ORDER BY x.works_count DESC, x.topic_id
+                    ) AS rank FROM {t["rtopic"]} x
+                ) rt JOIN {t["topic"]} tp ON tp.id = rt.topic_id
+                WHERE rt.rank <= %(topics)s GROUP BY rt.researcher_id
+            ) top ON top.researcher_id = r.id"""
+    else:
+        top_institutions = f"""
+            LEFT JOIN LATERAL (
+                SELECT string_agg(i.display_name, ' ' ORDER BY mi.rank) AS names FROM (
+                    SELECT institution_id, ROW_NUMBER() OVER (
+                        ORDER BY m.is_last_known DESC, m.works_count DESC, m.institution_id
+                    ) AS rank
+                    FROM {t["member"]} m WHERE m.researcher_id = r.id
+                    ORDER BY m.is_last_known DESC, m.works_count DESC, m.institution_id
+                    LIMIT %(inst)s
+                ) mi JOIN {t["institution"]} i ON i.id = mi.institution_id
+            ) inst ON true"""
+        top_topics = f"""
+            LEFT JOIN LATERAL (
+                SELECT string_agg(tp.display_name, ' ' ORDER BY x.rank) AS names FROM (
+                    SELECT topic_id, ROW_NUMBER() OVER (
+                        ORDER BY rt.works_count DESC, rt.topic_id
+                    ) AS rank
+                    FROM {t["rtopic"]} rt WHERE rt.researcher_id = r.id
+                    ORDER BY rt.works_count DESC, rt.topic_id LIMIT %(topics)s
+                ) x JOIN {t["topic"]} tp ON tp.id = x.topic_id
+            ) top ON true"""
+    return f"""
+        SELECT r.id,
+          setweight(to_tsvector(%(config)s::regconfig, r.display_name), 'A')
+          || setweight(to_tsvector(%(config)s::regconfig,
+                       array_to_string(r.alternative_names, ' ')), 'B')
+          || setweight(to_tsvector(%(config)s::regconfig, COALESCE(inst.names, '')), 'C')
+          || setweight(to_tsvector(%(config)s::regconfig, COALESCE(top.names, '')), 'D'),
+          bzpeer_fold(concat_ws(' ', r.display_name, array_to_string(r.alternative_names, ' '))),
+          r.works_count
+        FROM {t["researcher"]} r {top_institutions} {top_topics}
+        WHERE {where}
+    """
 
 
 def _move_topic_counts(deltas: dict[int, int]) -> None:
@@ -254,7 +297,84 @@ def refresh_link_counts(*, institution_ids: Iterable[int], topic_ids: Iterable[i
 
 
 def refresh_all_search_documents() -> int:
-    """Every researcher (a new deployment, or the benchmark corpus); returns how many."""
-    ids = list(Researcher.objects.order_by("pk").values_list("pk", flat=True))
-    refresh_search_documents(researcher_ids=ids)
-    return len(ids)
+    """Every researcher (a first import, a new deployment, the benchmark corpus): the
+    membership rows and search documents rebuilt set-based, each into a fresh table
+    swapped in (`bzpeer.tableswap`), then every institution's and topic's count. One pass
+    over each source table whatever the number of researchers: a chunked refresh repeats
+    its joins per chunk, which grows faster than the corpus. Returns how many documents."""
+    t = _tables()
+    listed = listing.listed_sql("a", "w")
+    shown = f"{visible_sql('r')} AND NOT r.affiliation_hidden"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {t['researcher']})")
+        if not cursor.fetchone()[0]:
+            return 0  # nothing to index (a migration on an empty database runs this)
+        # A few large hash aggregates and index builds: give them memory.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        with rebuilt_table(cursor, t["member"]) as member:
+            # An authorship names an institution once and a researcher once per work, so a
+            # count of rows is the count of distinct works.
+            cursor.execute(
+                f"""
+                INSERT INTO {member} (researcher_id, institution_id, works_count, is_last_known)
+                SELECT researcher_id, institution_id, SUM(works), BOOL_OR(last_known)
+                FROM (
+                    SELECT a.researcher_id, ai.institution_id, COUNT(*) AS works,
+                           false AS last_known
+                    FROM {t["authorship"]} a
+                    JOIN {t["affiliation"]} ai ON ai.authorship_id = a.id
+                    JOIN {t["work"]} w ON w.id = a.work_id
+                    JOIN {t["researcher"]} r ON r.id = a.researcher_id AND {shown}
+                    WHERE {listed}
+                    GROUP BY a.researcher_id, ai.institution_id
+                    UNION ALL
+                    SELECT r.id, r.last_known_institution_id, 0, true
+                    FROM {t["researcher"]} r
+                    WHERE {shown} AND r.last_known_institution_id IS NOT NULL
+                ) linked
+                GROUP BY researcher_id, institution_id
+                """
+            )
+        with rebuilt_table(cursor, t["search"]) as search:
+            cursor.execute(
+                f"""
+                INSERT INTO {search} (researcher_id, document, names, works_count)
+                {_document_select(f"{visible_sql('r')}", full=True)}
+                """,
+                _document_params(),
+            )
+            documents = cursor.rowcount
+            cursor.execute(
+                f"""
+                INSERT INTO {t["word"]} (word)
+                SELECT DISTINCT w.word
+                FROM {search} s,
+                     unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, s.names)))
+                       AS w(word)
+                WHERE strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
+                ON CONFLICT (word) DO NOTHING
+                """,
+                {"config": NAMES_CONFIG},
+            )
+        cursor.execute(
+            f"""
+            UPDATE {t["institution"]} i SET researchers_count = COALESCE(c.n, 0)
+            FROM {t["institution"]} i2
+            LEFT JOIN (SELECT institution_id, COUNT(*) AS n FROM {t["member"]}
+                       GROUP BY institution_id) c ON c.institution_id = i2.id
+            WHERE i.id = i2.id AND i.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
+            """
+        )
+        cursor.execute(
+            f"""
+            UPDATE {t["topic"]} tp SET researchers_count = COALESCE(c.n, 0)
+            FROM {t["topic"]} tp2
+            LEFT JOIN (SELECT rt.topic_id, COUNT(*) AS n FROM {t["rtopic"]} rt
+                       JOIN {t["researcher"]} r ON r.id = rt.researcher_id
+                            AND {visible_sql("r")}
+                       GROUP BY rt.topic_id) c ON c.topic_id = tp2.id
+            WHERE tp.id = tp2.id AND tp.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
+            """
+        )
+    return documents
