@@ -171,9 +171,10 @@ def test_the_full_rebuild_writes_what_the_refresh_of_every_researcher_writes(cor
     ResearcherInstitution.objects.all().delete()
     ResearcherSearch.objects.all().delete()
 
-    assert refresh_all_search_documents() == Researcher.objects.filter(
-        merged_into=None, hidden_at=None
-    ).count()
+    assert (
+        refresh_all_search_documents()
+        == Researcher.objects.filter(merged_into=None, hidden_at=None).count()
+    )
 
     assert _search_state() == incremental
     assert incremental["member"] and incremental["documents"]
