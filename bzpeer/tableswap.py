@@ -20,10 +20,17 @@ def rebuilt_table(cursor: Any, table: str) -> Iterator[str]:
     """Yield the name of an empty copy of `table` (columns, defaults, identity, CHECK
     constraints; no index, key or foreign key) for the caller to fill; on leaving, create
     the indexes and constraints `table` has (read from the catalog, so the copy follows the
-    migrations), drop `table` and give the copy its name, its indexes' and constraints'.
-    Run inside a transaction."""
+    migrations), drop `table` and give the copy its name, its indexes', constraints' and
+    triggers. Run inside a transaction. Filling the copy fires none of `table`'s triggers:
+    the caller does what they would have done (a page-cache bump) before leaving."""
     build = f"{table}{BUILD_SUFFIX}"
     indexes, constraints = _table_definition(cursor, table)
+    cursor.execute(
+        "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass "
+        "AND NOT tgisinternal ORDER BY tgname",
+        [table],
+    )
+    triggers = [definition for (definition,) in cursor.fetchall()]
     cursor.execute(f"DROP TABLE IF EXISTS {build}")
     cursor.execute(
         f"CREATE TABLE {build} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY "
@@ -48,6 +55,8 @@ def rebuilt_table(cursor: Any, table: str) -> Iterator[str]:
         cursor.execute(f"ALTER TABLE {table} RENAME CONSTRAINT {name}{BUILD_SUFFIX} TO {name}")
     for name, _ in indexes:
         cursor.execute(f"ALTER INDEX {name}{BUILD_SUFFIX} RENAME TO {name}")
+    for definition in triggers:  # named after the table, which now has its name again
+        cursor.execute(definition)
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     cursor.execute(f"ANALYZE {table}")
 

@@ -17,11 +17,13 @@ from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q
 from django.utils import timezone
 
+from bzpeer.pagecache.triggers import bump_sql
 from bzpeer.search.documents import (
     refresh_all_search_documents,
     refresh_search_documents,
     topic_contributions,
 )
+from bzpeer.tableswap import rebuilt_table
 from bzpeer.utils import chunked
 from claims import listing
 from claims.models import Claim
@@ -100,20 +102,36 @@ def refresh_all_researcher_counts() -> int:
     topic_table = ResearcherTopic._meta.db_table
     follow_table = Follow._meta.db_table
     listed = listing.listed_sql("a", "w")
+    row = "researcher_id, topic_id, works_count"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(f"DELETE FROM {topic_table}")
-        cursor.execute(
-            f"""
-            INSERT INTO {topic_table} (researcher_id, topic_id, works_count)
-            SELECT a.researcher_id, wt.topic_id, COUNT(DISTINCT a.work_id)
-            FROM {authorship_table} a
-            JOIN {work_table} w ON w.id = a.work_id
-            JOIN {work_topics_table} wt ON wt.work_id = a.work_id
-            WHERE {listed}
-            GROUP BY a.researcher_id, wt.topic_id
-            """
-        )
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        # Into a fresh table swapped in: rewriting every row in place maintains four indexes
+        # and queues two foreign-key checks per row for the commit (at 100k works that was
+        # 36 s of 40). A researcher lists a work once and a work carries a topic once, so a
+        # count of rows is the count of distinct works.
+        with rebuilt_table(cursor, topic_table) as build:
+            cursor.execute(
+                f"""
+                INSERT INTO {build} ({row})
+                SELECT a.researcher_id, wt.topic_id, COUNT(*)
+                FROM {authorship_table} a
+                JOIN {work_table} w ON w.id = a.work_id
+                JOIN {work_topics_table} wt ON wt.work_id = a.work_id
+                WHERE {listed}
+                GROUP BY a.researcher_id, wt.topic_id
+                """
+            )
+            # What the table's page-cache triggers would have bumped: the profiles whose
+            # per-topic rows changed.
+            cursor.execute(
+                bump_sql(
+                    "R",
+                    f"SELECT researcher_id FROM ((SELECT {row} FROM {build} EXCEPT "
+                    f"SELECT {row} FROM {topic_table}) UNION ALL (SELECT {row} FROM "
+                    f"{topic_table} EXCEPT SELECT {row} FROM {build})) changed",
+                )
+            )
         cursor.execute(
             f"""
             UPDATE {researcher_table} r SET
@@ -142,7 +160,6 @@ def refresh_all_researcher_counts() -> int:
             """
         )
         changed = cursor.rowcount
-        cursor.execute(f"ANALYZE {topic_table}")
     return changed
 
 
