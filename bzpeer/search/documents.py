@@ -104,21 +104,30 @@ def refresh_search_documents(
     topics = set(topic_ids)
     for chunk in chunked(sorted(set(researcher_ids))):
         with transaction.atomic(), connection.cursor() as cursor:
-            # Institutions and topics linked before the refresh: their counts may drop.
+            # The rows as they should be go into temporary tables, and only the difference
+            # is written: a change moves a few of the touched researchers' rows, and
+            # rewriting all of them (GIN entries of every document included) cost most of
+            # the refresh. An institution gaining or losing a member needs its count
+            # refreshed: the written and deleted rows name them.
             cursor.execute(
-                f"SELECT DISTINCT institution_id FROM {t['member']} WHERE researcher_id = ANY(%s)",
-                [chunk],
+                f"CREATE TEMP TABLE IF NOT EXISTS search_member_new (LIKE {t['member']}, "
+                "PRIMARY KEY (researcher_id, institution_id)) "
+                "ON COMMIT DELETE ROWS"
             )
-            institutions |= {row[0] for row in cursor.fetchall()}
-            cursor.execute(f"DELETE FROM {t['member']} WHERE researcher_id = ANY(%s)", [chunk])
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS search_document_new (LIKE {t['search']}, "
+                "PRIMARY KEY (researcher_id)) "
+                "ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE search_member_new, search_document_new")
             cursor.execute(
                 f"""
-                INSERT INTO {t["member"]} (researcher_id, institution_id, works_count,
-                                           is_last_known)
-                SELECT researcher_id, institution_id, SUM(works), BOOL_OR(last_known)
+                INSERT INTO search_member_new (id, researcher_id, institution_id, works_count,
+                                               is_last_known)
+                SELECT 0, researcher_id, institution_id, SUM(works), BOOL_OR(last_known)
                 FROM (
                     SELECT a.researcher_id, ai.institution_id,
-                           COUNT(DISTINCT a.work_id) AS works, false AS last_known
+                           COUNT(*) AS works, false AS last_known
                     FROM {t["authorship"]} a
                     JOIN {t["affiliation"]} ai ON ai.authorship_id = a.id
                     JOIN {t["work"]} w ON w.id = a.work_id
@@ -132,18 +141,62 @@ def refresh_search_documents(
                       AND r.last_known_institution_id IS NOT NULL
                 ) linked
                 GROUP BY researcher_id, institution_id
-                RETURNING institution_id
                 """,
                 {"ids": chunk},
             )
-            institutions |= {row[0] for row in cursor.fetchall()}
-            cursor.execute(f"DELETE FROM {t['search']} WHERE researcher_id = ANY(%s)", [chunk])
+            cursor.execute("ANALYZE search_member_new")
             cursor.execute(
                 f"""
-                INSERT INTO {t["search"]} (researcher_id, document, names, works_count)
+                DELETE FROM {t["member"]} m WHERE m.researcher_id = ANY(%s)
+                AND NOT EXISTS (SELECT 1 FROM search_member_new n
+                                WHERE (n.researcher_id, n.institution_id)
+                                    = (m.researcher_id, m.institution_id))
+                RETURNING m.institution_id
+                """,
+                [chunk],
+            )
+            institutions |= {row[0] for row in cursor.fetchall()}
+            cursor.execute(
+                f"""
+                INSERT INTO {t["member"]} AS m (researcher_id, institution_id, works_count,
+                                                is_last_known)
+                SELECT researcher_id, institution_id, works_count, is_last_known
+                FROM search_member_new ORDER BY researcher_id, institution_id
+                ON CONFLICT (researcher_id, institution_id) DO UPDATE
+                SET works_count = EXCLUDED.works_count, is_last_known = EXCLUDED.is_last_known
+                WHERE (m.works_count, m.is_last_known)
+                    IS DISTINCT FROM (EXCLUDED.works_count, EXCLUDED.is_last_known)
+                RETURNING m.institution_id
+                """
+            )
+            institutions |= {row[0] for row in cursor.fetchall()}
+            cursor.execute(
+                f"""
+                INSERT INTO search_document_new (researcher_id, document, names, works_count)
                 {_document_select(f"r.id = ANY(%(ids)s) AND {visible_sql('r')}", full=False)}
                 """,
                 {"ids": chunk, **_document_params()},
+            )
+            cursor.execute("ANALYZE search_document_new")
+            cursor.execute(
+                f"""
+                DELETE FROM {t["search"]} s WHERE s.researcher_id = ANY(%s)
+                AND NOT EXISTS (SELECT 1 FROM search_document_new n
+                                WHERE n.researcher_id = s.researcher_id)
+                """,
+                [chunk],
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO {t["search"]} AS s (researcher_id, document, names, works_count)
+                SELECT researcher_id, document, names, works_count FROM search_document_new
+                ORDER BY researcher_id
+                ON CONFLICT (researcher_id) DO UPDATE
+                SET document = EXCLUDED.document, names = EXCLUDED.names,
+                    works_count = EXCLUDED.works_count
+                WHERE (s.document, s.names, s.works_count)
+                    IS DISTINCT FROM (EXCLUDED.document, EXCLUDED.names, EXCLUDED.works_count)
+                """
             )
             # The words of their names join the vocabulary near spellings are looked up
             # in (a word with a quote or a backslash is left out: it could not be written
@@ -152,11 +205,10 @@ def refresh_search_documents(
                 f"""
                 INSERT INTO {t["word"]} (word)
                 SELECT DISTINCT w.word
-                FROM {t["search"]} s,
+                FROM search_document_new s,
                      unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, s.names)))
                        AS w(word)
-                WHERE s.researcher_id = ANY(%(ids)s)
-                  AND strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
+                WHERE strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
                 ON CONFLICT (word) DO NOTHING
                 """,
                 {"ids": chunk, "config": NAMES_CONFIG},
