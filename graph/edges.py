@@ -173,11 +173,14 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
                 )
                 for row in cursor.fetchall():
                     changed.update(row)
-            # New and moved edges in one pass: one probe of the pair index per edge (an
-            # UPDATE then an anti-joined INSERT probed it twice). Unchanged ones write nothing.
+            # New and moved edges in one pass. Unchanged ones (nearly all) are filtered out
+            # by a read-only probe first: ON CONFLICT locks every conflicting row it meets,
+            # a write to its page even when the row stays as it is.
             cursor.execute(
                 f"INSERT INTO {edge_table} AS e ({_EDGE_COLUMNS}) "
-                "SELECT r, c, n, y, t, close FROM edge_new ORDER BY r, c "
+                "SELECT r, c, n, y, t, close FROM edge_new n WHERE NOT EXISTS ("
+                f"SELECT 1 FROM {edge_table} e WHERE {key} AND {values} IS NOT DISTINCT FROM "
+                "(n.n, n.y, n.t, n.close)) ORDER BY r, c "
                 "ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET "
                 "shared_works = EXCLUDED.shared_works, last_year = EXCLUDED.last_year, "
                 "smallest_team = EXCLUDED.smallest_team, is_close = EXCLUDED.is_close "
