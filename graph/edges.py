@@ -99,6 +99,9 @@ def should_rebuild_all(touched: int) -> bool:
             [Researcher._meta.db_table],
         )
         (total,) = cursor.fetchone()
+        if total < 0:  # never analysed (a table just emptied and filled): count it
+            cursor.execute(f"SELECT COUNT(*) FROM {Researcher._meta.db_table}")
+            (total,) = cursor.fetchone()
     return total > 0 and touched > FULL_REBUILD_SHARE * total
 
 
