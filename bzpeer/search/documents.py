@@ -228,7 +228,7 @@ def refresh_search_documents(
     refresh_link_counts(institution_ids=institutions, topic_ids=topics)
 
 
-def _document_params() -> dict[str, object]:
+def _document_params() -> dict[str, str | int]:
     return {"config": NAMES_CONFIG, "inst": INSTITUTIONS_IN_DOCUMENT, "topics": TOPICS_IN_DOCUMENT}
 
 
