@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from bzpeer.tableswap import rebuilt_table
 from bzpeer.utils import chunked
 from claims.listing import not_reported_sql as _not_me
 from graph.models import CoauthorEdge
@@ -52,7 +53,6 @@ INCREMENTAL_CHUNK = 5_000
 # A refresh touching more than this share of all researchers rebuilds every edge instead:
 # past it, the full rebuild (one hash join, no per-row index maintenance) is cheaper.
 FULL_REBUILD_SHARE = 0.25
-_BUILD_SUFFIX = "_build"
 
 
 @dataclass(frozen=True)
@@ -72,73 +72,20 @@ def rebuild_all_coauthor_edges() -> RebuildStats:
     for the swap itself.
     """
     edge_table = CoauthorEdge._meta.db_table
-    build = f"{edge_table}{_BUILD_SUFFIX}"
     with transaction.atomic(), connection.cursor() as cursor:
         # One big GROUP BY over every co-author pair: give it room to hash in memory.
         cursor.execute(f"SET LOCAL work_mem = '{FULL_REBUILD_WORK_MEM}'")
         cursor.execute(f"SET LOCAL maintenance_work_mem = '{FULL_REBUILD_WORK_MEM}'")
-        indexes, constraints = _table_definition(cursor, edge_table)
-        cursor.execute(f"DROP TABLE IF EXISTS {build}")
-        cursor.execute(
-            f"CREATE TABLE {build} (LIKE {edge_table} INCLUDING DEFAULTS INCLUDING IDENTITY "
-            "INCLUDING CONSTRAINTS)"
-        )
-        cursor.execute(
-            f"INSERT INTO {build} ({_EDGE_COLUMNS}) "
-            f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM ({_pairs_sql('')}) AS pairs"
-        )
-        edges = cursor.rowcount
-        for name, definition in constraints:
-            cursor.execute(f"ALTER TABLE {build} ADD CONSTRAINT {name}{_BUILD_SUFFIX} {definition}")
-        for name, definition in indexes:
+        with rebuilt_table(cursor, edge_table) as build:
             cursor.execute(
-                definition.replace(
-                    f"INDEX {name} ON", f"INDEX {name}{_BUILD_SUFFIX} ON", 1
-                ).replace(f" ON public.{edge_table} ", f" ON public.{build} ", 1)
+                f"INSERT INTO {build} ({_EDGE_COLUMNS}) "
+                f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM ({_pairs_sql('')}) AS pairs"
             )
-        # Deferred foreign-key checks queued on the old table in this transaction would
-        # block its drop: run them now.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"LOCK TABLE {edge_table} IN ACCESS EXCLUSIVE MODE")
-        cursor.execute(f"DROP TABLE {edge_table}")
-        cursor.execute(f"ALTER TABLE {build} RENAME TO {edge_table}")
-        for name, _ in constraints:
-            cursor.execute(
-                f"ALTER TABLE {edge_table} RENAME CONSTRAINT {name}{_BUILD_SUFFIX} TO {name}"
-            )
-        for name, _ in indexes:
-            cursor.execute(f"ALTER INDEX {name}{_BUILD_SUFFIX} RENAME TO {name}")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        cursor.execute(f"ANALYZE {edge_table}")
+            edges = cursor.rowcount
         changed = _refresh_close_counts(cursor, ids=None)
         cursor.execute(f"SELECT COUNT(DISTINCT researcher_id) FROM {edge_table}")
         (with_edges,) = cursor.fetchone()
     return RebuildStats(edges=edges, researchers_with_edges=with_edges, counts_changed=changed)
-
-
-def _table_definition(cursor, table: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(plain indexes as (name, CREATE INDEX ...), constraints other than CHECK as
-    (name, definition)), read from the catalog so the swap follows the migrations."""
-    cursor.execute(
-        """
-        SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-        WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f', 'x')
-        ORDER BY contype = 'f', conname
-        """,
-        [table],
-    )
-    constraints = list(cursor.fetchall())
-    cursor.execute(
-        """
-        SELECT indexname, indexdef FROM pg_indexes
-        WHERE schemaname = 'public' AND tablename = %s
-          AND indexname NOT IN (SELECT conname FROM pg_constraint
-                                WHERE conrelid = %s::regclass)
-        ORDER BY indexname
-        """,
-        [table, table],
-    )
-    return list(cursor.fetchall()), constraints
 
 
 def should_rebuild_all(touched: int) -> bool:
@@ -152,6 +99,9 @@ def should_rebuild_all(touched: int) -> bool:
             [Researcher._meta.db_table],
         )
         (total,) = cursor.fetchone()
+        if total < 0:  # never analysed (a table just emptied and filled): count it
+            cursor.execute(f"SELECT COUNT(*) FROM {Researcher._meta.db_table}")
+            (total,) = cursor.fetchone()
     return total > 0 and touched > FULL_REBUILD_SHARE * total
 
 
@@ -226,11 +176,14 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
                 )
                 for row in cursor.fetchall():
                     changed.update(row)
-            # New and moved edges in one pass: one probe of the pair index per edge (an
-            # UPDATE then an anti-joined INSERT probed it twice). Unchanged ones write nothing.
+            # New and moved edges in one pass. Unchanged ones (nearly all) are filtered out
+            # by a read-only probe first: ON CONFLICT locks every conflicting row it meets,
+            # a write to its page even when the row stays as it is.
             cursor.execute(
                 f"INSERT INTO {edge_table} AS e ({_EDGE_COLUMNS}) "
-                "SELECT r, c, n, y, t, close FROM edge_new ORDER BY r, c "
+                "SELECT r, c, n, y, t, close FROM edge_new n WHERE NOT EXISTS ("
+                f"SELECT 1 FROM {edge_table} e WHERE {key} AND {values} IS NOT DISTINCT FROM "
+                "(n.n, n.y, n.t, n.close)) ORDER BY r, c "
                 "ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET "
                 "shared_works = EXCLUDED.shared_works, last_year = EXCLUDED.last_year, "
                 "smallest_team = EXCLUDED.smallest_team, is_close = EXCLUDED.is_close "

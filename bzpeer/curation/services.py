@@ -367,7 +367,10 @@ def merge_works(*, old: Work, survivor: Work, curator: AnyUser, note: str = "") 
     2. Authorships of the old work move to the survivor, with their affiliations; one whose
        researcher the survivor already lists is deleted instead (each (work, researcher)
        pair stays unique), and so are entries without a resolved researcher (the survivor's
-       record has its own). "Not me" reports follow their authorship the same way.
+       record has its own). "Not me" reports follow their authorship the same way. The
+       survivor lists the moved entries too (`authors_count` grows by them) and its team
+       size is recounted from its authorships (distinct resolved authors), before the
+       co-author edges read it.
     3. The old work gets merged_into = survivor and is hidden (off every list, search,
        sitemap and export; its URL redirects to the survivor), and so does every work
        merged into it earlier (chains collapse to one hop).
@@ -404,7 +407,8 @@ def merge_works(*, old: Work, survivor: Work, curator: AnyUser, note: str = "") 
         with curation_context(
             action="merge_works", curator=curator, researcher_ids=authors, note=public
         ):
-            _move_work_rows(old, survivor)
+            moved = _move_work_rows(old, survivor)
+            _recount_team(survivor, moved=moved)
             Work.objects.filter(merged_into=old).update(
                 merged_into=survivor, is_hidden=True, updated_at=timezone.now()
             )
@@ -415,18 +419,34 @@ def merge_works(*, old: Work, survivor: Work, curator: AnyUser, note: str = "") 
     return survivor
 
 
-def _move_work_rows(old: Work, survivor: Work) -> None:
-    """Step 2: re-point the old work's authorships and reports, deleting repeats."""
+def _move_work_rows(old: Work, survivor: Work) -> int:
+    """Step 2: re-point the old work's authorships and reports, deleting repeats. Returns
+    how many authorships moved."""
     held = Authorship.objects.filter(work_id=survivor.pk, researcher_id=OuterRef("researcher_id"))
     Authorship.objects.filter(work_id=old.pk).filter(
         Q(researcher_id__isnull=True) | Exists(held)
     ).delete()
-    Authorship.objects.filter(work_id=old.pk).update(work=survivor)
+    moved = Authorship.objects.filter(work_id=old.pk).update(work=survivor)
 
     open_reports = NotMeReport.objects.filter(status__in=OPEN_STATUSES)
     earlier = open_reports.filter(work_id=survivor.pk, researcher_id=OuterRef("researcher_id"))
     open_reports.filter(work_id=old.pk).filter(Exists(earlier)).delete()
     NotMeReport.objects.filter(work_id=old.pk).update(work=survivor)
+    return moved
+
+
+def _recount_team(survivor: Work, *, moved: int) -> None:
+    """The survivor's entry count grows by the moved entries; its team size is the number of
+    distinct resolved authors it now lists (the rule `Work.team_size` documents)."""
+    team = (
+        Authorship.objects.filter(work_id=survivor.pk, researcher_id__isnull=False)
+        .values("researcher_id")
+        .distinct()
+        .count()
+    )
+    survivor.authors_count += moved
+    survivor.team_size = team
+    survivor.save(update_fields=["authors_count", "team_size", "updated_at"])
 
 
 # --- recompute -------------------------------------------------------------------------

@@ -140,6 +140,12 @@ $$;
 """
 
 
+def bump_sql(kind: str, ids_query: str) -> str:
+    """A statement bumping the pages of `kind` (R, W) whose ids `ids_query` selects: for a
+    write that fires no trigger (a derived table rebuilt into a copy and swapped in)."""
+    return f"SELECT pagecache_bump('{kind}', ARRAY({ids_query}))"
+
+
 def _bumps(entries: list[tuple[str, str]], **relations: str) -> str:
     return "\n".join(
         f"  PERFORM pagecache_bump('{kind}', ARRAY({query.format(**relations)}));"

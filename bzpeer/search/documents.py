@@ -28,6 +28,7 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
+from bzpeer.tableswap import rebuilt_table
 from bzpeer.textsearch import NAMES_CONFIG
 from bzpeer.utils import chunked
 from claims import listing
@@ -103,21 +104,30 @@ def refresh_search_documents(
     topics = set(topic_ids)
     for chunk in chunked(sorted(set(researcher_ids))):
         with transaction.atomic(), connection.cursor() as cursor:
-            # Institutions and topics linked before the refresh: their counts may drop.
+            # The rows as they should be go into temporary tables, and only the difference
+            # is written: a change moves a few of the touched researchers' rows, and
+            # rewriting all of them (GIN entries of every document included) cost most of
+            # the refresh. An institution gaining or losing a member needs its count
+            # refreshed: the written and deleted rows name them.
             cursor.execute(
-                f"SELECT DISTINCT institution_id FROM {t['member']} WHERE researcher_id = ANY(%s)",
-                [chunk],
+                f"CREATE TEMP TABLE IF NOT EXISTS search_member_new (LIKE {t['member']}, "
+                "PRIMARY KEY (researcher_id, institution_id)) "
+                "ON COMMIT DELETE ROWS"
             )
-            institutions |= {row[0] for row in cursor.fetchall()}
-            cursor.execute(f"DELETE FROM {t['member']} WHERE researcher_id = ANY(%s)", [chunk])
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS search_document_new (LIKE {t['search']}, "
+                "PRIMARY KEY (researcher_id)) "
+                "ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE search_member_new, search_document_new")
             cursor.execute(
                 f"""
-                INSERT INTO {t["member"]} (researcher_id, institution_id, works_count,
-                                           is_last_known)
-                SELECT researcher_id, institution_id, SUM(works), BOOL_OR(last_known)
+                INSERT INTO search_member_new (id, researcher_id, institution_id, works_count,
+                                               is_last_known)
+                SELECT 0, researcher_id, institution_id, SUM(works), BOOL_OR(last_known)
                 FROM (
                     SELECT a.researcher_id, ai.institution_id,
-                           COUNT(DISTINCT a.work_id) AS works, false AS last_known
+                           COUNT(*) AS works, false AS last_known
                     FROM {t["authorship"]} a
                     JOIN {t["affiliation"]} ai ON ai.authorship_id = a.id
                     JOIN {t["work"]} w ON w.id = a.work_id
@@ -131,45 +141,62 @@ def refresh_search_documents(
                       AND r.last_known_institution_id IS NOT NULL
                 ) linked
                 GROUP BY researcher_id, institution_id
-                RETURNING institution_id
                 """,
                 {"ids": chunk},
             )
-            institutions |= {row[0] for row in cursor.fetchall()}
-            cursor.execute(f"DELETE FROM {t['search']} WHERE researcher_id = ANY(%s)", [chunk])
+            cursor.execute("ANALYZE search_member_new")
             cursor.execute(
                 f"""
-                INSERT INTO {t["search"]} (researcher_id, document, names, works_count)
-                SELECT r.id,
-                  setweight(to_tsvector(%(config)s::regconfig, r.display_name), 'A')
-                  || setweight(to_tsvector(%(config)s::regconfig,
-                               array_to_string(r.alternative_names, ' ')), 'B')
-                  || setweight(to_tsvector(%(config)s::regconfig, COALESCE(inst.names, '')), 'C')
-                  || setweight(to_tsvector(%(config)s::regconfig, COALESCE(top.names, '')), 'D'),
-                  bzpeer_fold(concat_ws(' ', r.display_name,
-                                        array_to_string(r.alternative_names, ' '))),
-                  r.works_count
-                FROM {t["researcher"]} r
-                LEFT JOIN LATERAL (
-                    SELECT string_agg(i.display_name, ' ') AS names FROM (
-                        SELECT institution_id FROM {t["member"]} m WHERE m.researcher_id = r.id
-                        ORDER BY m.is_last_known DESC, m.works_count DESC LIMIT %(inst)s
-                    ) mi JOIN {t["institution"]} i ON i.id = mi.institution_id
-                ) inst ON true
-                LEFT JOIN LATERAL (
-                    SELECT string_agg(tp.display_name, ' ') AS names FROM (
-                        SELECT topic_id FROM {t["rtopic"]} rt WHERE rt.researcher_id = r.id
-                        ORDER BY rt.works_count DESC LIMIT %(topics)s
-                    ) rt JOIN {t["topic"]} tp ON tp.id = rt.topic_id
-                ) top ON true
-                WHERE r.id = ANY(%(ids)s) AND {visible_sql("r")}
+                DELETE FROM {t["member"]} m WHERE m.researcher_id = ANY(%s)
+                AND NOT EXISTS (SELECT 1 FROM search_member_new n
+                                WHERE (n.researcher_id, n.institution_id)
+                                    = (m.researcher_id, m.institution_id))
+                RETURNING m.institution_id
                 """,
-                {
-                    "ids": chunk,
-                    "config": NAMES_CONFIG,
-                    "inst": INSTITUTIONS_IN_DOCUMENT,
-                    "topics": TOPICS_IN_DOCUMENT,
-                },
+                [chunk],
+            )
+            institutions |= {row[0] for row in cursor.fetchall()}
+            cursor.execute(
+                f"""
+                INSERT INTO {t["member"]} AS m (researcher_id, institution_id, works_count,
+                                                is_last_known)
+                SELECT researcher_id, institution_id, works_count, is_last_known
+                FROM search_member_new ORDER BY researcher_id, institution_id
+                ON CONFLICT (researcher_id, institution_id) DO UPDATE
+                SET works_count = EXCLUDED.works_count, is_last_known = EXCLUDED.is_last_known
+                WHERE (m.works_count, m.is_last_known)
+                    IS DISTINCT FROM (EXCLUDED.works_count, EXCLUDED.is_last_known)
+                RETURNING m.institution_id
+                """
+            )
+            institutions |= {row[0] for row in cursor.fetchall()}
+            cursor.execute(
+                f"""
+                INSERT INTO search_document_new (researcher_id, document, names, works_count)
+                {_document_select(f"r.id = ANY(%(ids)s) AND {visible_sql('r')}", full=False)}
+                """,
+                {"ids": chunk, **_document_params()},
+            )
+            cursor.execute("ANALYZE search_document_new")
+            cursor.execute(
+                f"""
+                DELETE FROM {t["search"]} s WHERE s.researcher_id = ANY(%s)
+                AND NOT EXISTS (SELECT 1 FROM search_document_new n
+                                WHERE n.researcher_id = s.researcher_id)
+                """,
+                [chunk],
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO {t["search"]} AS s (researcher_id, document, names, works_count)
+                SELECT researcher_id, document, names, works_count FROM search_document_new
+                ORDER BY researcher_id
+                ON CONFLICT (researcher_id) DO UPDATE
+                SET document = EXCLUDED.document, names = EXCLUDED.names,
+                    works_count = EXCLUDED.works_count
+                WHERE (s.document, s.names, s.works_count)
+                    IS DISTINCT FROM (EXCLUDED.document, EXCLUDED.names, EXCLUDED.works_count)
+                """
             )
             # The words of their names join the vocabulary near spellings are looked up
             # in (a word with a quote or a backslash is left out: it could not be written
@@ -178,11 +205,10 @@ def refresh_search_documents(
                 f"""
                 INSERT INTO {t["word"]} (word)
                 SELECT DISTINCT w.word
-                FROM {t["search"]} s,
+                FROM search_document_new s,
                      unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, s.names)))
                        AS w(word)
-                WHERE s.researcher_id = ANY(%(ids)s)
-                  AND strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
+                WHERE strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
                 ON CONFLICT (word) DO NOTHING
                 """,
                 {"ids": chunk, "config": NAMES_CONFIG},
@@ -200,6 +226,75 @@ def refresh_search_documents(
         topics = set()
     # Once for all the chunks: a count is one indexed scan per institution or topic.
     refresh_link_counts(institution_ids=institutions, topic_ids=topics)
+
+
+def _document_params() -> dict[str, str | int]:
+    return {"config": NAMES_CONFIG, "inst": INSTITUTIONS_IN_DOCUMENT, "topics": TOPICS_IN_DOCUMENT}
+
+
+def _document_select(where: str, *, full: bool) -> str:
+    """The search documents of the researchers `where` selects (alias r), from their
+    membership and per-topic rows: their top institutions (last known first, then by works)
+    and top topics (by works), ties broken by id so every path writes the same document.
+    `full`: every researcher at once, their top rows ranked in one pass over each table (a
+    lookup per researcher costs more there); otherwise one index lookup per researcher."""
+    t = _tables()
+    if full:
+        top_institutions = f"""
+            LEFT JOIN (
+                SELECT mi.researcher_id, string_agg(i.display_name, ' ' ORDER BY mi.rank) AS names
+                FROM (
+                    SELECT m.researcher_id, m.institution_id, ROW_NUMBER() OVER (
+                        PARTITION BY m.researcher_id
+                        ORDER BY m.is_last_known DESC, m.works_count DESC, m.institution_id
+                    ) AS rank FROM {t["member"]} m
+                ) mi JOIN {t["institution"]} i ON i.id = mi.institution_id
+                WHERE mi.rank <= %(inst)s GROUP BY mi.researcher_id
+            ) inst ON inst.researcher_id = r.id"""
+        top_topics = f"""
+            LEFT JOIN (
+                SELECT rt.researcher_id, string_agg(tp.display_name, ' ' ORDER BY rt.rank) AS names
+                FROM (
+                    SELECT x.researcher_id, x.topic_id, ROW_NUMBER() OVER (
+                        PARTITION BY x.researcher_id ORDER BY x.works_count DESC, x.topic_id
+                    ) AS rank FROM {t["rtopic"]} x
+                ) rt JOIN {t["topic"]} tp ON tp.id = rt.topic_id
+                WHERE rt.rank <= %(topics)s GROUP BY rt.researcher_id
+            ) top ON top.researcher_id = r.id"""
+    else:
+        top_institutions = f"""
+            LEFT JOIN LATERAL (
+                SELECT string_agg(i.display_name, ' ' ORDER BY mi.rank) AS names FROM (
+                    SELECT institution_id, ROW_NUMBER() OVER (
+                        ORDER BY m.is_last_known DESC, m.works_count DESC, m.institution_id
+                    ) AS rank
+                    FROM {t["member"]} m WHERE m.researcher_id = r.id
+                    ORDER BY m.is_last_known DESC, m.works_count DESC, m.institution_id
+                    LIMIT %(inst)s
+                ) mi JOIN {t["institution"]} i ON i.id = mi.institution_id
+            ) inst ON true"""
+        top_topics = f"""
+            LEFT JOIN LATERAL (
+                SELECT string_agg(tp.display_name, ' ' ORDER BY x.rank) AS names FROM (
+                    SELECT topic_id, ROW_NUMBER() OVER (
+                        ORDER BY rt.works_count DESC, rt.topic_id
+                    ) AS rank
+                    FROM {t["rtopic"]} rt WHERE rt.researcher_id = r.id
+                    ORDER BY rt.works_count DESC, rt.topic_id LIMIT %(topics)s
+                ) x JOIN {t["topic"]} tp ON tp.id = x.topic_id
+            ) top ON true"""
+    return f"""
+        SELECT r.id,
+          setweight(to_tsvector(%(config)s::regconfig, r.display_name), 'A')
+          || setweight(to_tsvector(%(config)s::regconfig,
+                       array_to_string(r.alternative_names, ' ')), 'B')
+          || setweight(to_tsvector(%(config)s::regconfig, COALESCE(inst.names, '')), 'C')
+          || setweight(to_tsvector(%(config)s::regconfig, COALESCE(top.names, '')), 'D'),
+          bzpeer_fold(concat_ws(' ', r.display_name, array_to_string(r.alternative_names, ' '))),
+          r.works_count
+        FROM {t["researcher"]} r {top_institutions} {top_topics}
+        WHERE {where}
+    """
 
 
 def _move_topic_counts(deltas: dict[int, int]) -> None:
@@ -254,7 +349,84 @@ def refresh_link_counts(*, institution_ids: Iterable[int], topic_ids: Iterable[i
 
 
 def refresh_all_search_documents() -> int:
-    """Every researcher (a new deployment, or the benchmark corpus); returns how many."""
-    ids = list(Researcher.objects.order_by("pk").values_list("pk", flat=True))
-    refresh_search_documents(researcher_ids=ids)
-    return len(ids)
+    """Every researcher (a first import, a new deployment, the benchmark corpus): the
+    membership rows and search documents rebuilt set-based, each into a fresh table
+    swapped in (`bzpeer.tableswap`), then every institution's and topic's count. One pass
+    over each source table whatever the number of researchers: a chunked refresh repeats
+    its joins per chunk, which grows faster than the corpus. Returns how many documents."""
+    t = _tables()
+    listed = listing.listed_sql("a", "w")
+    shown = f"{visible_sql('r')} AND NOT r.affiliation_hidden"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {t['researcher']})")
+        if not cursor.fetchone()[0]:
+            return 0  # nothing to index (a migration on an empty database runs this)
+        # A few large hash aggregates and index builds: give them memory.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        with rebuilt_table(cursor, t["member"]) as member:
+            # An authorship names an institution once and a researcher once per work, so a
+            # count of rows is the count of distinct works.
+            cursor.execute(
+                f"""
+                INSERT INTO {member} (researcher_id, institution_id, works_count, is_last_known)
+                SELECT researcher_id, institution_id, SUM(works), BOOL_OR(last_known)
+                FROM (
+                    SELECT a.researcher_id, ai.institution_id, COUNT(*) AS works,
+                           false AS last_known
+                    FROM {t["authorship"]} a
+                    JOIN {t["affiliation"]} ai ON ai.authorship_id = a.id
+                    JOIN {t["work"]} w ON w.id = a.work_id
+                    JOIN {t["researcher"]} r ON r.id = a.researcher_id AND {shown}
+                    WHERE {listed}
+                    GROUP BY a.researcher_id, ai.institution_id
+                    UNION ALL
+                    SELECT r.id, r.last_known_institution_id, 0, true
+                    FROM {t["researcher"]} r
+                    WHERE {shown} AND r.last_known_institution_id IS NOT NULL
+                ) linked
+                GROUP BY researcher_id, institution_id
+                """
+            )
+        with rebuilt_table(cursor, t["search"]) as search:
+            cursor.execute(
+                f"""
+                INSERT INTO {search} (researcher_id, document, names, works_count)
+                {_document_select(f"{visible_sql('r')}", full=True)}
+                """,
+                _document_params(),
+            )
+            documents = cursor.rowcount
+            cursor.execute(
+                f"""
+                INSERT INTO {t["word"]} (word)
+                SELECT DISTINCT w.word
+                FROM {search} s,
+                     unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, s.names)))
+                       AS w(word)
+                WHERE strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
+                ON CONFLICT (word) DO NOTHING
+                """,
+                {"config": NAMES_CONFIG},
+            )
+        cursor.execute(
+            f"""
+            UPDATE {t["institution"]} i SET researchers_count = COALESCE(c.n, 0)
+            FROM {t["institution"]} i2
+            LEFT JOIN (SELECT institution_id, COUNT(*) AS n FROM {t["member"]}
+                       GROUP BY institution_id) c ON c.institution_id = i2.id
+            WHERE i.id = i2.id AND i.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
+            """
+        )
+        cursor.execute(
+            f"""
+            UPDATE {t["topic"]} tp SET researchers_count = COALESCE(c.n, 0)
+            FROM {t["topic"]} tp2
+            LEFT JOIN (SELECT rt.topic_id, COUNT(*) AS n FROM {t["rtopic"]} rt
+                       JOIN {t["researcher"]} r ON r.id = rt.researcher_id
+                            AND {visible_sql("r")}
+                       GROUP BY rt.topic_id) c ON c.topic_id = tp2.id
+            WHERE tp.id = tp2.id AND tp.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
+            """
+        )
+    return documents

@@ -39,6 +39,25 @@ def test_authorships_move_or_dedupe_and_counts_follow(pair, curator):
     assert Researcher.objects.get(pk=bob.pk).works_count == 1
 
 
+def test_the_survivor_recounts_its_entries_and_team(curator):
+    """Ada is on both records, Bob and Cy only on the old one; the survivor also lists an
+    affiliation string (an entry without an author)."""
+    ada, bob, cy = (ResearcherFactory(display_name=name) for name in ("Ada", "Bob", "Cy"))
+    old = WorkFactory(title="Engines (preprint)", authors_count=3, team_size=3)
+    survivor = WorkFactory(title="Engines", authors_count=2, team_size=1)
+    for order, researcher in enumerate((ada, bob, cy)):
+        AuthorshipFactory(work=old, researcher=researcher, order=order)
+    AuthorshipFactory(work=survivor, researcher=ada)
+
+    merge_works(old=old, survivor=survivor, curator=curator)
+
+    survivor.refresh_from_db()
+    assert survivor.authors_count == 4  # its two entries and the two that moved
+    assert survivor.team_size == 3  # Ada, Bob and Cy: distinct resolved authors
+    # The co-author edges read the new team size (three authors: still close).
+    assert Researcher.objects.get(pk=bob.pk).close_collaborators_count == 2
+
+
 def test_a_not_me_report_follows_its_authorship(pair, curator):
     old, survivor, _, bob = pair
     NotMeReport.objects.create(researcher=bob, work=old, reason="Not my preprint")

@@ -139,3 +139,42 @@ def test_a_reimport_moving_works_between_topics_moves_their_counts(corpus, tmp_p
     assert stored == _recounted_topics()
     protein = Topic.objects.get(source_id=PROTEIN["id"])
     assert protein.researchers_count == 0
+
+
+def _search_state() -> dict[str, object]:
+    from works.models import Institution, Topic
+
+    return {
+        "member": sorted(
+            ResearcherInstitution.objects.values_list(
+                "researcher_id", "institution_id", "works_count", "is_last_known"
+            )
+        ),
+        "documents": sorted(
+            (d.researcher_id, str(d.document), d.names, d.works_count)
+            for d in ResearcherSearch.objects.all()
+        ),
+        "words": sorted(SearchWord.objects.values_list("word", flat=True)),
+        "institutions": sorted(Institution.objects.values_list("pk", "researchers_count")),
+        "topics": sorted(Topic.objects.values_list("pk", "researchers_count")),
+    }
+
+
+def test_the_full_rebuild_writes_what_the_refresh_of_every_researcher_writes(corpus, curator):
+    """The set-based rebuild (a first import, into swapped-in tables) and the per-researcher
+    refresh (an incremental import) are two paths to the same rows."""
+    from bzpeer.search.documents import refresh_all_search_documents
+    from profiles.models import Researcher
+
+    hide_works(works=[corpus.alphago], curator=curator)  # a hidden work counts for nothing
+    incremental = _search_state()
+    ResearcherInstitution.objects.all().delete()
+    ResearcherSearch.objects.all().delete()
+
+    assert (
+        refresh_all_search_documents()
+        == Researcher.objects.filter(merged_into=None, hidden_at=None).count()
+    )
+
+    assert _search_state() == incremental
+    assert incremental["member"] and incremental["documents"]
