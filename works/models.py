@@ -246,13 +246,6 @@ class WorkTitleSearch(models.Model):
             # A small pending list: bulk writes still merge in batches, and a search never
             # scans more than this many kB of entries not yet merged.
             GinIndex(fields=["document"], name="work_title_search_doc", gin_pending_list_limit=256),
-            # Matches in prior order (most cited first): a common word reads this index
-            # and stops at the cap instead of sorting every match.
-            models.Index(
-                models.F("cited_by_count").desc(nulls_last=True),
-                "work",
-                name="work_title_search_prior",
-            ),
         ]
 
     def __str__(self) -> str:

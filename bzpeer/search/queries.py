@@ -11,10 +11,11 @@ Ranking of researchers (one SQL statement per page, whatever the corpus):
    so that equally good matches fall back to the prior.
 3. Prior: works count (kept beside the document), then id.
 Works rank by full-text rank of the title (English stemming, accents folded), then
-citations, among at most CANDIDATES matches, the most cited first; they are read from
-the narrow title search table (`works.models.WorkTitleSearch`). Every list has a fixed
-number of queries: ids and total in one statement, then the rows with their related
-records.
+citations, among at most CANDIDATES matches read from the narrow title search table
+(`works.models.WorkTitleSearch`): the first the title index finds, in the table's order,
+which its fill writes most cited first (ordering every match by citations would read all
+of them, a quarter of the corpus for a common word). Every list has a fixed number of
+queries: ids and total in one statement, then the rows with their related records.
 """
 
 from __future__ import annotations
@@ -451,8 +452,8 @@ def search_works(
     """A page of works ranked by the title's full-text rank (rounded, so equal matches
     fall back to citations), and the type and year counts when asked.
 
-    One statement for the candidates (`WorkTitleSearch`: at most CANDIDATES, the most
-    cited first, like researchers), their count, the page's ids and the counts; then the
+    One statement for the candidates (`WorkTitleSearch`: at most CANDIDATES, the first
+    found in the table's order), their count, the page's ids and the counts; then the
     rows and their first authors. Ranked by the stored title vector."""
     if not search.terms:
         return WorkResults(Ranked([], 0, page, per_page), [])
@@ -484,7 +485,6 @@ def search_works(
             SELECT s.work_id AS id, round(ts_rank(s.document, {tsquery})::numeric, 2) AS rank,
                    s.cited_by_count, s.type, s.publication_year
             FROM {title_search} s WHERE {" AND ".join(where)}
-            ORDER BY s.cited_by_count DESC NULLS LAST, s.work_id
             LIMIT %(candidates)s)
         SELECT (SELECT COUNT(*) FROM m),
                ARRAY(SELECT id FROM m ORDER BY rank DESC, cited_by_count DESC NULLS LAST, id

@@ -45,12 +45,4 @@ class Migration(migrations.Migration):
                 fields=["document"], gin_pending_list_limit=256, name="work_title_search_doc"
             ),
         ),
-        migrations.AddIndex(
-            model_name="worktitlesearch",
-            index=models.Index(
-                models.OrderBy(models.F("cited_by_count"), descending=True, nulls_last=True),
-                models.F("work"),
-                name="work_title_search_prior",
-            ),
-        ),
     ]
