@@ -218,6 +218,33 @@ class Work(models.Model):
         return arxiv_url(self.arxiv_id)
 
 
+# Title search reads its candidates tier by tier, the most cited first: the lowest
+# citation count of each tier but the last, which holds the rest (none, or unknown).
+TITLE_PRIOR_TIERS = (10, 1)
+
+
+def title_prior_tiers() -> list[tuple[Q, str]]:
+    """The tiers of `TITLE_PRIOR_TIERS`, most cited first, each as the condition of its
+    partial index and the same condition in SQL on `s.cited_by_count` (a query must
+    state it as written for Postgres to use that index)."""
+    tiers: list[tuple[Q, str]] = []
+    upper: int | None = None
+    for low in TITLE_PRIOR_TIERS:
+        condition, sql = Q(cited_by_count__gte=low), f"s.cited_by_count >= {low}"
+        if upper is not None:
+            condition &= Q(cited_by_count__lt=upper)
+            sql += f" AND s.cited_by_count < {upper}"
+        tiers.append((condition, sql))
+        upper = low
+    tiers.append(
+        (
+            Q(cited_by_count__lt=upper) | Q(cited_by_count__isnull=True),
+            f"(s.cited_by_count < {upper} OR s.cited_by_count IS NULL)",
+        )
+    )
+    return tiers
+
+
 class WorkTitleSearch(models.Model):
     """The title search of works: one row per visible work (not hidden, hence not merged),
     its title as a stored tsvector (`bzpeer.textsearch.TEXT_CONFIG`) and the columns
@@ -243,9 +270,17 @@ class WorkTitleSearch(models.Model):
 
     class Meta:
         indexes = [
-            # A small pending list: bulk writes still merge in batches, and a search never
-            # scans more than this many kB of entries not yet merged.
-            GinIndex(fields=["document"], name="work_title_search_doc", gin_pending_list_limit=256),
+            # One GIN index per prior tier: a word common enough to fill the candidates
+            # in the first tier never reads the entries of the others. A small pending
+            # list: bulk writes still merge in batches, and a search never scans more than
+            # this many kB of entries not yet merged.
+            GinIndex(
+                fields=["document"],
+                name=f"work_title_search_doc_{tier}",
+                condition=condition,
+                gin_pending_list_limit=256,
+            )
+            for tier, (condition, _) in enumerate(title_prior_tiers())
         ]
 
     def __str__(self) -> str:

@@ -89,9 +89,9 @@ def uninstall_sql() -> list[str]:
 
 # Every visible work's row, set-based (one statement, whatever the corpus): the migration
 # that creates the table, and a load that ran with triggers off. Written most cited first:
-# search takes the first matches the index finds in the table's order as its candidates
-# (bzpeer.search.queries), so in a table filled in one go those are the most cited. Rows
-# written later (new works, new titles or counts) go where there is room, mostly after.
+# within a prior tier, search takes the first matches the index finds in the table's order
+# (bzpeer.search.queries), so in a table filled in one go those are the tier's most cited.
+# Rows written later (new works, new titles or counts) go where there is room.
 FILL_SQL = f"""
 INSERT INTO {TABLE} AS s ({COLUMNS})
 SELECT {VALUES} FROM works_work n WHERE NOT n.is_hidden

@@ -12,9 +12,11 @@ Ranking of researchers (one SQL statement per page, whatever the corpus):
 3. Prior: works count (kept beside the document), then id.
 Works rank by full-text rank of the title (English stemming, accents folded), then
 citations, among at most CANDIDATES matches read from the narrow title search table
-(`works.models.WorkTitleSearch`): the first the title index finds, in the table's order,
-which its fill writes most cited first (ordering every match by citations would read all
-of them, a quarter of the corpus for a common word). Every list has a fixed number of
+(`works.models.WorkTitleSearch`): those of the most cited tier first (ten citations or
+more, then one or more, then the rest: `TITLE_PRIOR_TIERS`, each with its own index), in
+the table's order within a tier. Ordering every match by citations would read all of
+them, a quarter of the corpus for a common word; a tier is read only while the cap is
+not reached. Every list has a fixed number of
 queries: ids and total in one statement, then the rows with their related records.
 """
 
@@ -38,7 +40,14 @@ from profiles.models import (
     VerificationLevel,
     visible_sql,
 )
-from works.models import Authorship, Institution, Topic, Work, WorkTitleSearch
+from works.models import (
+    Authorship,
+    Institution,
+    Topic,
+    Work,
+    WorkTitleSearch,
+    title_prior_tiers,
+)
 
 PER_PAGE = 20
 GROUP_SIZE = 5  # per kind on the grouped results page
@@ -452,8 +461,8 @@ def search_works(
     """A page of works ranked by the title's full-text rank (rounded, so equal matches
     fall back to citations), and the type and year counts when asked.
 
-    One statement for the candidates (`WorkTitleSearch`: at most CANDIDATES, the first
-    found in the table's order), their count, the page's ids and the counts; then the
+    One statement for the candidates (`WorkTitleSearch`: at most CANDIDATES, the most
+    cited tier first), their count, the page's ids and the counts; then the
     rows and their first authors. Ranked by the stored title vector."""
     if not search.terms:
         return WorkResults(Ranked([], 0, page, per_page), [])
@@ -480,12 +489,20 @@ def search_works(
         if facets
         else "NULL, NULL"
     )
+    # The candidates tier by tier, most cited first; Postgres runs the next tier's index
+    # scan only while the cap is not reached.
+    tiers = " UNION ALL ".join(
+        f"""(SELECT s.work_id, s.document, s.cited_by_count, s.type, s.publication_year
+             FROM {title_search} s WHERE {" AND ".join([*where, tier])}
+             LIMIT %(candidates)s)"""
+        for _, tier in title_prior_tiers()
+    )
     sql = f"""
-        WITH m AS MATERIALIZED (
-            SELECT s.work_id AS id, round(ts_rank(s.document, {tsquery})::numeric, 2) AS rank,
-                   s.cited_by_count, s.type, s.publication_year
-            FROM {title_search} s WHERE {" AND ".join(where)}
-            LIMIT %(candidates)s)
+        WITH c AS MATERIALIZED ({tiers} LIMIT %(candidates)s),
+        m AS MATERIALIZED (
+            SELECT c.work_id AS id, round(ts_rank(c.document, {tsquery})::numeric, 2) AS rank,
+                   c.cited_by_count, c.type, c.publication_year
+            FROM c)
         SELECT (SELECT COUNT(*) FROM m),
                ARRAY(SELECT id FROM m ORDER BY rank DESC, cited_by_count DESC NULLS LAST, id
                      LIMIT %(limit)s OFFSET %(offset)s),

@@ -151,18 +151,18 @@ def test_fill_writes_what_the_triggers_would_have():
     assert WorkTitleSearch.objects.count() == 2
 
 
-def test_candidates_are_the_first_matches_in_table_order_and_the_fill_puts_most_cited_first():
+def test_candidates_are_read_from_the_most_cited_tier_first():
     rare = WorkFactory(title="Graph clinical", cited_by_count=1)
-    cited = [WorkFactory(title="Graph clinical", cited_by_count=n) for n in (500, 50)]
-    WorkFactory(title="Graph clinical", cited_by_count=None)
+    unknown = WorkFactory(title="Graph clinical", cited_by_count=None)
+    cited = [WorkFactory(title="Graph clinical", cited_by_count=n) for n in (50, 500)]
     query = SearchInput(query="graph clinical", filters=Filters())
-    # A cap of one reads two (one more than the cap tells that there are more): the first
-    # two written, ranked by citations.
+
+    # A cap of one reads two (one more than the cap tells that there are more): both
+    # from the first tier (ten citations or more), written last; ranked by citations.
     first = search_works(query, candidates=1).ranked
-    assert [w.pk for w in first.items] == [cited[0].pk, rare.pk]
+    assert [w.pk for w in first.items] == [cited[1].pk, cited[0].pk]
     assert first.total == 2
-
-    WorkTitleSearch.objects.all().delete()
-    title_search.fill()
-
-    assert [w.pk for w in search_works(query, candidates=1).ranked.items] == [w.pk for w in cited]
+    # A larger cap goes on to the next tiers.
+    every = search_works(query, candidates=10).ranked
+    assert [w.pk for w in every.items] == [cited[1].pk, cited[0].pk, rare.pk, unknown.pk]
+    assert every.total == 4

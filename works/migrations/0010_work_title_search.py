@@ -42,7 +42,30 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="worktitlesearch",
             index=django.contrib.postgres.indexes.GinIndex(
-                fields=["document"], gin_pending_list_limit=256, name="work_title_search_doc"
+                condition=models.Q(("cited_by_count__gte", 10)),
+                fields=["document"],
+                gin_pending_list_limit=256,
+                name="work_title_search_doc_0",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="worktitlesearch",
+            index=django.contrib.postgres.indexes.GinIndex(
+                condition=models.Q(("cited_by_count__gte", 1), ("cited_by_count__lt", 10)),
+                fields=["document"],
+                gin_pending_list_limit=256,
+                name="work_title_search_doc_1",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="worktitlesearch",
+            index=django.contrib.postgres.indexes.GinIndex(
+                condition=models.Q(
+                    ("cited_by_count__lt", 1), ("cited_by_count__isnull", True), _connector="OR"
+                ),
+                fields=["document"],
+                gin_pending_list_limit=256,
+                name="work_title_search_doc_2",
             ),
         ),
     ]
