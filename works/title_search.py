@@ -2,7 +2,7 @@
 
 Statement-level triggers with transition tables (as bzpeer.pagecache.triggers): the
 importer writes many works per statement, and each statement then costs one set-based
-write here, in its own transaction. A work has a row while it is visible (not hidden; a
+write here, in the same transaction. A work has a row while it is visible (not hidden; a
 merged work is hidden too); an UPDATE rewrites the rows of works whose searched columns
 changed, so a re-import of the same data writes nothing. A change of what is stored here
 comes with a migration re-running `install_sql()` (and `FILL_SQL` when existing rows
