@@ -489,16 +489,21 @@ def search_works(
         if facets
         else "NULL, NULL"
     )
-    # The candidates tier by tier, most cited first; Postgres runs the next tier's index
-    # scan only while the cap is not reached.
-    tiers = " UNION ALL ".join(
-        f"""(SELECT s.work_id, s.document, s.cited_by_count, s.type, s.publication_year
-             FROM {title_search} s WHERE {" AND ".join([*where, tier])}
-             LIMIT %(candidates)s)"""
-        for _, tier in title_prior_tiers()
-    )
+    # The candidates tier by tier, most cited first: Postgres reads a tier only while
+    # the cap is not reached. Each tier is its own CTE, planned to read all its matches
+    # (its GIN index), then read only as far as the cap needs: under a LIMIT, a tier's
+    # own plan would be a sequential scan hoping to stop early, which reads the whole
+    # table when the words match nothing there.
+    tiers = [
+        f"""t{number} AS MATERIALIZED (
+            SELECT s.work_id, s.document, s.cited_by_count, s.type, s.publication_year
+            FROM {title_search} s WHERE {" AND ".join([*where, tier])})"""
+        for number, (_, tier) in enumerate(title_prior_tiers())
+    ]
+    every_tier = " UNION ALL ".join(f"SELECT * FROM t{n}" for n in range(len(tiers)))
     sql = f"""
-        WITH c AS MATERIALIZED ({tiers} LIMIT %(candidates)s),
+        WITH {", ".join(tiers)},
+        c AS MATERIALIZED ({every_tier} LIMIT %(candidates)s),
         m AS MATERIALIZED (
             SELECT c.work_id AS id, round(ts_rank(c.document, {tsquery})::numeric, 2) AS rank,
                    c.cited_by_count, c.type, c.publication_year
