@@ -11,10 +11,16 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from bzpeer.admin_toolkit import BaseAdmin, BigTableAdmin, ReadOnlyAdminMixin, source_id_search
+from bzpeer.admin_toolkit import (
+    BaseAdmin,
+    BigTableAdmin,
+    ReadOnlyAdminMixin,
+    related_object_filter,
+    source_id_search,
+)
 from bzpeer.identifiers import normalize_ror
 
-from .models import ImportedPart, Institution, Source, Topic, TouchedResearcher
+from .models import ImportedPart, Institution, Source, Topic, TouchedResearcher, WorkTitleSearch
 
 # ---------------------------------------------------------------------------
 # Institution, Source, Topic: autocomplete targets, a few hundred thousand rows at most,
@@ -103,3 +109,17 @@ class ImportedPartAdmin(ReadOnlyAdminMixin, BaseAdmin):
     list_display = ("path", "entity", "records", "bad", "manifest_records", "imported_at")
     list_filter = ("entity",)
     search_fields = ("path",)
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+@admin.register(WorkTitleSearch)
+class WorkTitleSearchAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Derived rows (kept by triggers on works): read-only, for checking."""
+
+    list_display = ("work", "cited_by_count", "type", "publication_year")
+    list_select_related = ("work",)
+    list_filter = (related_object_filter("work"),)
+    search_fields = ("=work__id",)
+    autocomplete_fields = ("work",)

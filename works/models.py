@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.search import SearchVector
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.urls import reverse
 
 from bzpeer.identifiers import arxiv_url, doi_url
-from bzpeer.textsearch import TEXT_CONFIG, Fold
+from bzpeer.textsearch import Fold
 
 
 def name_trigram_index(name: str) -> GinIndex:
@@ -144,10 +144,6 @@ class WorkType(models.TextChoices):
     COMPONENT = "component", "component (older snapshots)"
 
 
-def title_vector() -> SearchVector:
-    return SearchVector("title", config=TEXT_CONFIG)
-
-
 class Work(models.Model):
     source_id = models.CharField(max_length=255, unique=True)
     # NULL, not "", for a missing DOI: the unique constraint applies to present values only.
@@ -205,9 +201,6 @@ class Work(models.Model):
             models.Index(fields=["publication_year"]),
             models.Index(fields=["arxiv_id"]),
             GinIndex(fields=["referenced_works"], name="work_referenced_gin"),
-            # Title search: an expression index, so it can never be out of date; queries
-            # must build the same expression (`title_vector()`) to use it.
-            GinIndex(title_vector(), name="work_title_fts"),
         ]
 
     def __str__(self) -> str:
@@ -223,6 +216,75 @@ class Work(models.Model):
     @property
     def arxiv_url(self) -> str:
         return arxiv_url(self.arxiv_id)
+
+
+# Title search reads its candidates tier by tier, the most cited first: the lowest
+# citation count of each tier but the last, which holds the rest (none, or unknown).
+TITLE_PRIOR_TIERS = (10, 1)
+
+
+def title_prior_tiers() -> list[tuple[Q, str]]:
+    """The tiers of `TITLE_PRIOR_TIERS`, most cited first, each as the condition of its
+    partial index and the same condition in SQL on `s.cited_by_count` (a query must
+    state it as written for Postgres to use that index)."""
+    tiers: list[tuple[Q, str]] = []
+    upper: int | None = None
+    for low in TITLE_PRIOR_TIERS:
+        condition, sql = Q(cited_by_count__gte=low), f"s.cited_by_count >= {low}"
+        if upper is not None:
+            condition &= Q(cited_by_count__lt=upper)
+            sql += f" AND s.cited_by_count < {upper}"
+        tiers.append((condition, sql))
+        upper = low
+    tiers.append(
+        (
+            Q(cited_by_count__lt=upper) | Q(cited_by_count__isnull=True),
+            f"(s.cited_by_count < {upper} OR s.cited_by_count IS NULL)",
+        )
+    )
+    return tiers
+
+
+class WorkTitleSearch(models.Model):
+    """The title search of works: one row per visible work (not hidden, hence not merged),
+    its title as a stored tsvector (`bzpeer.textsearch.TEXT_CONFIG`) and the columns
+    search filters, counts and orders by.
+
+    Why a table: title search on the works table itself (an expression index) read the
+    wide rows (abstracts, counts by year, references) of every candidate, and ranking had
+    to rebuild each title's vector; here a candidate costs a narrow row and its stored
+    vector. Why triggers (statement-level, with transition tables, installed by the
+    migration): works are written by the importer (COPY, INSERT ... ON CONFLICT),
+    curation, the admin and shells; a trigger keeps this table current for all of them,
+    in the writing transaction, with one set-based statement per statement written.
+    Nothing in Python writes it, except `works.title_search.fill` after a load that ran
+    with triggers off (the benchmark corpus)."""
+
+    work = models.OneToOneField(
+        Work, primary_key=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    document = SearchVectorField()
+    cited_by_count = models.PositiveIntegerField(null=True)
+    type = models.CharField(max_length=64, default="")
+    publication_year = models.PositiveSmallIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            # One GIN index per prior tier: a word common enough to fill the candidates
+            # in the first tier never reads the entries of the others. A small pending
+            # list: bulk writes still merge in batches, and a search never scans more than
+            # this many kB of entries not yet merged.
+            GinIndex(
+                fields=["document"],
+                name=f"work_title_search_doc_{tier}",
+                condition=condition,
+                gin_pending_list_limit=256,
+            )
+            for tier, (condition, _) in enumerate(title_prior_tiers())
+        ]
+
+    def __str__(self) -> str:
+        return f"title search of work {self.work_id}"
 
 
 class Authorship(models.Model):

@@ -11,8 +11,13 @@ Ranking of researchers (one SQL statement per page, whatever the corpus):
    so that equally good matches fall back to the prior.
 3. Prior: works count (kept beside the document), then id.
 Works rank by full-text rank of the title (English stemming, accents folded), then
-citations. Every list has a fixed number of queries: ids and total in one statement,
-then the rows with their related records.
+citations, among at most CANDIDATES matches read from the narrow title search table
+(`works.models.WorkTitleSearch`): those of the most cited tier first (ten citations or
+more, then one or more, then the rest: `TITLE_PRIOR_TIERS`, each with its own index), in
+the table's order within a tier. Ordering every match by citations would read all of
+them, a quarter of the corpus for a common word; a tier is read only while the cap is
+not reached. Every list has a fixed number of
+queries: ids and total in one statement, then the rows with their related records.
 """
 
 from __future__ import annotations
@@ -35,7 +40,14 @@ from profiles.models import (
     VerificationLevel,
     visible_sql,
 )
-from works.models import Authorship, Institution, Topic, Work
+from works.models import (
+    Authorship,
+    Institution,
+    Topic,
+    Work,
+    WorkTitleSearch,
+    title_prior_tiers,
+)
 
 PER_PAGE = 20
 GROUP_SIZE = 5  # per kind on the grouped results page
@@ -449,24 +461,24 @@ def search_works(
     """A page of works ranked by the title's full-text rank (rounded, so equal matches
     fall back to citations), and the type and year counts when asked.
 
-    One statement for the candidates (the title index, capped at CANDIDATES like
-    researchers), their count, the page's ids and the counts; then the rows and their
-    first authors. The title expression is the index's (`works.models.title_vector`)."""
+    One statement for the candidates (`WorkTitleSearch`: at most CANDIDATES, the most
+    cited tier first), their count, the page's ids and the counts; then the
+    rows and their first authors. Ranked by the stored title vector."""
     if not search.terms:
         return WorkResults(Ranked([], 0, page, per_page), [])
-    work = Work._meta.db_table
-    vector = f"to_tsvector('{TEXT_CONFIG}'::regconfig, COALESCE(w.title, ''))"
-    where = [f"{vector} @@ to_tsquery('{TEXT_CONFIG}'::regconfig, %(tsq)s)", "NOT w.is_hidden"]
+    title_search = WorkTitleSearch._meta.db_table
+    tsquery = f"to_tsquery('{TEXT_CONFIG}'::regconfig, %(tsq)s)"
+    where = [f"s.document @@ {tsquery}"]
     f = search.filters
     params: dict[str, Any] = {"tsq": prefix_tsquery(search.terms)}
     if f.work_type:
-        where.append("w.type = %(type)s")
+        where.append("s.type = %(type)s")
         params["type"] = f.work_type
     if f.year_from:
-        where.append("w.publication_year >= %(year_from)s")
+        where.append("s.publication_year >= %(year_from)s")
         params["year_from"] = f.year_from
     if f.year_to:
-        where.append("w.publication_year <= %(year_to)s")
+        where.append("s.publication_year <= %(year_to)s")
         params["year_to"] = f.year_to
     facet_sql = (
         """(SELECT json_agg(t) FROM (SELECT type, COUNT(*) AS n FROM m WHERE type <> ''
@@ -477,14 +489,25 @@ def search_works(
         if facets
         else "NULL, NULL"
     )
+    # The candidates tier by tier, most cited first: Postgres reads a tier only while
+    # the cap is not reached. Each tier is its own CTE, planned to read all its matches
+    # (its GIN index), then read only as far as the cap needs: under a LIMIT, a tier's
+    # own plan would be a sequential scan hoping to stop early, which reads the whole
+    # table when the words match nothing there.
+    tiers = [
+        f"""t{number} AS MATERIALIZED (
+            SELECT s.work_id, s.document, s.cited_by_count, s.type, s.publication_year
+            FROM {title_search} s WHERE {" AND ".join([*where, tier])})"""
+        for number, (_, tier) in enumerate(title_prior_tiers())
+    ]
+    every_tier = " UNION ALL ".join(f"SELECT * FROM t{n}" for n in range(len(tiers)))
     sql = f"""
-        WITH m AS MATERIALIZED (
-            SELECT w.id, round(ts_rank({vector},
-                                       to_tsquery('{TEXT_CONFIG}'::regconfig, %(tsq)s))::numeric,
-                               2) AS rank,
-                   w.cited_by_count, w.type, w.publication_year
-            FROM {work} w WHERE {" AND ".join(where)}
-            LIMIT %(candidates)s)
+        WITH {", ".join(tiers)},
+        c AS MATERIALIZED ({every_tier} LIMIT %(candidates)s),
+        m AS MATERIALIZED (
+            SELECT c.work_id AS id, round(ts_rank(c.document, {tsquery})::numeric, 2) AS rank,
+                   c.cited_by_count, c.type, c.publication_year
+            FROM c)
         SELECT (SELECT COUNT(*) FROM m),
                ARRAY(SELECT id FROM m ORDER BY rank DESC, cited_by_count DESC NULLS LAST, id
                      LIMIT %(limit)s OFFSET %(offset)s),

@@ -15,6 +15,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from profiles.models import Researcher, ResearcherTopic
+from works import title_search
 from works.models import Authorship, Institution, Source, Topic, Work
 
 COPY_CHUNK = 1 << 20
@@ -133,6 +134,8 @@ def load(directory: Path) -> dict[str, int]:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
             )
+    # What the triggers, off during the COPY, would have written.
+    title_search.fill()
     return counts
 
 

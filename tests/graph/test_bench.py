@@ -14,7 +14,7 @@ from graph.models import CoauthorEdge, GraphSlice
 from graph.services import build_slice
 from profiles.metrics import h_index
 from profiles.models import Researcher, ResearcherTopic
-from works.models import Authorship, Work
+from works.models import Authorship, Work, WorkTitleSearch
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,8 @@ def test_small_corpus_loads_and_has_the_documented_shape(tmp_path):
     load.derive_counts()
 
     assert counts["works"] == Work.objects.count() == 8_000
+    # The COPY ran with triggers off: the load fills the title search itself.
+    assert WorkTitleSearch.objects.count() == Work.objects.filter(is_hidden=False).count()
     assert counts["authorships"] == Authorship.objects.count() == generator.stats.authorships
     assert 2.5 < generator.stats.authorships / 8_000 < 3.5
     assert Researcher.objects.count() == scale.researchers

@@ -44,7 +44,9 @@ FRAGMENT_TARGET_MS = 50.0
 PAGE_TARGET_MS = 100.0
 SAMPLES = 5  # queries of each kind, cycled through the runs
 SEARCH_GIN_INDEXES = (
-    "work_title_fts",
+    "work_title_search_doc_0",
+    "work_title_search_doc_1",
+    "work_title_search_doc_2",
     "researcher_search_doc",
     "search_word_trgm",
     "topic_name_trgm",
