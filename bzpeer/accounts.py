@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from allauth.account.models import EmailAddress
 from allauth.core.internal import ratelimit
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 
 from bzpeer.http import client_ip
+from bzpeer.pagecache.loading import load_record
 from bzpeer.types import AnyUser
 
 # The limit on failed sign-ins into one account from every address together
@@ -116,3 +119,25 @@ class AccountAdapter(DefaultAccountAdapter):
             samesite="Lax",
         )
         return response
+
+
+class _PreparedUserLoad:
+    """The signed-in user of every request read with a prepared statement: through the
+    ORM, compiling `User.objects.get(pk=...)` cost more than running it. Otherwise the
+    backend's own rules (an inactive user is nobody)."""
+
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        user = load_record(get_user_model(), pk)
+        return user if user is not None and self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
+
+
+class ModelBackend(_PreparedUserLoad, DjangoModelBackend):
+    """Staff sign in to the admin with a username (Django's ModelBackend)."""
+
+
+class AuthenticationBackend(_PreparedUserLoad, AllauthBackend):
+    """Everyone else signs in with an email (allauth's backend)."""

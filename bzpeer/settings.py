@@ -73,6 +73,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A NUL byte would reach Postgres and fail the query: 400 before any view runs.
     "bzpeer.middleware.RejectNulBytesMiddleware",
+    # Repeat cookieless GETs of cached public pages answered after one version check,
+    # before the per-visitor middleware below (bzpeer/pagecache/front.py).
+    "bzpeer.pagecache.front.FrontCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -161,8 +164,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Accounts (django-allauth): email + password, and ORCID --------------------------------
 AUTHENTICATION_BACKENDS = [
     # Staff sign in to the admin with a username; everyone else signs in with an email.
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "bzpeer.accounts.ModelBackend",
+    "bzpeer.accounts.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
@@ -263,6 +266,8 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # Safe production defaults; DEBUG (local) relaxes only what plain http needs. A plain-http
 # deployment (no TLS anywhere) turns off the redirect, HSTS and the secure cookies by env.
+# Database sessions read with a prepared statement (bzpeer/sessions.py).
+SESSION_ENGINE = "bzpeer.sessions"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

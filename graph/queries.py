@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from bzpeer.pagecache.front import validator
 from bzpeer.pagecache.loading import load_with_version
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.utils import counted
@@ -77,6 +78,18 @@ SLICE_STATE = {
     "slice_freshness": "gs.payload -> 'freshness'",
 }
 
+# What the slice fragment's and the explorer's cache keys are made of: the record's content
+# version and the slice's state (SliceState.front_state, in this order).
+SLICE_PAGE_STATE = validator(
+    Researcher._meta.db_table,
+    ContentVersion.Kind.RESEARCHER,
+    joins=SLICE_STATE_JOIN,
+    extra=tuple(
+        SLICE_STATE[name]
+        for name in ("slice_id", "slice_status", "slice_fingerprint", "slice_computed_at")
+    ),
+)
+
 
 @dataclass(frozen=True)
 class SliceState:
@@ -92,6 +105,11 @@ class SliceState:
         cache key does)."""
         computed = self.computed_at.timestamp() if self.computed_at else ""
         return f"slice{self.id}.{self.fingerprint}.{computed}"
+
+    @property
+    def front_state(self) -> tuple:
+        """The slice's part of what SLICE_PAGE_STATE reads, in its order."""
+        return (self.id, self.status, self.fingerprint, self.computed_at)
 
 
 def _with_slice_state(pk: int, related: tuple[str, ...]) -> tuple[Researcher, SliceState]:

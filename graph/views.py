@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from bzpeer.pagecache.front import front_cached
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import PageVersion, serve
 from bzpeer.types import HtmxHttpRequest
@@ -72,9 +73,10 @@ def _ready_slice_version(researcher: Researcher, state: queries.SliceState) -> P
     if state.freshness != services.freshness_key(researcher):
         return None
     version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
-    return version.plus(state.key, drawing.RENDER_RELEASE)
+    return version.plus(state.key, drawing.RENDER_RELEASE).read_from(*state.front_state)
 
 
+@front_cached(queries.SLICE_PAGE_STATE)
 @require_safe
 @vary_on_headers("HX-Request")
 def slice_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -115,6 +117,7 @@ def _slice_fragment(request: HtmxHttpRequest, researcher: Researcher) -> HttpRes
     return _slice_response(request, "graph/_slice_building.html", context)
 
 
+@front_cached(queries.SLICE_PAGE_STATE)
 @require_safe
 def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     """The full explorer: the ready slice, or (until the worker has built it) the
@@ -129,7 +132,7 @@ def explorer(request: HttpRequest, pk: int) -> HttpResponse:
     version = PageVersion.of(researcher, ContentVersion.Kind.RESEARCHER)
     return serve(
         request,
-        version=version.plus(state.key, drawing.RENDER_RELEASE),
+        version=version.plus(state.key, drawing.RENDER_RELEASE).read_from(*state.front_state),
         variant="explorer",
         render=lambda: _explorer(request, researcher),
     )

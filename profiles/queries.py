@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from bzpeer.identifiers import parse_source_id
+from bzpeer.pagecache.front import validator
 from bzpeer.pagecache.loading import fetch_one, load_with_version
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import EPOCH_SQL
@@ -29,6 +30,9 @@ from works.models import Institution, Topic
 from works.queries import TOPIC_WORKS_SHOWN
 
 TOPIC_RESEARCHERS_PER_PAGE = 50
+# What a profile's cache key (and its works list's) is made of: the record's content
+# version (bzpeer.pagecache.front reads it before answering a repeat request).
+RESEARCHER_PAGE_STATE = validator(Researcher._meta.db_table, ContentVersion.Kind.RESEARCHER)
 INSTITUTION_RESEARCHERS_PER_PAGE = 50
 
 

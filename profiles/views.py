@@ -23,6 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from bzpeer.htmx import partial_or_redirect
+from bzpeer.pagecache.front import front_cached
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import PageVersion, fragments, serve, shell
 from bzpeer.provenance import source_name, source_url
@@ -316,9 +317,10 @@ def _render_profile_shell(
     }
     parts["top"] = top
     parts["article_class"] = " profile-owner" if identity.is_owner else ""
-    return HttpResponse(page.fill(parts))
+    return page.response(request, parts)
 
 
+@front_cached(queries.RESEARCHER_PAGE_STATE)
 @require_safe
 @vary_on_headers("HX-Request")
 def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = None) -> HttpResponse:
@@ -341,6 +343,7 @@ def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = No
     )
 
 
+@front_cached(queries.RESEARCHER_PAGE_STATE)
 @require_safe
 @vary_on_headers("HX-Request")
 def works_fragment(request: HtmxHttpRequest, pk: int) -> HttpResponse:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.htmx import partial_or_page
+from bzpeer.pagecache.front import front_cached, validator
 from bzpeer.pagecache.models import ContentVersion
 from bzpeer.pagecache.responses import PageVersion, serve
 from bzpeer.types import HtmxHttpRequest
@@ -23,6 +24,11 @@ def _positive_int(value: str | None) -> int | None:
     return number if number is not None and 0 < number < 2**31 else None
 
 
+# What a work page's cache key is made of: its content version (pagecache.front).
+WORK_PAGE_STATE = validator("works_work", ContentVersion.Kind.WORK)
+
+
+@front_cached(WORK_PAGE_STATE)
 @require_safe
 def work_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import struct
+import threading
+import zlib
 from calendar import timegm
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache as memoize
 from pathlib import Path
@@ -40,6 +43,8 @@ VARY = ("Cookie", "HX-Request")
 EPOCH_SQL = "SELECT value FROM pagecache_epoch LIMIT 1"
 LOCAL_CACHE_BYTES = 16 * 1024 * 1024
 ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")
+# The request attribute naming the version serve() answered with (read by front.py).
+SERVED_VERSION_ATTRIBUTE = "page_cache_version"
 
 
 class _LocalPages:
@@ -84,10 +89,13 @@ _local = _LocalPages(max_bytes=LOCAL_CACHE_BYTES)
 
 
 def clear_all() -> None:
-    """Empty the shared cache and this process's copy (tests that need a full rendering,
-    maintenance). Never needed for freshness: versions take care of that."""
+    """Empty the shared cache and this process's copies (tests that need a full
+    rendering, maintenance). Never needed for freshness: versions take care of that."""
+    from bzpeer.pagecache import front  # front builds on this module
+
     cache.clear()
     _local.clear()
+    front.clear()
 
 
 def version_annotations(kind: str) -> dict:
@@ -108,6 +116,9 @@ class PageVersion:
     epoch: str
     parts: tuple[str, ...]
     changed_at: datetime | None = None
+    # The values this version was read from, as a front.Validator of the page returns
+    # them (the epoch, the record's version, then any others the page adds).
+    state: tuple = ()
 
     @classmethod
     def of(cls, record: Any, kind: str) -> PageVersion:
@@ -116,10 +127,16 @@ class PageVersion:
             epoch=record.page_epoch,
             parts=(f"{kind}{record.pk}.{record.page_version}",),
             changed_at=record.page_changed_at,
+            state=(record.page_epoch, record.page_version),
         )
 
     def plus(self, *parts: object) -> PageVersion:
-        return PageVersion(self.epoch, (*self.parts, *(str(p) for p in parts)), self.changed_at)
+        return replace(self, parts=(*self.parts, *(str(p) for p in parts)))
+
+    def read_from(self, *values: object) -> PageVersion:
+        """This version, also read from `values` (in the order the page's validator
+        returns them after the epoch and version)."""
+        return replace(self, state=(*self.state, *values))
 
     @property
     def key(self) -> str:
@@ -212,6 +229,7 @@ def serve(
         _set_public_headers(not_modified, etag, last_modified)
         return not_modified
 
+    setattr(request, SERVED_VERSION_ATTRIBUTE, version)
     stored = _local.get(key)
     if stored is None:
         stored = cache.get(key)
@@ -278,6 +296,7 @@ class Shell:
 
     nonce: str
     html: str
+    key: str = ""
 
     def fill(self, parts: dict[str, str]) -> SafeString:
         html = self.html
@@ -285,9 +304,101 @@ class Shell:
             html = html.replace(_marker(self.nonce, name), part, 1)
         return mark_safe(html)  # our own templates' output, parts included
 
+    def response(self, request: HttpRequest, parts: dict[str, str]) -> HttpResponse:
+        """The filled page; gzipped when the client accepts it, from the shell's text
+        compressed once per version and process, so only the visitor's parts are
+        compressed per request."""
+        if not ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+            return HttpResponse(self.fill(parts))
+        pieces = _compressed_pieces(self)
+        body = [_gzip_header()]
+        crc = 0
+        size = 0
+        filled = set()
+        # One compressor for the parts, its state dropped after each (a full flush), so no
+        # part refers to another across the shell's text between them.
+        parts_compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        for raw, deflated, slot in pieces:
+            crc = zlib.crc32(raw, crc)
+            size += len(raw)
+            body.append(deflated)
+            if slot is not None:
+                # As fill(): a slot's first marker takes its part, any other stays.
+                part = parts.get(slot) if slot not in filled else None
+                filled.add(slot)
+                text = (part if part is not None else _marker(self.nonce, slot)).encode()
+                crc = zlib.crc32(text, crc)
+                size += len(text)
+                body.append(parts_compressor.compress(text))
+                body.append(parts_compressor.flush(zlib.Z_FULL_FLUSH))
+        body.append(DEFLATE_END)
+        body.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
+        response = HttpResponse(b"".join(body))
+        response["Content-Encoding"] = "gzip"
+        patch_vary_headers(response, ("Accept-Encoding",))
+        return response
+
+
+# A gzip member is a header, deflate blocks and a trailer (CRC-32 and length of the text).
+# Deflate output that ends with a sync flush is byte-aligned and, when each piece has its
+# own compressor, refers to nothing before it: such pieces may be joined in any order and
+# closed with one final empty block. So the shell's text is compressed once, and a request
+# compresses only its own parts. The parts (with the CSRF token) are never compressed
+# together with the page's text, and Django's own BREACH measures hold: the token is masked
+# anew in every response, and the header carries a random file name of random length as
+# GZipMiddleware's does.
+DEFLATE_END = b"\x03\x00"
+GZIP_RANDOM_BYTES = 100
+SHELL_PIECES = 256
+
+
+def _deflated(data: bytes, level: int = 6) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _gzip_header() -> bytes:
+    name = secrets.token_hex(secrets.randbelow(GZIP_RANDOM_BYTES // 2) + 1).encode()
+    # ID1 ID2, deflate, FNAME, no mtime, no extra flags, OS unknown; then the name.
+    return b"\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\xff" + name + b"\x00"
+
+
+_shell_pieces: OrderedDict[str, list[tuple[bytes, bytes, str | None]]] = OrderedDict()
+_shell_pieces_lock = threading.Lock()
+
+
+def _compressed_pieces(page: Shell) -> list[tuple[bytes, bytes, str | None]]:
+    """The shell's text between its slots, each piece compressed on its own, with the
+    name of the slot that follows it (None after the last). Kept per process by the
+    shell's key, which names one version."""
+    with _shell_pieces_lock:
+        pieces = _shell_pieces.get(page.key) if page.key else None
+    if pieces is not None:
+        return pieces
+    pieces = []
+    texts = SLOT_MARKER.split(page.html)
+    # split() with one group: text, nonce, name, text, nonce, name, ..., text
+    for index in range(0, len(texts), 3):
+        raw = texts[index].encode()
+        slot = texts[index + 2] if index + 2 < len(texts) else None
+        if index + 1 < len(texts) and texts[index + 1] != page.nonce:
+            # Not one of this shell's markers: keep it as text.
+            raw += _marker(texts[index + 1], texts[index + 2]).encode()
+            slot = None
+        pieces.append((raw, _deflated(raw), slot))
+    if page.key:
+        with _shell_pieces_lock:
+            _shell_pieces[page.key] = pieces
+            while len(_shell_pieces) > SHELL_PIECES:
+                _shell_pieces.popitem(last=False)
+    return pieces
+
 
 def _marker(nonce: str, name: str) -> str:
     return f"<!--slot:{nonce}:{name}-->"
+
+
+SLOT_MARKER = _lazy_re_compile(r"<!--slot:([0-9a-f]+):([a-z_]+)-->")
 
 
 def shell(
@@ -302,4 +413,4 @@ def shell(
         return f"{nonce}\n{render(markers)}"
 
     nonce, html = fragments(version, {f"shell:{name}": rendered})[f"shell:{name}"].split("\n", 1)
-    return Shell(nonce=nonce, html=html)
+    return Shell(nonce=nonce, html=html, key=f"{version.key}:{name}")

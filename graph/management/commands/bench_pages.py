@@ -35,8 +35,10 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.test.utils import override_settings
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from graph.bench import wrk
 from graph.management.commands.bench_graph import Command as GraphBench
@@ -145,10 +147,16 @@ class Command(BaseCommand):
         with override_settings(SECRET_KEY=SERVER_SECRET_KEY):
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
-        return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+        # And the CSRF cookie a browser keeps from its sign-in form: without it every
+        # response would make a new secret and set the cookie again.
+        csrf_secret = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+        return (
+            f"{settings.SESSION_COOKIE_NAME}={session.session_key};"
+            f" {settings.CSRF_COOKIE_NAME}={csrf_secret}"
+        )
 
     def server_env(self, settings_module: str) -> dict[str, str]:
         db = connection.settings_dict
