@@ -145,8 +145,9 @@ BUDGETS: dict[str, int] = {
     # and years only: no venue, no authors), topics and institutions (one each); no filter
     # counts.
     "search.suggestions": 6,
-    # The statement (page ids in index order, full count, filter counts), the rows.
-    "search.directory": 2,
+    # The statement (page ids in index order, full count, filter counts), the rows, the
+    # listed records' page versions (the cached rendering's key).
+    "search.directory": 3,
     # The paginator's COUNT, the page.
     "search.topic_index": 2,
     "search.institution_index": 2,

@@ -29,6 +29,7 @@ from django.utils.regex_helper import _lazy_re_compile
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import compress_string
 
+from bzpeer.pagecache.loading import fetch_one
 from bzpeer.pagecache.models import ContentVersion
 
 # Entries leave the cache only when Redis needs the room or a version moves on; this
@@ -141,6 +142,23 @@ class PageVersion:
     @property
     def key(self) -> str:
         return f"{self.epoch}:{release()}:{'/'.join(self.parts)}"
+
+
+LISTED_VERSIONS_SQL = (
+    "SELECT (SELECT value FROM pagecache_epoch LIMIT 1),"
+    " (SELECT array_agg(object_id || '.' || version ORDER BY object_id)"
+    "  FROM pagecache_contentversion WHERE kind = %s AND object_id = ANY(%s))"
+)
+
+
+def listing_version(name: str, kind: str, ids: list[int], shown: object) -> PageVersion:
+    """The version of a page that lists records of `kind` (a directory page): a digest of
+    what it shows besides them (`shown`: its parameters, totals, filter counts) and of the
+    listed records' own versions, read in one query. The list itself comes from the
+    page's query, run on every request; the rendering is what the cache saves."""
+    epoch, versions = fetch_one(LISTED_VERSIONS_SQL, [kind, ids]) or ("", None)
+    digest = hashlib.sha1(repr((shown, ids, versions)).encode(), usedforsecurity=False)
+    return PageVersion(epoch=epoch, parts=(f"{name}.{digest.hexdigest()[:24]}",))
 
 
 @memoize

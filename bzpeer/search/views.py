@@ -17,6 +17,8 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from bzpeer.htmx import partial_or_redirect
+from bzpeer.pagecache.models import ContentVersion
+from bzpeer.pagecache.responses import listing_version, serve
 from bzpeer.search import queries
 from bzpeer.search.identify import identify
 from bzpeer.search.params import Filters, SearchInput
@@ -173,11 +175,29 @@ def directory_context(search: SearchInput) -> dict:
 
 
 @require_safe
+@vary_on_headers("HX-Request")
 def directory(request: HttpRequest) -> HttpResponse:
     search = SearchInput.from_get(request.GET, sorts=DIRECTORY_SORTS)
     # The directory lists everyone; words belong to the search page.
     search = SearchInput(query="", filters=search.filters, page=search.page, sort=search.sort)
-    return render(request, "search/directory.html", directory_context(search))
+    context = directory_context(search)
+    params = search.url_params()
+    # The normalised address names the rendering: a visitor's own query string never
+    # reaches a shared page (the header's "Log in" link uses page_path).
+    context["page_path"] = f"{request.path}?{params}" if params else request.path
+    paged = context["paged"]
+    version = listing_version(
+        "directory",
+        ContentVersion.Kind.RESEARCHER,
+        [researcher.pk for researcher in paged.items],
+        (params, paged.page, paged.total, repr(context["researcher_facets"])),
+    )
+    return serve(
+        request,
+        version=version,
+        variant=f"directory|{params}",
+        render=lambda: render(request, "search/directory.html", context),
+    )
 
 
 def _index(request: HttpRequest, model) -> HttpResponse:

@@ -24,7 +24,7 @@ from tests.factories import (
     UserFactory,
     WorkFactory,
 )
-from tests.pagecache.conftest import HTMX, assert_cached_then_fresh
+from tests.pagecache.conftest import HTMX, assert_cached_then_fresh, get, html
 from tests.works.conftest import SEED, demo_records, write_jsonl
 from works.models import Authorship, Work
 
@@ -384,3 +384,18 @@ def test_the_work_page_from_a_profile_keeps_its_author_and_stays_fresh(client, a
         before="Ada Lovelace",
         after="Augusta Ada King",
     )
+
+
+def test_the_directory_shows_a_rename_and_a_newcomer(client, ada):
+    url = "/researchers/?sort=name"
+    assert_cached_then_fresh(
+        client,
+        url,
+        lambda: Researcher.objects.filter(pk=ada.pk).update(display_name="Augusta Ada King"),
+        before="Ada Lovelace",
+        after="Augusta Ada King",
+    )
+    assert get(client, url)["X-Page-Cache"] == "hit"
+    newcomer = ResearcherFactory(display_name="Aardvark Newcomer")
+    author_of(WorkFactory(title="First steps"), newcomer)
+    assert "Aardvark Newcomer" in html(get(client, url))
