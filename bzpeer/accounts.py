@@ -126,7 +126,7 @@ class _PreparedUserLoad:
     ORM, compiling `User.objects.get(pk=...)` cost more than running it. Otherwise the
     backend's own rules (an inactive user is nobody)."""
 
-    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+    def get_user(self, user_id: Any) -> Any:
         try:
             pk = int(user_id)
         except (TypeError, ValueError):

@@ -25,7 +25,7 @@ class SessionStore(DatabaseSessionStore):
     def _get_session_from_db(self) -> Session | None:
         key = self.session_key
         row = fetch_one(SESSION_SQL, [key, timezone.now()]) if key else None
-        if row is None:
+        if key is None or row is None:
             # As Django's: a key with no live row is forgotten (a new one is made on save).
             self._session_key = None
             return None

@@ -174,4 +174,4 @@ def load_record(model: type[M], pk: int) -> M | None:
     row = fetch_one(sql, [pk])
     if row is None:
         return None
-    return cast(M, model.from_db(connection.alias, names, _converted(model, row)))
+    return model.from_db(connection.alias, names, _converted(model, row))
