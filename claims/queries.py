@@ -21,7 +21,7 @@ from bzpeer.pagecache.loading import fetch_one
 from bzpeer.types import AnyUser, User
 from claims.models import Claim, NotMeReport
 from claims.names import local_part_matches_name
-from profiles.models import Invitation, Researcher
+from profiles.models import Follow, Invitation, Researcher
 
 ORCID_PROVIDER = "orcid"
 
@@ -175,6 +175,10 @@ class ViewerState:
     pending_claim_created_at: datetime | None = None
     pending_elsewhere_id: int | None = None
     pending_invitation_id: int | None = None
+    # The follow control's state, read in the same statement (a signed-in profile shows
+    # both on every request).
+    following: bool = False
+    email_digest: bool = False
 
     @property
     def owns_another_record(self) -> bool:
@@ -203,6 +207,7 @@ def _viewer_state_sql() -> str:
     researcher = Researcher._meta.db_table
     claim = Claim._meta.db_table
     invitation = Invitation._meta.db_table
+    follow = Follow._meta.db_table
     # Orderings as the models' Meta: records by name, claims and invitations newest first.
     return (
         "SELECT"
@@ -213,7 +218,9 @@ def _viewer_state_sql() -> str:
         "   AND c.researcher_id <> %(researcher)s ORDER BY c.created_at DESC LIMIT 1),"
         f" (SELECT i.id FROM {invitation} i WHERE i.sender_id = u.id"
         "   AND i.researcher_id = %(researcher)s AND i.status = %(sent)s"
-        "   ORDER BY i.created_at DESC LIMIT 1)"
+        "   ORDER BY i.created_at DESC LIMIT 1),"
+        f" (SELECT f.email_digest FROM {follow} f WHERE f.user_id = u.id"
+        "   AND f.researcher_id = %(researcher)s LIMIT 1)"
         f" FROM {user} u"
         f" LEFT JOIN LATERAL (SELECT r.id, r.display_name FROM {researcher} r"
         "   WHERE r.owner_id = u.id ORDER BY r.display_name LIMIT 1) owned ON true"
@@ -238,7 +245,17 @@ def viewer_state(user: AnyUser, researcher: Researcher) -> ViewerState:
     row = fetch_one(_viewer_state_sql(), params)
     if row is None:
         return ANONYMOUS
-    verified, owned_id, owned_name, pending_id, dispute, created, elsewhere, invitation = row
+    (
+        verified,
+        owned_id,
+        owned_name,
+        pending_id,
+        dispute,
+        created,
+        elsewhere,
+        invitation,
+        digest,
+    ) = row
     return ViewerState(
         is_authenticated=True,
         is_owner=researcher.owner_id == user.pk,
@@ -250,6 +267,8 @@ def viewer_state(user: AnyUser, researcher: Researcher) -> ViewerState:
         pending_claim_created_at=created,
         pending_elsewhere_id=elsewhere,
         pending_invitation_id=invitation,
+        following=digest is not None,  # no follow row: NULL
+        email_digest=bool(digest),
     )
 
 

@@ -160,7 +160,7 @@ def _render_profile(
         return _render_profile_shell(request, researcher, version, params, identity)
     topics = memoize(lambda: _filter_topics(researcher))
     context = _profile_context(request, researcher, version, params, identity, topics=topics)
-    context.update(_follow_context(request, researcher))
+    context.update(following=identity.following, email_digest=identity.email_digest)
     return render(request, "profiles/researcher_detail.html", context)
 
 
@@ -303,7 +303,8 @@ def _render_profile_shell(
             },
         )["top"]
     context = {
-        **_follow_context(request, researcher),
+        "following": identity.following,
+        "email_digest": identity.email_digest,
         "identity": identity,
         "researcher": researcher,
         "page_path": _profile_path(researcher, params),
@@ -311,10 +312,14 @@ def _render_profile_shell(
         "summary_draft": request.session.pop(SUMMARY_DRAFT_KEY, None),
     }
     request_context = RequestContext(request, context)
-    parts = {
-        slot: get_template(template).template.render(request_context)  # type: ignore[attr-defined]
-        for slot, template in VIEWER_SLOT_TEMPLATES.items()
+    templates = {
+        slot: get_template(name).template  # type: ignore[attr-defined]
+        for slot, name in VIEWER_SLOT_TEMPLATES.items()
     }
+    # Bound once for all the parts: the context processors run once, so the page carries
+    # one masked CSRF token (masking costs more than rendering a small part).
+    with request_context.bind_template(templates["body"]):
+        parts = {slot: template.render(request_context) for slot, template in templates.items()}
     parts["top"] = top
     parts["article_class"] = " profile-owner" if identity.is_owner else ""
     return page.response(request, parts)

@@ -25,13 +25,13 @@ BUDGETS: dict[str, int] = {
     # the works' first authors, the filters' counts (types, roles, years), works per year,
     # public corrections. Citation figures are stored on the researcher row.
     "profile.anonymous": 8,
-    # The anonymous eight, signed in, whether the viewer follows (and the digest switch),
-    # the viewer's identity state (claims, verified email, owned record) in one query.
-    "profile.signed_in": 12,
-    "profile.visitor": 12,
-    "profile.claimant": 12,
-    "profile.owner": 12,
-    "profile.owner_of_another": 12,
+    # The anonymous eight, signed in, the viewer's identity state (claims, verified email,
+    # owned record) and follow state (and the digest switch) in one query.
+    "profile.signed_in": 11,
+    "profile.visitor": 11,
+    "profile.claimant": 11,
+    "profile.owner": 11,
+    "profile.owner_of_another": 11,
     # Researcher, works COUNT, the page of works (+ venue), their first authors, the
     # researcher's topics and the filters' counts.
     "profile.works_fragment": 6,
@@ -130,9 +130,9 @@ BUDGETS: dict[str, int] = {
     "pagecache.hit": 1,
     # The same for an anonymous visitor who has a session cookie: + the session.
     "pagecache.hit_with_session": 2,
-    # Signed in (2), the record with its version, the viewer's identity state, whether
-    # the viewer follows; the record's sections from the cached fragments.
-    "pagecache.signed_in_profile": 5,
+    # Signed in (2), the record with its version, the viewer's identity and follow state
+    # (one statement); the record's sections from the cached fragments.
+    "pagecache.signed_in_profile": 4,
     # --- search and browse --------------------------------------------------------------
     # Grouped results of a query that finds every kind: researchers (one statement for
     # candidates, count, page ids and filter counts; then the rows), works (the same, then
