@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import cache as memoize
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages import get_messages
 from django.http import (
     Http404,
     HttpRequest,
@@ -13,8 +15,9 @@ from django.http import (
     HttpResponsePermanentRedirect,
     StreamingHttpResponse,
 )
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template import RequestContext
+from django.template import Context, RequestContext
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -25,7 +28,14 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from bzpeer.htmx import partial_or_redirect
 from bzpeer.pagecache.front import front_cached
 from bzpeer.pagecache.models import ContentVersion
-from bzpeer.pagecache.responses import PageVersion, fragments, serve, shell
+from bzpeer.pagecache.responses import (
+    CSRF_PLACEHOLDER,
+    PageVersion,
+    fragments,
+    serve,
+    shell,
+    viewer_parts,
+)
 from bzpeer.provenance import source_name, source_url
 from bzpeer.ratelimit import allow
 from bzpeer.types import HtmxHttpRequest
@@ -311,18 +321,68 @@ def _render_profile_shell(
         # What the owner typed into a summary that did not save (a plain form post).
         "summary_draft": request.session.pop(SUMMARY_DRAFT_KEY, None),
     }
-    request_context = RequestContext(request, context)
     templates = {
         slot: get_template(name).template  # type: ignore[attr-defined]
         for slot, name in VIEWER_SLOT_TEMPLATES.items()
     }
-    # Bound once for all the parts: the context processors run once, so the page carries
-    # one masked CSRF token (masking costs more than rendering a small part).
-    with request_context.bind_template(templates["body"]):
-        parts = {slot: template.render(request_context) for slot, template in templates.items()}
+    if identity.is_owner or identity.pending_claim_id or context["summary_draft"] is not None:
+        # The owner's and a claimant's parts carry forms and state of their own.
+        request_context = RequestContext(request, context)
+        # Bound once for all the parts: the context processors run once, so the page
+        # carries one masked CSRF token (masking costs more than rendering a small part).
+        with request_context.bind_template(templates["body"]):
+            parts = {slot: t.render(request_context) for slot, t in templates.items()}
+    else:
+        parts = _reader_parts(request, version, identity, context, templates)
     parts["top"] = top
     parts["article_class"] = " profile-owner" if identity.is_owner else ""
     return page.response(request, parts)
+
+
+def _reader_parts(
+    request: HttpRequest,
+    version: PageVersion,
+    identity: ViewerState,
+    context: dict,
+    templates: dict,
+) -> dict[str, str]:
+    """A signed-in reader's parts of a profile, rendered once per page version, reader and
+    reader's state (identity, follow) and kept in the process; each response then only
+    masks its CSRF token anew and puts it in. A message waiting is rendered every time."""
+    user: Any = request.user
+    if len(get_messages(request)):
+        request_context = RequestContext(request, context)
+        with request_context.bind_template(templates["body"]):
+            return {slot: t.render(request_context) for slot, t in templates.items()}
+    key = "|".join(
+        (
+            version.key,
+            context["page_path"],
+            f"{user.pk}:{user.get_username()}:{user.email}",
+            repr(astuple(identity)),
+        )
+    )
+
+    def render() -> dict[str, str]:
+        # No context processors: what they would give the parts is set here, the token
+        # as a placeholder replaced per response.
+        plain = Context(
+            {
+                **context,
+                "user": user,
+                "request": request,
+                "messages": (),
+                "csrf_token": CSRF_PLACEHOLDER,
+            }
+        )
+        with plain.bind_template(templates["body"]):
+            return {slot: t.render(plain) for slot, t in templates.items()}
+
+    token = get_token(request)
+    return {
+        slot: html.replace(CSRF_PLACEHOLDER, token)
+        for slot, html in viewer_parts(key, render).items()
+    }
 
 
 @front_cached(queries.RESEARCHER_PAGE_STATE)

@@ -68,7 +68,7 @@ class _LocalPages:
         self.entries.clear()
         self.size = 0
 
-    def put(self, key: str, entry: tuple | str) -> None:
+    def put(self, key: str, entry: tuple | str | dict) -> None:
         if key in self.entries:
             return
         self.entries[key] = entry
@@ -78,15 +78,35 @@ class _LocalPages:
             self.size -= _entry_size(dropped)
 
 
-def _entry_size(entry: tuple | str) -> int:
+def _entry_size(entry: tuple | str | dict) -> int:
     if isinstance(entry, str):  # a fragment
         return len(entry)
+    if isinstance(entry, dict):  # a viewer's parts
+        return sum(len(part) for part in entry.values())
     content, compressed, _ = entry
     return len(content) + len(compressed or b"")
 
 
 # Per worker process; pages are 5-60 KB, so this holds the few hundred hottest.
 _local = _LocalPages(max_bytes=LOCAL_CACHE_BYTES)
+
+# A signed-in reader's own parts of a page (a few KB), per worker process.
+_viewer_parts = _LocalPages(max_bytes=4 * 1024 * 1024)
+# Stands for the CSRF token in kept parts; each response puts its own masked token there.
+# Random per process, so no text of a page can contain it.
+CSRF_PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"
+
+
+def viewer_parts(key: str, render: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """The per-viewer parts named by `key` (which must name everything they show: the
+    page version, the viewer and the viewer's state), kept in this process only (they
+    are one person's, so never shared through Redis); `render()` when absent."""
+    parts = _viewer_parts.get(key)
+    if parts is None:
+        parts = render()
+        _viewer_parts.put(key, dict(parts))
+        return parts
+    return dict(parts)
 
 
 def clear_all() -> None:
@@ -96,6 +116,7 @@ def clear_all() -> None:
 
     cache.clear()
     _local.clear()
+    _viewer_parts.clear()
     front.clear()
 
 

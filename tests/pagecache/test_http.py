@@ -309,3 +309,22 @@ def test_a_signed_in_profile_shows_a_change_on_the_next_request(client, ada):
     get(client, url)  # the shell is warm
     Researcher.objects.filter(pk=ada.pk).update(summary="Poet of the engine.")
     assert "Poet of the engine." in html(get(client, url))
+
+
+def test_a_readers_own_parts_are_kept_and_each_response_masks_its_token_anew(client, ada):
+    from django.middleware.csrf import _unmask_cipher_token
+
+    reader = make_user("reader@home.test")
+    client.force_login(reader)
+    url = ada.get_absolute_url()
+    tokens = []
+    for _ in range(2):
+        page = html(get(client, url))
+        token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        assert f'"X-CSRFToken": "{token}"' in page  # one token per page, everywhere
+        tokens.append(token)
+    assert tokens[0] != tokens[1]
+    assert _unmask_cipher_token(tokens[0]) == _unmask_cipher_token(tokens[1])
+    # A change of the reader's own state shows at once: the kept parts are keyed by it.
+    follow_researcher(user=reader, researcher=ada)
+    assert 'aria-pressed="true"' in html(get(client, url))
