@@ -46,7 +46,12 @@ def _facet_links(search: SearchInput, facets: list[queries.Facet], base: str) ->
 
 def search_context(search: SearchInput) -> dict:
     """Everything the results page shows for this search (a fixed number of queries)."""
-    context: dict = {"search": search, "query": search.query, "candidates": queries.CANDIDATES}
+    context: dict = {
+        "search": search,
+        "query": search.query,
+        "candidates": queries.CANDIDATES,
+        "researcher_facet_candidates": queries.FACET_CANDIDATES,
+    }
     base = reverse("search")
     researcher_facets: list[queries.Facet] = []
     work_facets: list[queries.Facet] = []

@@ -325,3 +325,17 @@ def test_the_year_range_form_keeps_the_search_and_its_filters(client, corpus):
     assert '<input type="hidden" name="kind" value="works">' in form
     assert 'name="year_from" min="1000" max="2100" value="2001"' in form
     assert 'name="year_to"' in form and 'hidden" name="year_from' not in form
+
+
+def test_researcher_counts_of_a_large_match_cover_its_most_productive(client, corpus, monkeypatch):
+    from bzpeer.search import queries
+
+    monkeypatch.setattr(queries, "FACET_CANDIDATES", 4)
+    html = html_of(search(client, "garcia", kind="researchers"))
+
+    assert "Counts over the 4 matches with most works." in html
+    counted = sorted(corpus.garcias, key=lambda r: (-r.works_count, r.pk))[:4]
+    granada = sum(1 for r in counted if r.last_known_institution_id == corpus.granada.pk)
+    assert f'Universidad de Granada</a> <span class="muted">({granada})</span>' in html
+    # Every match is still listed and paged; only the counts are a sample.
+    assert html.count('class="result researcher-result"') == min(len(corpus.garcias), 20)
