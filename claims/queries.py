@@ -198,37 +198,66 @@ class ViewerState:
 ANONYMOUS = ViewerState()
 
 
-@memoize
-def _viewer_state_sql() -> str:
-    """Built once from the models' tables: the ORM would compile this statement (nine
-    subqueries) on every signed-in profile request, which cost more than running it."""
-    user = get_user_model()._meta.db_table
+# What viewer_state reads, in this order (the columns of _identity_select).
+IDENTITY_COLUMNS = (
+    "verified",
+    "owned_id",
+    "owned_name",
+    "pending_id",
+    "dispute",
+    "created",
+    "elsewhere",
+    "invitation",
+    "digest",
+)
+
+
+def _identity_select(researcher: str, user: str) -> str:
+    """The viewer's identity and follow state for the researcher id `researcher` and user
+    id `user` (SQL expressions or placeholders). Built from the models' tables: the ORM
+    would compile this statement (nine subqueries) on every signed-in profile request,
+    which cost more than running it."""
     email = EmailAddress._meta.db_table
-    researcher = Researcher._meta.db_table
     claim = Claim._meta.db_table
     invitation = Invitation._meta.db_table
     follow = Follow._meta.db_table
+    pending = f"'{Claim.Status.PENDING.value}'"
+    sent = f"'{Invitation.Status.SENT.value}'"
     # Orderings as the models' Meta: records by name, claims and invitations newest first.
     return (
         "SELECT"
-        f" EXISTS(SELECT 1 FROM {email} e WHERE e.user_id = u.id AND e.verified),"
-        " owned.id, owned.display_name,"
-        " pending.id, pending.is_dispute, pending.created_at,"
-        f" (SELECT c.researcher_id FROM {claim} c WHERE c.user_id = u.id AND c.status = %(pending)s"
-        "   AND c.researcher_id <> %(researcher)s ORDER BY c.created_at DESC LIMIT 1),"
+        f" EXISTS(SELECT 1 FROM {email} e WHERE e.user_id = u.id AND e.verified) AS verified,"
+        " owned.id AS owned_id, owned.display_name AS owned_name,"
+        " pending.id AS pending_id, pending.is_dispute AS dispute, pending.created_at AS created,"
+        f" (SELECT c.researcher_id FROM {claim} c WHERE c.user_id = u.id AND c.status = {pending}"
+        f"   AND c.researcher_id <> {researcher} ORDER BY c.created_at DESC LIMIT 1) AS elsewhere,"
         f" (SELECT i.id FROM {invitation} i WHERE i.sender_id = u.id"
-        "   AND i.researcher_id = %(researcher)s AND i.status = %(sent)s"
-        "   ORDER BY i.created_at DESC LIMIT 1),"
+        f"   AND i.researcher_id = {researcher} AND i.status = {sent}"
+        "   ORDER BY i.created_at DESC LIMIT 1) AS invitation,"
         f" (SELECT f.email_digest FROM {follow} f WHERE f.user_id = u.id"
-        "   AND f.researcher_id = %(researcher)s LIMIT 1)"
-        f" FROM {user} u"
-        f" LEFT JOIN LATERAL (SELECT r.id, r.display_name FROM {researcher} r"
-        "   WHERE r.owner_id = u.id ORDER BY r.display_name LIMIT 1) owned ON true"
+        f"   AND f.researcher_id = {researcher} LIMIT 1) AS digest"
+        f" FROM {get_user_model()._meta.db_table} u"
+        f" LEFT JOIN LATERAL (SELECT o.id, o.display_name FROM {Researcher._meta.db_table} o"
+        "   WHERE o.owner_id = u.id ORDER BY o.display_name LIMIT 1) owned ON true"
         f" LEFT JOIN LATERAL (SELECT c.id, c.is_dispute, c.created_at FROM {claim} c"
-        "   WHERE c.user_id = u.id AND c.researcher_id = %(researcher)s AND c.status = %(pending)s"
+        f"   WHERE c.user_id = u.id AND c.researcher_id = {researcher} AND c.status = {pending}"
         "   ORDER BY c.created_at DESC LIMIT 1) pending ON true"
-        " WHERE u.id = %(user)s"
+        f" WHERE u.id = {user}"
     )
+
+
+@memoize
+def _viewer_state_sql() -> str:
+    # The researcher's id four times (as it appears), then the user's.
+    return _identity_select("%s", "%s")
+
+
+@memoize
+def identity_join() -> str:
+    """A join (alias `vs`, columns IDENTITY_COLUMNS) adding the viewer's state to a
+    statement over researcher alias `r`, its one parameter the user's id: a signed-in
+    profile reads the record and the viewer's state in one round trip."""
+    return f" LEFT JOIN LATERAL ({_identity_select('r.id', '%s')}) vs ON true"
 
 
 def viewer_state(user: AnyUser, researcher: Researcher) -> ViewerState:
@@ -236,14 +265,16 @@ def viewer_state(user: AnyUser, researcher: Researcher) -> ViewerState:
     (a plain statement prepared once per connection), none for an anonymous viewer."""
     if not user.is_authenticated:
         return ANONYMOUS
-    params = {
-        "user": user.pk,
-        "researcher": researcher.pk,
-        "pending": Claim.Status.PENDING.value,
-        "sent": Invitation.Status.SENT.value,
-    }
-    row = fetch_one(_viewer_state_sql(), params)
+    row = fetch_one(_viewer_state_sql(), [researcher.pk] * 4 + [user.pk])
     if row is None:
+        return ANONYMOUS
+    return viewer_state_from(row, user, researcher)
+
+
+def viewer_state_from(row: tuple, user: AnyUser, researcher: Researcher) -> ViewerState:
+    """The state from the IDENTITY_COLUMNS of a row (read with the record through
+    identity_join, or by viewer_state)."""
+    if row[0] is None:  # no such user (the join found nothing)
         return ANONYMOUS
     (
         verified,

@@ -43,11 +43,24 @@ def get_researcher(pk: int | str) -> Researcher:
     )
 
 
-def get_researcher_for_page(pk: int) -> Researcher:
+def get_researcher_for_page(
+    pk: int,
+    *,
+    joins: str = "",
+    extra: dict[str, str] | None = None,
+    join_params: list | None = None,
+) -> Researcher:
     """The record behind a profile URL with its institution and page version: one plain
-    statement (a cache hit runs nothing else; bzpeer/pagecache/loading.py)."""
+    statement (a cache hit runs nothing else; bzpeer/pagecache/loading.py), with what a
+    caller adds through `joins` and `extra` (the viewer's state)."""
     researcher = load_with_version(
-        Researcher, pk, kind=ContentVersion.Kind.RESEARCHER, related=("last_known_institution",)
+        Researcher,
+        pk,
+        kind=ContentVersion.Kind.RESEARCHER,
+        related=("last_known_institution",),
+        joins=joins,
+        extra=extra,
+        join_params=join_params or (),
     )
     if researcher is None:
         raise Http404("No such researcher")

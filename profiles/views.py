@@ -6,6 +6,7 @@ from functools import cache as memoize
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages import get_messages
 from django.http import (
@@ -67,15 +68,40 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", context)
 
 
-def _page_researcher(pk: int | str) -> Researcher:
+VIEWER_COLUMNS = {f"viewer_{name}": f"vs.{name}" for name in claim_queries.IDENTITY_COLUMNS}
+
+
+def _page_researcher(pk: int | str, viewer: Any = None) -> Researcher:
     """get_researcher_or_404 (merges followed the same way) with the page version: one
-    statement, more only for a merged record."""
-    researcher = queries.get_researcher_for_page(int(pk))
+    statement, more only for a merged record. With a signed-in `viewer`, the same
+    statement reads their identity state (viewer_identity)."""
+
+    def load(number: int) -> Researcher:
+        if viewer is None:
+            return queries.get_researcher_for_page(number)
+        loaded: Any = queries.get_researcher_for_page(
+            number,
+            joins=claim_queries.identity_join(),
+            extra=VIEWER_COLUMNS,
+            join_params=[viewer.pk],
+        )
+        row = tuple(getattr(loaded, name) for name in VIEWER_COLUMNS)
+        loaded.viewer_identity = claim_queries.viewer_state_from(row, viewer, loaded)
+        return loaded
+
+    researcher = load(int(pk))
     if researcher.merged_into_id:
         survivor = get_researcher_or_404(pk)
-        researcher = queries.get_researcher_for_page(survivor.pk)
+        researcher = load(survivor.pk)
     # Hidden records answer 410 before any cached page is looked up.
     return require_visible(researcher)
+
+
+def _signed_in_viewer(request: HttpRequest) -> Any:
+    """The signed-in user, or None; reads nothing when there is no session cookie."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return None
+    return request.user if request.user.is_authenticated else None
 
 
 @dataclass(frozen=True)
@@ -164,8 +190,11 @@ def _render_profile(
     """The page around its cached fragments: the record's sections come from the cache
     for this version; the viewer's own sections (follow, claim, owner tools, invitations,
     the site header) are rendered for this request, and so is a filtered works list."""
-    # The viewer's claim/owner/invitation state: one query, none for anonymous users.
-    identity = viewer_state(request.user, researcher)
+    # The viewer's claim/owner/invitation state: read with the record when the view asked
+    # for it, else one query (none for anonymous users).
+    identity = getattr(researcher, "viewer_identity", None) or viewer_state(
+        request.user, researcher
+    )
     if params.cached and identity.is_authenticated:
         return _render_profile_shell(request, researcher, version, params, identity)
     topics = memoize(lambda: _filter_topics(researcher))
@@ -389,7 +418,7 @@ def _reader_parts(
 @require_safe
 @vary_on_headers("HX-Request")
 def researcher_detail(request: HttpRequest, pk: int | str, slug: str | None = None) -> HttpResponse:
-    researcher = _page_researcher(pk)
+    researcher = _page_researcher(pk, _signed_in_viewer(request))
     # A merged record, or a stale or missing slug, moves to the canonical URL.
     if researcher.pk != int(pk) or slug != researcher.slug:
         url = researcher.get_absolute_url()

@@ -25,13 +25,14 @@ BUDGETS: dict[str, int] = {
     # the works' first authors, the filters' counts (types, roles, years), works per year,
     # public corrections. Citation figures are stored on the researcher row.
     "profile.anonymous": 8,
-    # The anonymous eight, signed in, the viewer's identity state (claims, verified email,
-    # owned record) and follow state (and the digest switch) in one query.
-    "profile.signed_in": 11,
-    "profile.visitor": 11,
-    "profile.claimant": 11,
-    "profile.owner": 11,
-    "profile.owner_of_another": 11,
+    # The anonymous eight, signed in (session, user); the viewer's identity state (claims,
+    # verified email, owned record) and follow state (and the digest switch) are read in
+    # the researcher's statement.
+    "profile.signed_in": 10,
+    "profile.visitor": 10,
+    "profile.claimant": 10,
+    "profile.owner": 10,
+    "profile.owner_of_another": 10,
     # Researcher, works COUNT, the page of works (+ venue), their first authors, the
     # researcher's topics and the filters' counts.
     "profile.works_fragment": 6,
@@ -130,9 +131,9 @@ BUDGETS: dict[str, int] = {
     "pagecache.hit": 1,
     # The same for an anonymous visitor who has a session cookie: + the session.
     "pagecache.hit_with_session": 2,
-    # Signed in (2), the record with its version, the viewer's identity and follow state
-    # (one statement); the record's sections from the cached fragments.
-    "pagecache.signed_in_profile": 4,
+    # Signed in (2), the record with its version and the viewer's identity and follow
+    # state (one statement); the record's sections from the cached fragments.
+    "pagecache.signed_in_profile": 3,
     # --- search and browse --------------------------------------------------------------
     # Grouped results of a query that finds every kind: researchers (one statement for
     # candidates, count, page ids and filter counts; then the rows), works (the same, then

@@ -129,15 +129,17 @@ def load_with_version(
     joins: str = "",
     extra: dict[str, str] | None = None,
     where: str = "",
+    join_params: Sequence = (),
 ) -> M | None:
     """The record `pk` (None if absent or filtered out by `where`), its forward relations
     in `related` attached as select_related would, and these attributes: page_version,
-    page_changed_at, page_epoch, and one per `extra` (name → SQL over alias r and `joins`)."""
+    page_changed_at, page_epoch, and one per `extra` (name → SQL over alias r and `joins`).
+    `join_params` are the parameters of `joins`, in order."""
     if not -(2**63) <= pk < 2**63:  # no such id: the ORM answers "none" too, not an error
         return None
     extra = extra or {}
     sql, layout = _statement(model, related, joins, tuple(extra.values()), where)
-    row = fetch_one(sql, [kind, pk])
+    row = fetch_one(sql, [*join_params, kind, pk])
     if row is None:
         return None
     _, names, width = layout[0]
