@@ -356,16 +356,21 @@ def _render_profile_shell(
     }
     if identity.is_owner or identity.pending_claim_id or context["summary_draft"] is not None:
         # The owner's and a claimant's parts carry forms and state of their own.
-        request_context = RequestContext(request, context)
-        # Bound once for all the parts: the context processors run once, so the page
-        # carries one masked CSRF token (masking costs more than rendering a small part).
-        with request_context.bind_template(templates["body"]):
-            parts = {slot: t.render(request_context) for slot, t in templates.items()}
+        parts = _render_parts(request, context, templates)
     else:
         parts = _reader_parts(request, version, identity, context, templates)
     parts["top"] = top
     parts["article_class"] = " profile-owner" if identity.is_owner else ""
     return page.response(request, parts)
+
+
+def _render_parts(request: HttpRequest, context: dict, templates: dict) -> dict[str, str]:
+    """The visitor's parts, rendered for this request. Bound once for all of them: the
+    context processors run once, so the page carries one masked CSRF token (masking costs
+    more than rendering a small part)."""
+    request_context = RequestContext(request, context)
+    with request_context.bind_template(templates["body"]):
+        return {slot: t.render(request_context) for slot, t in templates.items()}
 
 
 def _reader_parts(
@@ -380,9 +385,7 @@ def _reader_parts(
     masks its CSRF token anew and puts it in. A message waiting is rendered every time."""
     user: Any = request.user
     if len(get_messages(request)):
-        request_context = RequestContext(request, context)
-        with request_context.bind_template(templates["body"]):
-            return {slot: t.render(request_context) for slot, t in templates.items()}
+        return _render_parts(request, context, templates)
     key = "|".join(
         (
             version.key,

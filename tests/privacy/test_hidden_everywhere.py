@@ -23,6 +23,7 @@ from graph.services import build_slice
 from profiles.models import Researcher
 from tests.builders import bulk_authorships, bulk_works, refresh
 from tests.claims.helpers import make_user
+from tests.privacy.helpers import VISIBILITY
 from works.models import Institution
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_cache")]
@@ -363,13 +364,6 @@ def test_hidden_record_and_hidden_affiliation_stay_hidden_after_a_reimport(
 
 
 # --- the owner's visibility controls, where their data appears -------------------------------
-
-VISIBILITY = {
-    "followers_visibility": "everyone",
-    "in_suggestions": "on",
-    "open_visible_to_followers": "on",
-    "accepts_invitations": "on",
-}
 
 
 def owner_of(researcher: Researcher, email: str) -> Client:

@@ -13,15 +13,9 @@ from graph.services import build_slice
 from profiles import invitations
 from profiles.models import FollowersVisibility, HiddenBy, Invitation, Researcher
 from tests.claims.helpers import make_user
+from tests.privacy.helpers import VISIBILITY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_cache")]
-
-VISIBILITY = {
-    "followers_visibility": "everyone",
-    "in_suggestions": "on",
-    "open_visible_to_followers": "on",
-    "accepts_invitations": "on",
-}
 
 
 @pytest.fixture

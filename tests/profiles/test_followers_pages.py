@@ -17,15 +17,9 @@ from profiles.queries import FOLLOWERS_PER_PAGE
 from profiles.services import follow_researcher
 from tests.claims.helpers import make_user
 from tests.factories import InstitutionFactory, ResearcherFactory, UserFactory
+from tests.privacy.helpers import VISIBILITY
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("locmem_cache")]
-
-VISIBILITY = {
-    "followers_visibility": "everyone",
-    "in_suggestions": "on",
-    "open_visible_to_followers": "on",
-    "accepts_invitations": "on",
-}
 
 
 @pytest.fixture(autouse=True)

@@ -117,6 +117,18 @@ def subprocess_env() -> dict[str, str]:
 # --- manifest and recorded parts ----------------------------------------------------------------
 
 
+def write_merged_ids(root, entity: str, old, *, into) -> None:
+    """An OpenAlex merged-ids list (data/merged_ids/<entity>/<date>.csv.gz) saying that
+    `old` was merged into `into` (records with OpenAlex source ids)."""
+    folder = root / "data" / "merged_ids" / entity
+    folder.mkdir(parents=True)
+    key = old.source_id.rsplit("/", 1)[1]
+    survivor = into.source_id.rsplit("/", 1)[1]
+    (folder / "2025-01-02.csv.gz").write_bytes(
+        gzip.compress(f"merge_date,id,merge_into_id\n2025-01-02,{key},{survivor}\n".encode())
+    )
+
+
 @pytest.mark.django_db
 def test_a_rerun_skips_every_recorded_part(snapshot_root, hook_calls):
     first = run_command(snapshot_root)
@@ -308,13 +320,7 @@ def test_merged_author_ids_merge_the_records_through_the_curation_service(
         if not first_works & set(p.authorships.values_list("work_id", flat=True))
     )
     expected_works = first.works_count + second.works_count
-    merged = tmp_path / "data" / "merged_ids" / "authors"
-    merged.mkdir(parents=True)
-    key = first.source_id.rsplit("/", 1)[1]
-    into = second.source_id.rsplit("/", 1)[1]
-    (merged / "2025-01-02.csv.gz").write_bytes(
-        gzip.compress(f"merge_date,id,merge_into_id\n2025-01-02,{key},{into}\n".encode())
-    )
+    write_merged_ids(tmp_path, "authors", first, into=second)
 
     without = run_command(tmp_path)
     assert "1 author or work list(s) not applied (give --curator)" in without.stdout
@@ -354,13 +360,7 @@ def test_merged_work_ids_merge_the_works_through_the_curation_service(tmp_path, 
     )
     author = Researcher.objects.get(pk=min(old_authors))
     counts_before = author.works_count
-    merged = tmp_path / "data" / "merged_ids" / "works"
-    merged.mkdir(parents=True)
-    key = old.source_id.rsplit("/", 1)[1]
-    into = survivor.source_id.rsplit("/", 1)[1]
-    (merged / "2025-01-02.csv.gz").write_bytes(
-        gzip.compress(f"merge_date,id,merge_into_id\n2025-01-02,{key},{into}\n".encode())
-    )
+    write_merged_ids(tmp_path, "works", old, into=survivor)
 
     result = run_command(tmp_path, curator=admin_user.username)
 
