@@ -125,9 +125,23 @@ ROW_TABLES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-BUMP_FUNCTION = """
+# The setting a bulk writer turns on (SET LOCAL) to collect its bumps in a temporary table
+# and write them once, right before its transaction commits (see defer_bumps in
+# bzpeer/pagecache/bumps.py). Two importer processes name the same prolific authors in
+# every batch: bumped statement by statement, each batch held those version rows locked
+# from its first authorship write to its commit, and the other process waited that long.
+DEFER_SETTING = "pagecache.defer_bumps"
+DEFERRED_TABLE = "pagecache_deferred_bumps"
+
+BUMP_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION pagecache_bump(p_kind text, p_ids bigint[]) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('{DEFER_SETTING}', true) = 'on' THEN
+    INSERT INTO pg_temp.{DEFERRED_TABLE} (kind, object_id)
+    SELECT p_kind, id FROM unnest(p_ids) AS id WHERE id IS NOT NULL;
+    RETURN;
+  END IF;
   INSERT INTO pagecache_contentversion AS v (kind, object_id, version, changed_at)
   SELECT p_kind, s.id, nextval('pagecache_version_seq'), date_trunc('second', clock_timestamp())
   FROM (SELECT DISTINCT id FROM unnest(p_ids) AS id WHERE id IS NOT NULL) s
@@ -135,8 +149,26 @@ LANGUAGE sql AS $$
   ORDER BY s.id
   ON CONFLICT (kind, object_id) DO UPDATE
     SET version = EXCLUDED.version,
-        changed_at = greatest(EXCLUDED.changed_at, v.changed_at + interval '1 second')
-$$;
+        changed_at = greatest(EXCLUDED.changed_at, v.changed_at + interval '1 second');
+END $$;
+"""
+
+# Writes the collected bumps (each record once, in (kind, id) order) and stops collecting.
+FLUSH_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION pagecache_flush_deferred_bumps() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('{DEFER_SETTING}', 'off', true);
+  INSERT INTO pagecache_contentversion AS v (kind, object_id, version, changed_at)
+  SELECT s.kind, s.object_id, nextval('pagecache_version_seq'),
+         date_trunc('second', clock_timestamp())
+  FROM (SELECT DISTINCT kind, object_id FROM pg_temp.{DEFERRED_TABLE}) s
+  ORDER BY s.kind, s.object_id
+  ON CONFLICT (kind, object_id) DO UPDATE
+    SET version = EXCLUDED.version,
+        changed_at = greatest(EXCLUDED.changed_at, v.changed_at + interval '1 second');
+  DELETE FROM pg_temp.{DEFERRED_TABLE};
+END $$;
 """
 
 
@@ -207,7 +239,7 @@ CHANGED_OLD = (
 
 
 def install_sql() -> list[str]:
-    statements = [BUMP_FUNCTION]
+    statements = [BUMP_FUNCTION, FLUSH_FUNCTION]
     for table, entries in CHILD_TABLES.items():
         for event, referencing, rows in (
             ("INSERT", "NEW TABLE AS new_rows", "new_rows"),
@@ -240,6 +272,7 @@ def uninstall_sql() -> list[str]:
     for table in ROW_TABLES:
         statements.append(f"DROP TRIGGER IF EXISTS pagecache_{table}_update ON {table};")
         statements.append(f"DROP FUNCTION IF EXISTS pagecache_{table}_update();")
+    statements.append("DROP FUNCTION IF EXISTS pagecache_flush_deferred_bumps();")
     statements.append("DROP FUNCTION IF EXISTS pagecache_bump(text, bigint[]);")
     return statements
 

@@ -28,6 +28,8 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from tqdm import tqdm
 
+from bzpeer.pagecache.bumps import defer_bumps
+
 from works.importer import touched
 from works.importer.reader import (
     DATA_SUFFIXES,
@@ -227,7 +229,10 @@ class _Run:
     def commit(self, batch: list[tuple[Location, Row]], attempt: int = 1) -> None:
         outcome = BatchOutcome()
         try:
-            with transaction.atomic():
+            # The page versions the batch moves are written at its end (defer_bumps): two
+            # import processes share prolific authors, and each would otherwise hold their
+            # version rows locked from its first authorship write to its commit.
+            with transaction.atomic(), defer_bumps():
                 write_batch(batch, outcome)
                 touched.record(
                     outcome.touched | outcome.referenced if self.refresh_all else outcome.touched
