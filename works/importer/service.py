@@ -29,7 +29,6 @@ from django.db import DataError, IntegrityError, OperationalError, connection, t
 from tqdm import tqdm
 
 from bzpeer.pagecache.bumps import defer_bumps
-
 from works.importer import touched
 from works.importer.reader import (
     DATA_SUFFIXES,
