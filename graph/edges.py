@@ -200,6 +200,145 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
     return affected
 
 
+# Works per transaction in the pairs refresh.
+WORKS_CHUNK = 5_000
+
+
+def refresh_coauthor_edges_of_works(
+    *, work_ids: Iterable[int], departed: Iterable[tuple[int, int]] = ()
+) -> set[int]:
+    """Recompute the edges of the co-author pairs these works can have moved: what an
+    import changed (a work's authors, team size or year; a new work). `departed` lists the
+    (work, researcher) authorships removed. Returns the ends of every edge written, with
+    their close-collaborator counts refreshed.
+
+    The cost follows the pairs, not the researchers' records: a prolific author of a
+    changed work has thousands of works, and recomputing every edge of theirs (the
+    researcher path above) read all of them. The pairs are every two authors of the work,
+    past or present; for a hyper-authored work (no edges of its own) only the pairs that
+    have an edge, which it may have lost. Each pair's shared works are then read from the
+    side with fewer works, one unique-index probe per work for the other side.
+    """
+    departed_by_work: dict[int, list[int]] = {}
+    for work_id, researcher_id in departed:
+        departed_by_work.setdefault(work_id, []).append(researcher_id)
+    works = sorted(set(work_ids) | set(departed_by_work))
+    edge_table = CoauthorEdge._meta.db_table
+    authorship_table = Authorship._meta.db_table
+    work_table = Work._meta.db_table
+    researcher_table = Researcher._meta.db_table
+    changed: set[int] = set()
+    for chunk in chunked(works, size=WORKS_CHUNK):
+        gone = [(w, r) for w in chunk for r in departed_by_work.get(w, ())]
+        written: set[int] = set()  # ends of an edge written in this chunk
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS edge_member (w bigint, r bigint, "
+                "hyper boolean, PRIMARY KEY (w, r)) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS edge_pair (r bigint, c bigint, "
+                "PRIMARY KEY (r, c)) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS edge_pair_new (r bigint, c bigint, n integer, "
+                "y smallint, t integer, close boolean, PRIMARY KEY (r, c)) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE edge_member, edge_pair, edge_pair_new")
+            cursor.execute("SET LOCAL jit = off")
+            # Index-driven from the chunk's works and pairs, as in the researcher path.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+            # Who is or was an author of each work.
+            cursor.execute(
+                f"INSERT INTO edge_member (w, r, hyper) "
+                f"SELECT a.work_id, a.researcher_id, w.team_size > {HYPER_AUTHORED} "
+                f"FROM {authorship_table} a JOIN {work_table} w ON w.id = a.work_id "
+                "WHERE a.work_id = ANY(%s) "
+                f"UNION SELECT d.w, d.r, COALESCE(w.team_size > {HYPER_AUTHORED}, false) "
+                f"FROM unnest(%s::bigint[], %s::bigint[]) d(w, r) "
+                f"LEFT JOIN {work_table} w ON w.id = d.w "
+                "ON CONFLICT DO NOTHING",
+                [chunk, [w for w, _ in gone], [r for _, r in gone]],
+            )
+            cursor.execute("ANALYZE edge_member")
+            # Pairs, smaller id first: every two members of a work with a team that makes
+            # edges; for a hyper-authored one, the members' stored edges between them.
+            # (The membership probes are scalar subqueries: each is planned as one lookup
+            # by both keys; as joins, the planner scanned one side whole per outer row.)
+            cursor.execute(
+                "INSERT INTO edge_pair (r, c) "
+                "SELECT m1.r, m2.r FROM edge_member m1 JOIN edge_member m2 "
+                "ON m2.w = m1.w AND m2.r > m1.r WHERE NOT m1.hyper "
+                f"UNION SELECT e.researcher_id, e.coauthor_id FROM edge_member m1 "
+                f"JOIN {edge_table} e ON e.researcher_id = m1.r AND e.coauthor_id > m1.r "
+                "WHERE m1.hyper AND (SELECT true FROM edge_member m2 "
+                "WHERE m2.w = m1.w AND m2.r = e.coauthor_id) "
+                "ON CONFLICT DO NOTHING"
+            )
+            cursor.execute("ANALYZE edge_pair")
+            # Each pair's shared works, read from the side with fewer works.
+            cursor.execute(
+                f"""
+                INSERT INTO edge_pair_new (r, c, n, y, t, close)
+                SELECT p.r, p.c, x.n, x.y, x.t, (x.n >= {CLOSE_MIN_SHARED_WORKS}
+                       OR x.t <= {CLOSE_MAX_TEAM})
+                FROM edge_pair p
+                JOIN {researcher_table} rr ON rr.id = p.r
+                JOIN {researcher_table} rc ON rc.id = p.c
+                CROSS JOIN LATERAL (
+                    SELECT COUNT(*) AS n, MAX(w.publication_year) AS y, MIN(w.team_size) AS t
+                    FROM {authorship_table} a1
+                    JOIN {work_table} w ON w.id = a1.work_id
+                    WHERE a1.researcher_id = CASE WHEN rr.works_count <= rc.works_count
+                                                  THEN p.r ELSE p.c END
+                      AND w.team_size <= {HYPER_AUTHORED} AND NOT w.is_hidden
+                      AND {_not_me("a1")}
+                      AND (SELECT {_not_me("a2")} FROM {authorship_table} a2
+                           WHERE a2.work_id = a1.work_id
+                             AND a2.researcher_id = CASE WHEN rr.works_count <= rc.works_count
+                                                         THEN p.c ELSE p.r END)
+                ) x
+                WHERE x.n > 0
+                """
+            )
+            # Both directions of the pairs: what is stored and no longer wanted goes.
+            for near, far in (("r", "c"), ("c", "r")):
+                cursor.execute(
+                    f"DELETE FROM {edge_table} e USING edge_pair p "
+                    f"WHERE (e.researcher_id, e.coauthor_id) = (p.{near}, p.{far}) "
+                    "AND NOT EXISTS (SELECT 1 FROM edge_pair_new n WHERE (n.r, n.c) = (p.r, p.c)) "
+                    "RETURNING e.researcher_id, e.coauthor_id"
+                )
+                for row in cursor.fetchall():
+                    written.update(row)
+            # New and moved edges, both directions; unchanged ones are filtered out by a
+            # read-only probe (ON CONFLICT would lock them).
+            values = "(e.shared_works, e.last_year, e.smallest_team, e.is_close)"
+            cursor.execute(
+                f"INSERT INTO {edge_table} AS e ({_EDGE_COLUMNS}) "
+                "SELECT r, c, n, y, t, close FROM ("
+                "SELECT r, c, n, y, t, close FROM edge_pair_new "
+                "UNION ALL SELECT c, r, n, y, t, close FROM edge_pair_new) n "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {edge_table} e "
+                f"WHERE (e.researcher_id, e.coauthor_id) = (n.r, n.c) AND {values} "
+                "IS NOT DISTINCT FROM (n.n, n.y, n.t, n.close)) ORDER BY r, c "
+                "ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET "
+                "shared_works = EXCLUDED.shared_works, last_year = EXCLUDED.last_year, "
+                "smallest_team = EXCLUDED.smallest_team, is_close = EXCLUDED.is_close "
+                f"WHERE {values} IS DISTINCT FROM (EXCLUDED.shared_works, EXCLUDED.last_year, "
+                "EXCLUDED.smallest_team, EXCLUDED.is_close) "
+                "RETURNING e.researcher_id, e.coauthor_id"
+            )
+            for row in cursor.fetchall():
+                written.update(row)
+            _refresh_close_counts(cursor, ids=sorted(written))
+            for setting in ("jit", "enable_hashjoin", "enable_mergejoin"):
+                cursor.execute(f"SET LOCAL {setting} TO DEFAULT")  # for an outer transaction
+        changed |= written
+    return changed
+
+
 def _refresh_close_counts(cursor, *, ids: list[int] | None) -> int:
     """Set `close_collaborators_count` from the edges; only rows whose count moved are
     written (a full rebuild over a million researchers rewrites few of them)."""

@@ -20,7 +20,15 @@ from bzpeer.admin_toolkit import (
 )
 from bzpeer.identifiers import normalize_ror
 
-from .models import ImportedPart, Institution, Source, Topic, TouchedResearcher, WorkTitleSearch
+from .models import (
+    ImportedPart,
+    Institution,
+    Source,
+    Topic,
+    TouchedResearcher,
+    TouchedWork,
+    WorkTitleSearch,
+)
 
 # ---------------------------------------------------------------------------
 # Institution, Source, Topic: autocomplete targets, a few hundred thousand rows at most,
@@ -98,8 +106,16 @@ class TopicAdmin(BaseAdmin):
 class TouchedResearcherAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     """Researchers waiting for the refresh after an import (empty when none is due)."""
 
-    list_display = ("researcher_id", "touched_at")
+    list_display = ("researcher_id", "touched_at", "recount")
     search_fields = ("=researcher_id",)
+
+
+@admin.register(TouchedWork)
+class TouchedWorkAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """Works whose co-author pairs wait for the refresh after an import."""
+
+    list_display = ("work_id", "touched_at", "departed_ids")
+    search_fields = ("=work_id",)
 
 
 @admin.register(ImportedPart)

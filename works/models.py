@@ -326,9 +326,27 @@ class TouchedResearcher(models.Model):
 
     researcher_id = models.BigIntegerField(primary_key=True)
     touched_at = models.DateTimeField(db_default=Now())
+    # Their own rows moved (an authorship came or went, an affiliation, a work's topics,
+    # their record): counts, per-topic rows and search document are recomputed. Without
+    # it only trust, metrics and slices are (a work of theirs changed its title, say).
+    recount = models.BooleanField(db_default=True)
 
     def __str__(self) -> str:
         return f"researcher {self.researcher_id} touched at {self.touched_at}"
+
+
+class TouchedWork(models.Model):
+    """A work whose co-author pairs must be recomputed (its authorships, team size, year
+    changed, or it is new), with the researchers whose authorship of it was removed. The
+    refresh recomputes the edges of exactly those pairs, so its cost follows the change,
+    not the authors' whole records. A queue like TouchedResearcher, same life cycle."""
+
+    work_id = models.BigIntegerField(primary_key=True)
+    departed_ids = ArrayField(models.BigIntegerField(), db_default="{}")
+    touched_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"work {self.work_id} touched at {self.touched_at}"
 
 
 class ImportedPart(models.Model):

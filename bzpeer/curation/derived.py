@@ -27,7 +27,11 @@ from bzpeer.tableswap import rebuilt_table
 from bzpeer.utils import chunked
 from claims import listing
 from claims.models import Claim
-from graph.edges import rebuild_coauthor_edges, should_rebuild_all
+from graph.edges import (
+    rebuild_coauthor_edges,
+    refresh_coauthor_edges_of_works,
+    should_rebuild_all,
+)
 from graph.models import CoauthorEdge, GraphSlice
 from graph.services import build_slice
 from profiles.metrics import I10_THRESHOLD
@@ -372,14 +376,8 @@ def refresh_derived_data(
     touched = set(researcher_ids)
     if not touched:
         return set()
-    rebuild_all = should_rebuild_all(len(touched))
-    if rebuild_all:
-        # The cost of the path below follows the touched set; when that is a large share of
-        # the corpus (a first import), rebuilding every count, document and edge set-based
-        # in one pass each is cheaper, and its cost grows linearly with the corpus.
-        refresh_all_researcher_counts()
-        refresh_all_search_documents()
-        affected = rebuild_coauthor_edges(researcher_ids=None) | touched
+    if should_rebuild_all(len(touched)):
+        affected = _refresh_everything() | touched
     elif visibility_unchanged:
         contributions = topic_contributions(researcher_ids=touched)
         refresh_researcher_counts(researcher_ids=touched)
@@ -397,6 +395,45 @@ def refresh_derived_data(
         affected = rebuild_coauthor_edges(researcher_ids=touched) | touched
     queue_recompute(researcher_ids=affected)
     return affected
+
+
+def refresh_after_import(
+    *,
+    researcher_ids: Iterable[int],
+    recount_ids: Iterable[int],
+    work_ids: Iterable[int],
+    departed: Iterable[tuple[int, int]] = (),
+) -> set[int]:
+    """What an import changed, refreshed in proportion to the change (see
+    works.importer.touched): counts, per-topic rows and search documents of the
+    researchers whose own rows moved (`recount_ids`), the co-author edges of the pairs of
+    the changed works (`work_ids`, with the (work, researcher) authorships removed), then
+    trust, metrics and slices queued for every touched researcher and every end of a
+    changed edge. Returns those. The importer hides, shows and merges nobody, so topic
+    researcher counts move by the difference of the per-topic rows."""
+    touched = set(researcher_ids)
+    works = set(work_ids)
+    if not touched and not works:
+        return set()
+    if should_rebuild_all(len(touched)):
+        affected = _refresh_everything() | touched
+    else:
+        recount = sorted(set(recount_ids))
+        contributions = topic_contributions(researcher_ids=recount)
+        refresh_researcher_counts(researcher_ids=recount)
+        refresh_search_documents(researcher_ids=recount, topics_before=contributions)
+        affected = refresh_coauthor_edges_of_works(work_ids=works, departed=departed) | touched
+    queue_recompute(researcher_ids=affected)
+    return affected
+
+
+def _refresh_everything() -> set[int]:
+    """Every count, document and edge, set-based in one pass each: cheaper than the paths
+    above once the touched set is a large share of the corpus (a first import), and its
+    cost grows linearly with the corpus. Returns the researchers with edges."""
+    refresh_all_researcher_counts()
+    refresh_all_search_documents()
+    return rebuild_coauthor_edges(researcher_ids=None)
 
 
 def queue_recompute(*, researcher_ids: Iterable[int]) -> bool:

@@ -11,16 +11,43 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from django.db import connection
+
 from bzpeer.curation import derived
-from works.importer import service
+from graph.models import CoauthorEdge
+from profiles.models import ResearcherTopic
+from works.importer import service, touched
 from works.importer.service import ImportResult
+from works.models import Authorship, Work
 
 
-def refresh_after_import(researcher_ids: set[int]) -> None:
-    # Looked up on the module at call time, so a test may stand in for the refresh. The
-    # importer hides, shows and merges no researcher itself (merged ids go through the
-    # curation services, which refresh their own records).
-    derived.refresh_derived_data(researcher_ids=researcher_ids, visibility_unchanged=True)
+def refresh_after_import(read: touched.Pending) -> None:
+    # Looked up on the module at call time, so a test may stand in for the refresh. Merged
+    # ids go through the curation services, which refresh their own records.
+    derived.refresh_after_import(
+        researcher_ids=read.researcher_ids,
+        recount_ids=read.recount,
+        work_ids=read.work_ids,
+        departed=touched.departed_pairs(read),
+    )
+
+
+# Read by index-only scans when the next import's refresh reads a researcher's works, a
+# pair's shared works or the stored edges: those scans skip the table only on pages the
+# visibility map marks all-visible, which only VACUUM sets. After a large import (and a
+# full rebuild swapping in new tables) nothing is marked, and with autovacuum off (as on
+# some machines) nothing ever would be.
+VACUUMED_AFTER_IMPORT = (Authorship, Work.topics.through, CoauthorEdge, ResearcherTopic)
+
+
+def vacuum_after_import() -> None:
+    """VACUUM (ANALYZE) the tables a large import and its refresh rewrote. Outside a
+    transaction only (VACUUM cannot run in one): a no-op inside one."""
+    if connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        for model in VACUUMED_AFTER_IMPORT:
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def import_openalex(paths: Iterable[str | Path], **options: Any) -> ImportResult:

@@ -186,6 +186,66 @@ def test_incremental_rebuild_equals_full_rebuild(teven):
     assert "Zachary Kaden" not in {e.coauthor.display_name for e in teven_edges.values()}
 
 
+def test_the_pairs_refresh_of_changed_works_equals_full_rebuild(teven, monkeypatch):
+    """What an import does to works, refreshed through their pairs alone
+    (refresh_coauthor_edges_of_works), gives what a full rebuild gives: a new work, an
+    author leaving a work, a work growing past the hyper-authored limit (its pairs lose
+    it), the 119-author work shrinking under it (its pairs gain it), a year moving."""
+    works = {a.work.title[:12]: a.work for a in teven.authorships.select_related("work")}
+    thomas = Researcher.objects.get(display_name="Thomas Wang")
+    newcomer = ResearcherFactory(display_name="New Person")
+    new_work = WorkFactory(authors_count=3, publication_year=2025)
+    for order, person in enumerate([teven, thomas, newcomer]):
+        AuthorshipFactory(work=new_work, researcher=person, order=order)
+    changed = [new_work.pk]
+    departed = []
+
+    # Zachary Kaden shares one work with Teven: leaving it ends their edge.
+    zachary = Researcher.objects.get(display_name="Zachary Kaden")
+    left = teven.authorships.get(work__title__startswith="In-training").work
+    left.authorships.filter(researcher=zachary).delete()
+    left.team_size -= 1
+    left.save()
+    changed.append(left.pk)
+    departed.append((left.pk, zachary.pk))
+
+    grown = next(w for w in works.values() if 20 <= w.team_size <= 40 and w.pk != left.pk)
+    for person in ResearcherFactory.create_batch(HYPER_AUTHORED):
+        AuthorshipFactory(work=grown, researcher=person)
+    grown.team_size = grown.authorships.count()
+    grown.save()
+    changed.append(grown.pk)
+
+    hyper = next(w for w in works.values() if w.team_size > HYPER_AUTHORED)
+    going = list(
+        hyper.authorships.exclude(researcher=teven).values_list("researcher_id", flat=True)[:30]
+    )
+    hyper.authorships.filter(researcher_id__in=going).delete()
+    hyper.team_size = hyper.authorships.count()
+    assert hyper.team_size <= HYPER_AUTHORED
+    hyper.save()
+    changed.append(hyper.pk)
+    departed += [(hyper.pk, pk) for pk in going]
+
+    moved = next(w for w in works.values() if w.pk not in changed and w.team_size > 1)
+    moved.publication_year = 2030
+    moved.save()
+    changed.append(moved.pk)
+
+    # One work per transaction: pairs met again in a later chunk are written right.
+    from graph import edges as edges_module
+
+    monkeypatch.setattr(edges_module, "WORKS_CHUNK", 1)
+    written = edges_module.refresh_coauthor_edges_of_works(work_ids=changed, departed=departed)
+    incremental = snapshot()
+    rebuild_all_coauthor_edges()
+
+    assert snapshot() == incremental
+    assert {teven.pk, thomas.pk, newcomer.pk, zachary.pk} <= written
+    assert edge_map(teven)[newcomer.source_id].shared_works == 1
+    assert zachary.source_id not in edge_map(teven)
+
+
 def test_management_command_rebuilds_everything(teven):
     before = snapshot()
     CoauthorEdge.objects.all().delete()

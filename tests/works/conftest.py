@@ -54,13 +54,14 @@ def run_command(*paths: Path | str, **options: Any) -> ImportRun:
 
 @pytest.fixture
 def hook_calls(monkeypatch) -> list[set[int]]:
-    """Record what the import hands to bzpeer.curation.derived.refresh_derived_data, instead
-    of running it (its own tests cover it; test_real_refresh_after_import_* runs it for real)."""
+    """Record the researchers the import hands to bzpeer.curation.derived.refresh_after_import,
+    instead of running it (its own tests cover it; test_real_refresh_after_import_* runs it
+    for real)."""
     calls: list[set[int]] = []
 
-    def record(*, researcher_ids, visibility_unchanged=False):
+    def record(*, researcher_ids, recount_ids, work_ids, departed=()):
         calls.append(set(researcher_ids))
         return set(researcher_ids)
 
-    monkeypatch.setattr("bzpeer.curation.derived.refresh_derived_data", record)
+    monkeypatch.setattr("bzpeer.curation.derived.refresh_after_import", record)
     return calls

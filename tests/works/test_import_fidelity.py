@@ -15,7 +15,7 @@ from profiles.models import Researcher
 from tests.works.conftest import DEMO, DEMO_WORKS_PATH, demo_record, run_command, write_jsonl
 from works.importer import service as importer_service
 from works.importer.normalize import plain_text
-from works.models import Authorship, TouchedResearcher, Work
+from works.models import Authorship, TouchedResearcher, TouchedWork, Work
 
 pytestmark = pytest.mark.django_db
 
@@ -172,10 +172,10 @@ def test_touched_researchers_survive_a_refresh_that_never_ran(tmp_path, monkeypa
     record = demo_record(DEMO_WORKS_PATH, LLAMA)
     path = write_jsonl(tmp_path / "work.jsonl", [record])
 
-    def killed(*, researcher_ids, visibility_unchanged=False):
+    def killed(**touched):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("bzpeer.curation.derived.refresh_derived_data", killed)
+    monkeypatch.setattr("bzpeer.curation.derived.refresh_after_import", killed)
     with pytest.raises(KeyboardInterrupt):
         import_openalex([path])
     authors = set(Authorship.objects.filter(work__source_id=LLAMA).values_list("researcher_id"))
@@ -187,7 +187,43 @@ def test_touched_researchers_survive_a_refresh_that_never_ran(tmp_path, monkeypa
 
     assert result.researcher_ids == authors
     assert not TouchedResearcher.objects.exists()
+    assert not TouchedWork.objects.exists()
     assert CoauthorEdge.objects.filter(researcher_id__in=authors).exists()
+
+
+def touched_rows() -> tuple[dict[int, bool], dict[int, list[int]]]:
+    return (
+        dict(TouchedResearcher.objects.values_list("researcher_id", "recount")),
+        dict(TouchedWork.objects.values_list("work_id", "departed_ids")),
+    )
+
+
+def test_what_a_changed_work_queues_for_its_refresh(tmp_path):
+    """A newer copy that changes only the title queues the work's authors (trust, metrics,
+    slices) without recounting them, and the work for its co-author pairs; one that drops
+    an author recounts that author alone and names them as gone from the work."""
+    record = demo_record(DEMO_WORKS_PATH, LLAMA)
+    importer_service.import_openalex([write_jsonl(tmp_path / "a.jsonl", [record])])
+    work = Work.objects.get(source_id=LLAMA)
+    authors = set(work.authorships.values_list("researcher_id", flat=True))
+    assert touched_rows() == (dict.fromkeys(authors, True), {work.pk: []})
+    TouchedResearcher.objects.all().delete()
+    TouchedWork.objects.all().delete()
+
+    retitled = {**record, "title": f"{record['title']} (revised)"}
+    retitled["updated_date"] = "2099-01-01T00:00:00"
+    importer_service.import_openalex([write_jsonl(tmp_path / "b.jsonl", [retitled])])
+    assert touched_rows() == (dict.fromkeys(authors, False), {work.pk: []})
+    TouchedResearcher.objects.all().delete()
+    TouchedWork.objects.all().delete()
+
+    dropped = {**retitled, "authorships": retitled["authorships"][:-1]}
+    dropped["updated_date"] = "2099-02-01T00:00:00"
+    importer_service.import_openalex([write_jsonl(tmp_path / "c.jsonl", [dropped])])
+    (gone,) = authors - set(work.authorships.values_list("researcher_id", flat=True))
+    researchers, works = touched_rows()
+    assert researchers == {pk: pk == gone for pk in authors}
+    assert works == {work.pk: [gone]}
 
 
 def test_a_large_import_analyses_the_tables_it_changed(monkeypatch, hook_calls):

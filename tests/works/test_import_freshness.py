@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from graph.models import CoauthorEdge
-from profiles.models import Researcher
+from profiles.models import Researcher, ResearcherTopic
 from tests.works.conftest import DEMO_WORKS_PATH, OPENALEX_DEMO, demo_record, run_command
 from tests.works.conftest import write_jsonl as write
 from works.models import Authorship, Work
@@ -132,6 +132,29 @@ def test_a_newer_copy_changes_topics_and_institutions(tmp_path, hook_calls):
     assert list(authorship.institutions.values_list("source_id", flat=True)) == [
         "https://openalex.org/I4210114444"
     ]
+
+
+def test_a_newer_copy_that_drops_a_topic_recounts_its_authors_topics(tmp_path):
+    # No hook: the refresh after the import runs for real.
+    record = llama(OLD)
+    run_command(write(tmp_path / "a.jsonl", [record]))
+    author = Researcher.objects.get(source_id=record["authorships"][0]["author"]["id"])
+    kept, *dropped = [topic["id"] for topic in record["topics"]]
+    assert dropped
+    assert set(
+        ResearcherTopic.objects.filter(researcher=author).values_list("topic__source_id", flat=True)
+    ) == {kept, *dropped}
+    newer = llama(NEW)
+    newer["topics"] = newer["topics"][:1]
+
+    result = run_command(write(tmp_path / "b.jsonl", [newer]))
+
+    assert result.error is None, result.stderr
+    assert set(
+        ResearcherTopic.objects.filter(researcher=author).values_list("topic__source_id", flat=True)
+    ) == {kept}
+    author.refresh_from_db()
+    assert author.topics_count == 1
 
 
 def test_a_newer_copy_is_compared_in_the_database_and_only_its_changes_are_counted(tmp_path):

@@ -95,7 +95,7 @@ def import_openalex(
     batch_size: int = BATCH_SIZE,
     refresh_all: bool = False,
     max_record_bytes: int = MAX_RECORD_BYTES,
-    on_finish: Callable[[set[int]], object] | None = None,
+    on_finish: Callable[[touched.Pending], object] | None = None,
 ) -> ImportResult:
     """Import every record in `paths` (files or directories); see the module docstring.
 
@@ -141,11 +141,12 @@ def import_openalex(
     return ImportResult(stats=run.stats, researcher_ids=refreshed)
 
 
-def refresh_touched(*, on_finish: Callable[[set[int]], object]) -> set[int]:
-    """Hand the durable touched set to the derived-data refresh, then forget what it took.
-    Also picks up what a killed import left behind. Returns the researchers handed over."""
+def refresh_touched(*, on_finish: Callable[[touched.Pending], object]) -> set[int]:
+    """Hand the durable touched record to the derived-data refresh, then forget what it
+    took. Also picks up what a killed import left behind. Returns the researchers handed
+    over."""
     read = touched.pending()
-    on_finish(read.researcher_ids)
+    on_finish(read)
     touched.consume(read)
     return read.researcher_ids
 
@@ -233,9 +234,19 @@ class _Run:
             # version rows locked from its first authorship write to its commit.
             with transaction.atomic(), defer_bumps():
                 write_batch(batch, outcome)
-                touched.record(
-                    outcome.touched | outcome.referenced if self.refresh_all else outcome.touched
-                )
+                if self.refresh_all:  # everything named is refreshed in full
+                    touched.record(
+                        outcome.touched | outcome.referenced,
+                        work_ids=outcome.works | outcome.referenced_works,
+                        departed=outcome.departed,
+                    )
+                else:
+                    touched.record(
+                        outcome.touched,
+                        recount_ids=outcome.recount,
+                        work_ids=outcome.works,
+                        departed=outcome.departed,
+                    )
         except OperationalError as exc:
             # Concurrent importers take locks in one order, but Postgres may still pick a
             # victim (a unique index wait across tables): the batch is simply run again.

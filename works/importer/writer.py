@@ -48,7 +48,11 @@ class BatchOutcome:
     stats: ImportStats = field(default_factory=ImportStats)
     warnings: list[str] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)  # researchers whose data changed
+    recount: set[int] = field(default_factory=set)  # of those, whose own rows moved
+    works: set[int] = field(default_factory=set)  # works whose co-author pairs may move
+    departed: set[tuple[int, int]] = field(default_factory=set)  # (work, researcher) removed
     referenced: set[int] = field(default_factory=set)  # every researcher the batch named
+    referenced_works: set[int] = field(default_factory=set)  # every work the batch holds
 
 
 def write_batch(items: Sequence[tuple[Location, Row]], outcome: BatchOutcome) -> None:
@@ -130,8 +134,8 @@ class _Batch:
         self._write_authors()
         self._author_stubs()
         work_status = self._write_works()
-        changed_works = self._sync_work_topics(work_status)
-        changed_works |= self._sync_authorships(work_status)
+        topics_changed = self._sync_work_topics(work_status)
+        changed_works = topics_changed | self._sync_authorships(work_status, topics_changed)
         for source_id, status in work_status.items():
             if status == "unchanged" and self.ids[Work][source_id] in changed_works:
                 status = "updated"  # its topics or authorships changed
@@ -400,6 +404,7 @@ class _Batch:
             self.out.referenced.add(researcher_id)
             if status != "unchanged":
                 self.out.touched.add(researcher_id)
+                self.out.recount.add(researcher_id)  # names, institution: the document
 
     def _author_stubs(self) -> None:
         refs: Pending = {}
@@ -524,8 +529,13 @@ class _Batch:
         self.stats.relations["work topic links removed"] += len(removed)
         return {work_id for (work_id,) in (*removed, *added)}
 
-    def _sync_authorships(self, work_status: dict[str, str]) -> set[int]:
-        """Make each work's authorships exactly the listed ones; returns works that changed."""
+    def _sync_authorships(self, work_status: dict[str, str], topics_changed: set[int]) -> set[int]:
+        """Make each work's authorships exactly the listed ones; returns works that changed.
+
+        Records what the refresh needs: every author of a changed work is touched (trust,
+        metrics, slices); authors whose own rows moved (an authorship or affiliation came or
+        went, or the work's topics changed) are recounted; the works themselves, and who
+        left them, go to the co-author pairs refresh."""
         if not self.works:
             return set()
         researcher_ids = self.ids[Researcher]
@@ -599,7 +609,7 @@ class _Batch:
             "raw_author_name = EXCLUDED.raw_author_name "
             'WHERE ROW(t.author_position, t."order", t.raw_author_name) IS DISTINCT FROM '
             'ROW(EXCLUDED.author_position, EXCLUDED."order", EXCLUDED.raw_author_name) '
-            "RETURNING t.work_id, (t.xmax = 0)",
+            "RETURNING t.work_id, t.researcher_id, (t.xmax = 0)",
             [],
         )
         links_added = fetch(
@@ -608,10 +618,11 @@ class _Batch:
             "ON a.work_id = l.work_id AND a.researcher_id = l.researcher_id "
             "WHERE a.work_id = ANY(%s) ORDER BY a.id, l.institution_id "
             "ON CONFLICT (authorship_id, institution_id) DO NOTHING RETURNING authorship_id) "
-            f"SELECT a.work_id FROM added JOIN {table} a ON a.id = added.authorship_id",
+            f"SELECT a.work_id, a.researcher_id FROM added JOIN {table} a "
+            "ON a.id = added.authorship_id",
             [work_ids],
         )
-        created = sum(1 for _, inserted in written if inserted)
+        created = sum(1 for _, _, inserted in written if inserted)
         relations = self.stats.relations
         relations["authorships created"] += created
         relations["authorships updated"] += len(written) - created
@@ -621,13 +632,26 @@ class _Batch:
         links_removed = [row for row in links_removed if row in wanted]
         relations["authorship institution links removed"] += len(links_removed)
         changed = {row[0] for row in (*removed, *written, *links_added, *links_removed)}
-        changed |= {self.ids[Work][sid] for sid, s in work_status.items() if s != "unchanged"}
-        referenced, touched = self.out.referenced, self.out.touched
+        rows_changed = {self.ids[Work][sid] for sid, s in work_status.items() if s != "unchanged"}
+        changed |= rows_changed
+        out = self.out
+        # Whose own rows moved: a new authorship (not one whose position or name changed),
+        # one removed, an affiliation added or removed, or a topic of one of their works.
+        recount = {researcher_id for _, researcher_id, inserted in written if inserted}
+        recount.update(researcher_id for _, researcher_id in (*removed, *links_removed))
+        recount.update(researcher_id for _, researcher_id in links_added)
         for work_id, researcher_id in keys:
-            referenced.add(researcher_id)
+            out.referenced.add(researcher_id)
             if work_id in changed:
-                touched.add(researcher_id)
-        touched.update(researcher_id for _, researcher_id in removed)
+                out.touched.add(researcher_id)
+            if work_id in topics_changed:
+                recount.add(researcher_id)
+        out.touched.update(researcher_id for _, researcher_id in removed)
+        out.recount |= recount
+        # A new or changed row (team size, year), or authorships that came or went.
+        out.works |= rows_changed | {row[0] for row in (*removed, *written)}
+        out.departed.update(removed)
+        out.referenced_works.update(work_ids)
         return changed
 
 

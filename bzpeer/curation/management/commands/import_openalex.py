@@ -157,6 +157,10 @@ class Command(BaseCommand):
         mark = time.perf_counter()
         refreshed = refresh_touched(on_finish=importing.refresh_after_import)
         phases["derived data"] = time.perf_counter() - mark
+        if result.stats.records >= ANALYZE_AFTER_RECORDS:
+            mark = time.perf_counter()
+            importing.vacuum_after_import()
+            phases["vacuum"] = time.perf_counter() - mark
         self.stdout.write(result.stats.summary())
         self.stdout.write(
             f"Parts: {result.parts_imported} imported, {result.parts_skipped} skipped (imported "
