@@ -15,7 +15,7 @@ from django.db import connection
 
 from bzpeer.curation import derived
 from graph.models import CoauthorEdge
-from profiles.models import ResearcherTopic
+from profiles.models import ResearcherSearch, ResearcherTopic
 from works.importer import service, touched
 from works.importer.service import ImportResult
 from works.models import Authorship, Work
@@ -37,7 +37,13 @@ def refresh_after_import(read: touched.Pending) -> None:
 # visibility map marks all-visible, which only VACUUM sets. After a large import (and a
 # full rebuild swapping in new tables) nothing is marked, and with autovacuum off (as on
 # some machines) nothing ever would be.
-VACUUMED_AFTER_IMPORT = (Authorship, Work.topics.through, CoauthorEdge, ResearcherTopic)
+VACUUMED_AFTER_IMPORT = (
+    Authorship,
+    Work.topics.through,
+    CoauthorEdge,
+    ResearcherTopic,
+    ResearcherSearch,  # search matches words in its prior index, by index only
+)
 
 
 def vacuum_after_import() -> None:
