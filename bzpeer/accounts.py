@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 
 from bzpeer.http import client_ip
 from bzpeer.pagecache.loading import load_record
+from bzpeer.sessions import take_loaded_user
 from bzpeer.types import AnyUser
 
 # The limit on failed sign-ins into one account from every address together
@@ -122,16 +123,19 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class _PreparedUserLoad:
-    """The signed-in user of every request read with a prepared statement: through the
-    ORM, compiling `User.objects.get(pk=...)` cost more than running it. Otherwise the
-    backend's own rules (an inactive user is nobody)."""
+    """The signed-in user of every request: read with the session when the session engine
+    (bzpeer.sessions) did, else with a prepared statement (through the ORM, compiling
+    `User.objects.get(pk=...)` cost more than running it). Otherwise the backend's own
+    rules (an inactive user is nobody)."""
 
     def get_user(self, user_id: Any) -> Any:
         try:
             pk = int(user_id)
         except (TypeError, ValueError):
             return None
-        user = load_record(get_user_model(), pk)
+        loaded, user = take_loaded_user(pk)
+        if not loaded:
+            user = load_record(get_user_model(), pk)
         return user if user is not None and self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
 
 

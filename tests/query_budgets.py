@@ -10,8 +10,8 @@ a page that gains (or loses) a query fails its test, and the new number is writt
 with what it pays for. Where a test compares a small record with a large one, both
 requests are held to the same exact number: the count must not grow with the data.
 
-"Signed in" below means the two queries every request of a signed-in user makes: the
-session and the user.
+"Signed in" below means the one query every request of a signed-in user makes: the
+session with its user (bzpeer/sessions.py).
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ BUDGETS: dict[str, int] = {
     # the works' first authors, the filters' counts (types, roles, years), works per year,
     # public corrections. Citation figures are stored on the researcher row.
     "profile.anonymous": 8,
-    # The anonymous eight, signed in (session, user); the viewer's identity state (claims,
-    # verified email, owned record) and follow state (and the digest switch) are read in
-    # the researcher's statement.
-    "profile.signed_in": 10,
-    "profile.visitor": 10,
-    "profile.claimant": 10,
-    "profile.owner": 10,
-    "profile.owner_of_another": 10,
+    # The anonymous eight, signed in (the session with its user); the viewer's identity
+    # state (claims, verified email, owned record) and follow state (and the digest switch)
+    # are read in the researcher's statement.
+    "profile.signed_in": 9,
+    "profile.visitor": 9,
+    "profile.claimant": 9,
+    "profile.owner": 9,
+    "profile.owner_of_another": 9,
     # Researcher, works COUNT, the page of works (+ venue), their first authors, the
     # researcher's topics and the filters' counts.
     "profile.works_fragment": 6,
@@ -46,55 +46,55 @@ BUDGETS: dict[str, int] = {
     "profile.followers": 4,
     # Signed in, the COUNT and the page of public records followed (+ institution), the
     # followed records open to collaborate (+ institution).
-    "profile.following": 5,
+    "profile.following": 4,
     # Researcher, then one server-side cursor over the listed works (authors gathered by
     # a subquery), whatever the number of works.
     "profile.export": 2,
     # Researcher, the latest listed works (+ venue).
     "profile.feed": 2,
     # Signed in, researcher, audit context, the follow write and recount, the button state.
-    "profile.follow_post": 9,
-    "profile.unfollow_post": 9,
+    "profile.follow_post": 8,
+    "profile.unfollow_post": 8,
     # --- owner tools (signed in, the owned record, then the action) ----------------------
     # Writes go through bzpeer.curation, whose audit context adds a savepoint and its
     # release around the domain service's own.
     # + works COUNT, the owner's "not me" reports, the page of works.
-    "owner.works": 6,
+    "owner.works": 5,
     # + the write in its audit context, then the identity panel and the header read back.
-    "owner.summary": 12,
-    "owner.collaboration": 10,
+    "owner.summary": 11,
+    "owner.collaboration": 9,
     # + the work, the report and the recount in their audit context, the works list back.
-    "owner.not_me": 16,
+    "owner.not_me": 15,
     # + the owner row locked, the claim, the release in its audit context, the panel back.
-    "owner.release": 16,
+    "owner.release": 15,
     # --- invitations (signed in first) ---------------------------------------------------
     # + the record, the sender's identity state, the sender's own record (conflicts).
-    "invitations.new": 5,
-    "invitations.new_fragment": 5,
+    "invitations.new": 4,
+    "invitations.new_fragment": 4,
     # + the invitation (+ sender, record).
-    "invitations.detail": 3,
+    "invitations.detail": 2,
     # + received and sent invitations.
-    "invitations.inbox": 4,
+    "invitations.inbox": 3,
     # + the record, the sender's verified address, the sender locked (the daily limit counts
     # under that lock), the limits (one pending per pair, a daily count) and the invitation
     # written in its audit context, the result back.
-    "invitations.send_fragment": 13,
+    "invitations.send_fragment": 12,
     # + the invitation locked and answered in its audit context, read back.
-    "invitations.accept_fragment": 8,
-    "invitations.decline_fragment": 8,
+    "invitations.accept_fragment": 7,
+    "invitations.decline_fragment": 7,
     # --- claims (signed in first) --------------------------------------------------------
     # As for owner tools, each write runs inside the curation layer's audit context.
     # + the record, the user's ORCID, identity state, the ORCID app, verified addresses.
-    "claims.start": 7,
-    "claims.start_fragment": 7,
+    "claims.start": 6,
+    "claims.start_fragment": 6,
     # + the user's claims (+ records).
-    "claims.mine": 3,
+    "claims.mine": 2,
     # + the record, the verified address, the user row locked, the claim decided in its
     # audit context, then the claim panel (ORCID, identity state, ORCID app, addresses).
-    "claims.refused_fragment": 17,
-    "claims.evidence_fragment": 15,
+    "claims.refused_fragment": 16,
+    "claims.evidence_fragment": 14,
     # + the claim, withdrawn in its audit context, read back.
-    "claims.withdraw_fragment": 10,
+    "claims.withdraw_fragment": 9,
     # --- graph --------------------------------------------------------------------------
     # Researcher, slice (its HTML comes from the cache or one render without queries).
     "graph.slice_ready": 2,
@@ -131,9 +131,9 @@ BUDGETS: dict[str, int] = {
     "pagecache.hit": 1,
     # The same for an anonymous visitor who has a session cookie: + the session.
     "pagecache.hit_with_session": 2,
-    # Signed in (2), the record with its version and the viewer's identity and follow
+    # Signed in (1), the record with its version and the viewer's identity and follow
     # state (one statement); the record's sections from the cached fragments.
-    "pagecache.signed_in_profile": 3,
+    "pagecache.signed_in_profile": 2,
     # --- search and browse --------------------------------------------------------------
     # Grouped results of a query that finds every kind: researchers (one statement for
     # candidates, count, page ids and filter counts; then the rows), works (the same, then
@@ -154,10 +154,10 @@ BUDGETS: dict[str, int] = {
     "search.institution_index": 2,
     # --- admin changelists (signed in first) ---------------------------------------------
     # + the row estimate, the exact COUNT (small table), the page (+ relations).
-    "admin.researchers": 5,
+    "admin.researchers": 4,
     # + the search COUNT, the page.
-    "admin.researchers_search": 4,
+    "admin.researchers_search": 3,
     # + the changelist's counts, its page (+ related rows).
-    "admin.works": 6,
-    "admin.authorships": 5,
+    "admin.works": 5,
+    "admin.authorships": 4,
 }

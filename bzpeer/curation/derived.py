@@ -37,6 +37,7 @@ from graph.services import build_slice
 from profiles.metrics import I10_THRESHOLD
 from profiles.models import Follow, Researcher, ResearcherTopic
 from profiles.trust import TrustInputs, compute_trust
+from works.importer.touched import Pending as TouchedRecord
 from works.models import Authorship, Work
 
 logger = logging.getLogger(__name__)
@@ -397,32 +398,29 @@ def refresh_derived_data(
     return affected
 
 
-def refresh_after_import(
-    *,
-    researcher_ids: Iterable[int],
-    recount_ids: Iterable[int],
-    work_ids: Iterable[int],
-    departed: Iterable[tuple[int, int]] = (),
-) -> set[int]:
-    """What an import changed, refreshed in proportion to the change (see
-    works.importer.touched): counts, per-topic rows and search documents of the
-    researchers whose own rows moved (`recount_ids`), the co-author edges of the pairs of
-    the changed works (`work_ids`, with the (work, researcher) authorships removed), then
-    trust, metrics and slices queued for every touched researcher and every end of a
-    changed edge. Returns those. The importer hides, shows and merges nobody, so topic
-    researcher counts move by the difference of the per-topic rows."""
-    touched = set(researcher_ids)
-    works = set(work_ids)
-    if not touched and not works:
+def refresh_after_import(read: TouchedRecord) -> set[int]:
+    """What an import changed (`read`: works.importer.touched), refreshed in proportion to
+    the change: counts, per-topic rows and search documents of the researchers whose own
+    rows moved (its recount ids), the co-author edges of the pairs of the changed works
+    (with the authorships removed), then trust, metrics and slices queued for every
+    touched researcher and every end of a changed edge. Returns those. A change touching
+    a large share of the corpus (a first import) rebuilds everything instead, without
+    reading the works. The importer hides, shows and merges nobody, so topic researcher
+    counts move by the difference of the per-topic rows."""
+    touched_ids = read.researcher_ids
+    if not touched_ids and not read.works:
         return set()
-    if should_rebuild_all(len(touched)):
-        affected = _refresh_everything() | touched
+    if should_rebuild_all(len(touched_ids)):
+        affected = _refresh_everything() | touched_ids
     else:
-        recount = sorted(set(recount_ids))
+        recount = sorted(read.recount_ids())
         contributions = topic_contributions(researcher_ids=recount)
         refresh_researcher_counts(researcher_ids=recount)
         refresh_search_documents(researcher_ids=recount, topics_before=contributions)
-        affected = refresh_coauthor_edges_of_works(work_ids=works, departed=departed) | touched
+        edges_moved = refresh_coauthor_edges_of_works(
+            work_ids=read.work_ids(), departed=read.departed_pairs()
+        )
+        affected = edges_moved | touched_ids
     queue_recompute(researcher_ids=affected)
     return affected
 

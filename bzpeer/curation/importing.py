@@ -24,12 +24,7 @@ from works.models import Authorship, Work
 def refresh_after_import(read: touched.Pending) -> None:
     # Looked up on the module at call time, so a test may stand in for the refresh. Merged
     # ids go through the curation services, which refresh their own records.
-    derived.refresh_after_import(
-        researcher_ids=read.researcher_ids,
-        recount_ids=read.recount,
-        work_ids=read.work_ids,
-        departed=touched.departed_pairs(read),
-    )
+    derived.refresh_after_import(read)
 
 
 # Read by index-only scans when the next import's refresh reads a researcher's works, a

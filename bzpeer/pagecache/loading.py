@@ -158,6 +158,25 @@ def load_with_version(
     return cast(M, record)
 
 
+def record_columns(model: type[Model], alias: str) -> str:
+    """The columns `load_record` reads, qualified by `alias`: for a statement that reads
+    the record along with another row (`record_from_row` then builds it)."""
+    return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
+
+
+def record_from_row(model: type[M], values: Sequence) -> M | None:
+    """The record from the values of `record_columns` (None when its key is NULL: no row)."""
+    if values[_pk_position(model)] is None:
+        return None
+    names = [f.attname for f in model._meta.concrete_fields]
+    return model.from_db(connection.alias, names, _converted(model, tuple(values)))
+
+
+@memoize
+def _pk_position(model: type[Model]) -> int:
+    return list(model._meta.concrete_fields).index(model._meta.pk)
+
+
 @memoize
 def _record_statement(model: type[Model]) -> tuple[str, list[str]]:
     fields = model._meta.concrete_fields

@@ -26,7 +26,7 @@ from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -191,11 +191,19 @@ def _strip_audit_reasons(user_id: int) -> None:
 
 
 def _delete_sessions(user_id: int) -> None:
-    """Sessions are signed blobs: read each live one to find the account's."""
+    """Sessions name their user in a column (bzpeer/sessions.py); one saved before that
+    column existed is a signed blob only, read to find the account's."""
     key = str(user_id)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_session WHERE user_id = %s", [user_id])
+        cursor.execute(
+            "SELECT session_key FROM django_session WHERE user_id IS NULL AND expire_date > %s",
+            [timezone.now()],
+        )
+        unnamed = [row[0] for row in cursor.fetchall()]
     doomed = [
         session.session_key
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        for session in Session.objects.filter(session_key__in=unnamed).iterator()
         if session.get_decoded().get("_auth_user_id") == key
     ]
     Session.objects.filter(session_key__in=doomed).delete()

@@ -239,7 +239,7 @@ def test_a_cached_page_for_an_anonymous_visitor_with_a_session_costs_two(client,
     assert response["X-Page-Cache"] == "hit"
 
 
-def test_a_signed_in_profile_from_warm_fragments_costs_three_queries(client, ada, query_budget):
+def test_a_signed_in_profile_from_warm_fragments_costs_two_queries(client, ada, query_budget):
     client.force_login(make_user("reader@home.test"))
     url = ada.get_absolute_url()
     get(client, url)

@@ -59,9 +59,9 @@ def hook_calls(monkeypatch) -> list[set[int]]:
     for real)."""
     calls: list[set[int]] = []
 
-    def record(*, researcher_ids, recount_ids, work_ids, departed=()):
-        calls.append(set(researcher_ids))
-        return set(researcher_ids)
+    def record(read):
+        calls.append(set(read.researcher_ids))
+        return set(read.researcher_ids)
 
     monkeypatch.setattr("bzpeer.curation.derived.refresh_after_import", record)
     return calls

@@ -172,7 +172,7 @@ def test_touched_researchers_survive_a_refresh_that_never_ran(tmp_path, monkeypa
     record = demo_record(DEMO_WORKS_PATH, LLAMA)
     path = write_jsonl(tmp_path / "work.jsonl", [record])
 
-    def killed(**touched):
+    def killed(read):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("bzpeer.curation.derived.refresh_after_import", killed)

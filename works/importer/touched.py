@@ -18,8 +18,6 @@ Three things are recorded, because they cost very different amounts to refresh:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.db import connection
 
@@ -29,20 +27,51 @@ TABLE = TouchedResearcher._meta.db_table
 WORK_TABLE = TouchedWork._meta.db_table
 
 
-@dataclass(slots=True)
+# What `pending()` read, kept on the connection until `consume`: a first import touches
+# every researcher and work (a million rows at 1M works), too many to hold in Python with
+# their timestamps (530 MB measured) only to delete them again.
+READ_RESEARCHERS = "touched_read_researchers"
+READ_WORKS = "touched_read_works"
+_RESEARCHER_COLUMNS = "researcher_id bigint, touched_at timestamptz, recount bool"
+_WORK_COLUMNS = "work_id bigint, touched_at timestamptz, departed_ids bigint[]"
+
+
 class Pending:
-    rows: dict[int, datetime] = field(default_factory=dict)  # researcher id -> touched_at
-    recount: set[int] = field(default_factory=set)
-    works: dict[int, datetime] = field(default_factory=dict)  # work id -> touched_at
-    departed: dict[int, list[int]] = field(default_factory=dict)  # work id -> researchers
+    """The touched rows one refresh takes, snapshotted on the connection by `pending()`.
+    Ids are read from the snapshot when asked for, so a refresh that rebuilds everything
+    never loads the works."""
+
+    def __init__(self, researchers: int, works: int) -> None:
+        self.researchers = researchers  # how many
+        self.works = works
+        self._researcher_ids: set[int] | None = None
 
     @property
     def researcher_ids(self) -> set[int]:
-        return set(self.rows)
+        if self._researcher_ids is None:
+            self._researcher_ids = set(_ids(f"SELECT researcher_id FROM {READ_RESEARCHERS}"))
+        return self._researcher_ids
 
-    @property
+    def recount_ids(self) -> set[int]:
+        return set(_ids(f"SELECT researcher_id FROM {READ_RESEARCHERS} WHERE recount"))
+
     def work_ids(self) -> set[int]:
-        return set(self.works)
+        return set(_ids(f"SELECT work_id FROM {READ_WORKS}"))
+
+    def departed_pairs(self) -> list[tuple[int, int]]:
+        """The (work, researcher) authorships removed."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT work_id, unnest(departed_ids) FROM {READ_WORKS} "
+                "WHERE departed_ids <> '{}' ORDER BY 1, 2"
+            )
+            return [(work, researcher) for work, researcher in cursor.fetchall()]
+
+
+def _ids(sql: str) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def record(
@@ -81,39 +110,37 @@ def record(
 
 
 def pending() -> Pending:
-    """Everything waiting for a refresh."""
-    read = Pending()
+    """Everything waiting for a refresh, snapshotted for this refresh to read and consume."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT researcher_id, touched_at, recount FROM {TABLE}")
-        for researcher_id, touched_at, recount in cursor.fetchall():
-            read.rows[researcher_id] = touched_at
-            if recount:
-                read.recount.add(researcher_id)
-        cursor.execute(f"SELECT work_id, touched_at, departed_ids FROM {WORK_TABLE}")
-        for work_id, touched_at, departed in cursor.fetchall():
-            read.works[work_id] = touched_at
-            if departed:
-                read.departed[work_id] = list(departed)
-    return read
+        for read, table, columns in (
+            (READ_RESEARCHERS, TABLE, "researcher_id bigint, touched_at timestamptz, recount bool"),
+            (
+                READ_WORKS,
+                WORK_TABLE,
+                "work_id bigint, touched_at timestamptz, departed_ids bigint[]",
+            ),
+        ):
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {read} ({columns})")
+            cursor.execute(f"TRUNCATE {read}")
+            names = ", ".join(column.split()[0] for column in columns.split(", "))
+            cursor.execute(f"INSERT INTO {read} ({names}) SELECT {names} FROM {table}")
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM {READ_RESEARCHERS}), (SELECT COUNT(*) FROM {READ_WORKS})"
+        )
+        researchers, works = cursor.fetchone()
+    return Pending(researchers, works)
 
 
 def consume(read: Pending) -> None:
-    """Forget the rows `read` holds, unless an import touched them again since."""
-    for table, column, rows in (
-        (TABLE, "researcher_id", read.rows),
-        (WORK_TABLE, "work_id", read.works),
-    ):
-        if not rows:
-            continue
-        ids, times = zip(*sorted(rows.items()), strict=True)
-        with connection.cursor() as cursor:
+    """Forget the rows the last `pending()` read, unless an import touched them again since
+    (a new `touched_at`)."""
+    with connection.cursor() as cursor:
+        for snapshot, table, column in (
+            (READ_RESEARCHERS, TABLE, "researcher_id"),
+            (READ_WORKS, WORK_TABLE, "work_id"),
+        ):
             cursor.execute(
-                f"DELETE FROM {table} t USING unnest(%s::bigint[], %s::timestamptz[]) "
-                f"AS r(id, at) WHERE t.{column} = r.id AND t.touched_at = r.at",
-                [list(ids), list(times)],
+                f"DELETE FROM {table} t USING {snapshot} r "
+                f"WHERE t.{column} = r.{column} AND t.touched_at = r.touched_at"
             )
-
-
-def departed_pairs(read: Pending) -> list[tuple[int, int]]:
-    """The (work, researcher) authorships removed, from what `pending()` read."""
-    return sorted((work, researcher) for work, ids in read.departed.items() for researcher in ids)
+            cursor.execute(f"TRUNCATE {snapshot}")
