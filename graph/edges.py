@@ -47,6 +47,27 @@ _IS_CLOSE = f"(n >= {CLOSE_MIN_SHARED_WORKS} OR t <= {CLOSE_MAX_TEAM})"
 _EDGE_COLUMNS = "researcher_id, coauthor_id, shared_works, last_year, smallest_team, is_close"
 
 
+def _write_edges_sql(rows: str) -> str:
+    """Write the edges `rows` selects (alias n; columns r, c, n, y, t, close): new and moved
+    ones in one pass, returning both ends of each written. Unchanged ones (nearly all) are
+    filtered out by a read-only probe first: ON CONFLICT locks every conflicting row it
+    meets, a write to its page even when the row stays as it is."""
+    values = "(e.shared_works, e.last_year, e.smallest_team, e.is_close)"
+    return (
+        f"INSERT INTO {CoauthorEdge._meta.db_table} AS e ({_EDGE_COLUMNS}) "
+        f"SELECT r, c, n, y, t, close FROM {rows} WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {CoauthorEdge._meta.db_table} e "
+        f"WHERE (e.researcher_id, e.coauthor_id) = (n.r, n.c) AND {values} "
+        "IS NOT DISTINCT FROM (n.n, n.y, n.t, n.close)) ORDER BY r, c "
+        "ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET "
+        "shared_works = EXCLUDED.shared_works, last_year = EXCLUDED.last_year, "
+        "smallest_team = EXCLUDED.smallest_team, is_close = EXCLUDED.is_close "
+        f"WHERE {values} IS DISTINCT FROM (EXCLUDED.shared_works, EXCLUDED.last_year, "
+        "EXCLUDED.smallest_team, EXCLUDED.is_close) "
+        "RETURNING e.researcher_id, e.coauthor_id"
+    )
+
+
 # Researchers per transaction in the incremental path: large enough for set-based plans,
 # small enough that a transaction's row locks and memory stay modest.
 INCREMENTAL_CHUNK = 5_000
@@ -124,7 +145,6 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
             return {row[0] for row in cursor.fetchall()}
     affected: set[int] = set()
     key = "(e.researcher_id, e.coauthor_id) = (n.r, n.c)"
-    values = "(e.shared_works, e.last_year, e.smallest_team, e.is_close)"
     for chunk in chunked(sorted(set(researcher_ids)), size=INCREMENTAL_CHUNK):
         changed: set[int] = set(chunk)  # ends of an edge written here: counts may move
         coauthors: set[int] = set()  # every old and new co-author: returned, not recounted
@@ -176,21 +196,7 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
                 )
                 for row in cursor.fetchall():
                     changed.update(row)
-            # New and moved edges in one pass. Unchanged ones (nearly all) are filtered out
-            # by a read-only probe first: ON CONFLICT locks every conflicting row it meets,
-            # a write to its page even when the row stays as it is.
-            cursor.execute(
-                f"INSERT INTO {edge_table} AS e ({_EDGE_COLUMNS}) "
-                "SELECT r, c, n, y, t, close FROM edge_new n WHERE NOT EXISTS ("
-                f"SELECT 1 FROM {edge_table} e WHERE {key} AND {values} IS NOT DISTINCT FROM "
-                "(n.n, n.y, n.t, n.close)) ORDER BY r, c "
-                "ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET "
-                "shared_works = EXCLUDED.shared_works, last_year = EXCLUDED.last_year, "
-                "smallest_team = EXCLUDED.smallest_team, is_close = EXCLUDED.is_close "
-                f"WHERE {values} IS DISTINCT FROM (EXCLUDED.shared_works, EXCLUDED.last_year, "
-                "EXCLUDED.smallest_team, EXCLUDED.is_close) "
-                "RETURNING e.researcher_id, e.coauthor_id"
-            )
+            cursor.execute(_write_edges_sql("edge_new n"))
             for row in cursor.fetchall():
                 changed.update(row)
             _refresh_close_counts(cursor, ids=sorted(changed))
@@ -312,23 +318,12 @@ def refresh_coauthor_edges_of_works(
                 )
                 for row in cursor.fetchall():
                     written.update(row)
-            # New and moved edges, both directions; unchanged ones are filtered out by a
-            # read-only probe (ON CONFLICT would lock them).
-            values = "(e.shared_works, e.last_year, e.smallest_team, e.is_close)"
+            # New and moved edges, both directions.
             cursor.execute(
-                f"INSERT INTO {edge_table} AS e ({_EDGE_COLUMNS}) "
-                "SELECT r, c, n, y, t, close FROM ("
-                "SELECT r, c, n, y, t, close FROM edge_pair_new "
-                "UNION ALL SELECT c, r, n, y, t, close FROM edge_pair_new) n "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {edge_table} e "
-                f"WHERE (e.researcher_id, e.coauthor_id) = (n.r, n.c) AND {values} "
-                "IS NOT DISTINCT FROM (n.n, n.y, n.t, n.close)) ORDER BY r, c "
-                "ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET "
-                "shared_works = EXCLUDED.shared_works, last_year = EXCLUDED.last_year, "
-                "smallest_team = EXCLUDED.smallest_team, is_close = EXCLUDED.is_close "
-                f"WHERE {values} IS DISTINCT FROM (EXCLUDED.shared_works, EXCLUDED.last_year, "
-                "EXCLUDED.smallest_team, EXCLUDED.is_close) "
-                "RETURNING e.researcher_id, e.coauthor_id"
+                _write_edges_sql(
+                    "(SELECT r, c, n, y, t, close FROM edge_pair_new "
+                    "UNION ALL SELECT c, r, n, y, t, close FROM edge_pair_new) n"
+                )
             )
             for row in cursor.fetchall():
                 written.update(row)
