@@ -364,26 +364,16 @@ def recompute_metrics(*, researcher_ids: Iterable[int] | None) -> int:
 # --- after any change: an import, a curation, a claim ------------------------------------
 
 
-def refresh_derived_data(
-    *, researcher_ids: Iterable[int], visibility_unchanged: bool = False
-) -> set[int]:
+def refresh_derived_data(*, researcher_ids: Iterable[int]) -> set[int]:
     """Refresh counts, search documents and co-author edges now for the researchers a change
     touched, then queue trust and graph recomputation for them and for every researcher
-    whose edges changed. Returns those researchers.
-
-    `visibility_unchanged`: the change hid, showed and merged none of them (an import), so
-    topic researcher counts move by the difference of their per-topic rows instead of
-    being recounted in full."""
+    whose edges changed. Returns those researchers. (An import refreshes through
+    `refresh_after_import`, in proportion to what it changed.)"""
     touched = set(researcher_ids)
     if not touched:
         return set()
     if should_rebuild_all(len(touched)):
         affected = _refresh_everything() | touched
-    elif visibility_unchanged:
-        contributions = topic_contributions(researcher_ids=touched)
-        refresh_researcher_counts(researcher_ids=touched)
-        refresh_search_documents(researcher_ids=touched, topics_before=contributions)
-        affected = rebuild_coauthor_edges(researcher_ids=touched) | touched
     else:
         # Topics they carry before the recount: a topic they leave needs its count refreshed.
         topics_before = set(

@@ -193,19 +193,15 @@ def _strip_audit_reasons(user_id: int) -> None:
 def _delete_sessions(user_id: int) -> None:
     """Sessions name their user in a column (bzpeer/sessions.py); one saved before that
     column existed is a signed blob only, read to find the account's."""
-    key = str(user_id)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM django_session WHERE user_id = %s", [user_id])
-        cursor.execute(
-            "SELECT session_key FROM django_session WHERE user_id IS NULL AND expire_date > %s",
-            [timezone.now()],
-        )
-        unnamed = [row[0] for row in cursor.fetchall()]
-    doomed = [
-        session.session_key
-        for session in Session.objects.filter(session_key__in=unnamed).iterator()
-        if session.get_decoded().get("_auth_user_id") == key
-    ]
+    unnamed = Session.objects.raw(
+        "SELECT session_key, session_data, expire_date FROM django_session"
+        " WHERE user_id IS NULL AND expire_date > %s",
+        [timezone.now()],
+    )
+    key = str(user_id)
+    doomed = [s.session_key for s in unnamed if s.get_decoded().get("_auth_user_id") == key]
     Session.objects.filter(session_key__in=doomed).delete()
 
 

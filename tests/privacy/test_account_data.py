@@ -13,7 +13,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
-from django.db import models
+from django.db import connection, models
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -181,6 +181,28 @@ def assert_nothing_personal_left(user_id: int, needles: list[str]) -> None:
                         params=[f"%{needle}%"],
                     )
                 assert not hits.exists(), (model.__name__, column, needle)
+
+
+def test_deleting_the_account_ends_its_sessions_saved_before_they_named_their_user(
+    django_capture_on_commit_callbacks,
+):
+    zelda, bystander = make_user(ZELDA), make_user("stays@home.test")
+    browsers = {}
+    for name, user in (("zelda", zelda), ("old", zelda), ("bystander", bystander)):
+        browsers[name] = Client()
+        browsers[name].force_login(user)
+    keys = {name: browser.session.session_key for name, browser in browsers.items()}
+    with connection.cursor() as cursor:  # as a session saved before the column existed
+        cursor.execute(
+            "UPDATE django_session SET user_id = NULL WHERE session_key IN (%s, %s)",
+            [keys["old"], keys["bystander"]],
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        browsers["zelda"].post(reverse("account_delete"), {"confirm": zelda.username})
+
+    left = set(Session.objects.values_list("session_key", flat=True))
+    assert keys["zelda"] not in left and keys["old"] not in left
+    assert keys["bystander"] in left
 
 
 def test_deleting_the_account_leaves_no_personal_data_in_any_table(
