@@ -208,6 +208,12 @@ def rebuild_coauthor_edges(*, researcher_ids: Iterable[int] | None = None) -> se
 
 # Works per transaction in the pairs refresh.
 WORKS_CHUNK = 5_000
+# The pairs refresh moves close-collaborator counts by differences read from the stored
+# edges, so two of them must not read the same pairs at once: they take this Postgres
+# advisory lock (transaction-scoped) first. Nothing else takes it, and an import's refresh
+# takes it before any row lock, so it cannot close a cycle of waits. (The researcher path
+# and the full rebuild recount absolutely, as a curator's change inside a request does.)
+PAIRS_REFRESH_LOCK = 0x0ED6E5
 
 
 def refresh_coauthor_edges_of_works(
@@ -220,10 +226,11 @@ def refresh_coauthor_edges_of_works(
 
     The cost follows the pairs, not the researchers' records: a prolific author of a
     changed work has thousands of works, and recomputing every edge of theirs (the
-    researcher path above) read all of them. The pairs are every two authors of the work,
-    past or present; for a hyper-authored work (no edges of its own) only the pairs that
-    have an edge, which it may have lost. Each pair's shared works are then read from the
-    side with fewer works, one unique-index probe per work for the other side.
+    researcher path above) read all of them; so are the close-collaborator counts, moved
+    by the pairs that changed side rather than recounted. The pairs are every two authors
+    of the work, past or present; for a hyper-authored work (no edges of its own) only the
+    pairs that have an edge, which it may have lost. Each pair's shared works are then read
+    from the side with fewer works, one unique-index probe per work for the other side.
     """
     departed_by_work: dict[int, list[int]] = {}
     for work_id, researcher_id in departed:
@@ -250,6 +257,7 @@ def refresh_coauthor_edges_of_works(
                 "CREATE TEMP TABLE IF NOT EXISTS edge_pair_new (r bigint, c bigint, n integer, "
                 "y smallint, t integer, close boolean, PRIMARY KEY (r, c)) ON COMMIT DELETE ROWS"
             )
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PAIRS_REFRESH_LOCK])
             cursor.execute("TRUNCATE edge_member, edge_pair, edge_pair_new")
             cursor.execute("SET LOCAL jit = off")
             # Index-driven from the chunk's works and pairs, as in the researcher path.
@@ -308,6 +316,32 @@ def refresh_coauthor_edges_of_works(
                 WHERE x.n > 0
                 """
             )
+            # Each end's close-collaborator count moves by the pairs that turn close or stop
+            # being close (an edge and its reverse are written alike, so one direction
+            # tells): recounting every edge of each end instead read thousands of rows for
+            # a prolific one. Read before the writes below, under the edge lock, so no
+            # other writer moves a pair in between.
+            cursor.execute(
+                f"""
+                UPDATE {researcher_table} rr
+                SET close_collaborators_count = rr.close_collaborators_count + d.delta
+                FROM (
+                    SELECT x.id, SUM(x.delta) AS delta
+                    FROM (
+                        SELECT p.r, p.c, COALESCE(n.close, false)::integer
+                               - COALESCE((SELECT e.is_close FROM {edge_table} e
+                                           WHERE (e.researcher_id, e.coauthor_id)
+                                               = (p.r, p.c)), false)::integer AS delta
+                        FROM edge_pair p
+                        LEFT JOIN edge_pair_new n ON (n.r, n.c) = (p.r, p.c)
+                    ) m
+                    CROSS JOIN LATERAL (VALUES (m.r, m.delta), (m.c, m.delta)) AS x(id, delta)
+                    WHERE m.delta <> 0
+                    GROUP BY x.id
+                ) d
+                WHERE rr.id = d.id AND d.delta <> 0
+                """
+            )
             # Both directions of the pairs: what is stored and no longer wanted goes.
             for near, far in (("r", "c"), ("c", "r")):
                 cursor.execute(
@@ -327,7 +361,6 @@ def refresh_coauthor_edges_of_works(
             )
             for row in cursor.fetchall():
                 written.update(row)
-            _refresh_close_counts(cursor, ids=sorted(written))
             for setting in ("jit", "enable_hashjoin", "enable_mergejoin"):
                 cursor.execute(f"SET LOCAL {setting} TO DEFAULT")  # for an outer transaction
         changed |= written

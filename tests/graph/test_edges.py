@@ -317,3 +317,51 @@ def test_a_work_reported_not_me_makes_no_collaborators(teven):
     incremental = snapshot()
     rebuild_all_coauthor_edges()
     assert snapshot() == incremental
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pairs_refreshes_of_one_change_at_once_count_each_pair_once():
+    """The pairs refresh moves close-collaborator counts by what changed in the stored
+    edges; two imports refreshing the same new work at once must not both add it. Both
+    wait for the refresh lock (held here) and then run one after the other: the second
+    finds the edges written and moves nothing."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from graph import edges as edges_module
+    from tests.waiting import wait_for_lock_waiters
+
+    ada, grace, alan = ResearcherFactory.create_batch(3)
+    old = WorkFactory(authors_count=2)
+    for person in (ada, grace):
+        AuthorshipFactory(work=old, researcher=person)
+    rebuild_all_coauthor_edges()
+    new = WorkFactory(authors_count=2)
+    for person in (ada, alan):
+        AuthorshipFactory(work=new, researcher=person)
+    failures: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            edges_module.refresh_coauthor_edges_of_works(work_ids=[new.pk])
+        except BaseException as exc:  # collected for the assertion
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [edges_module.PAIRS_REFRESH_LOCK])
+        for thread in threads:
+            thread.start()
+        wait_for_lock_waiters(2, threads)
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert failures == []
+    counts = dict(Researcher.objects.values_list("id", "close_collaborators_count"))
+    assert counts == {ada.pk: 2, grace.pk: 1, alan.pk: 1}
+    incremental = snapshot()
+    rebuild_all_coauthor_edges()
+    assert snapshot() == incremental
