@@ -95,6 +95,7 @@ class Researcher(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="researchers",
+        db_index=False,  # leads the institution-page index (Meta.indexes)
     )
     topics = models.ManyToManyField(
         "works.Topic", through="ResearcherTopic", blank=True, related_name="researchers"
@@ -143,7 +144,12 @@ class Researcher(models.Model):
     citations_by_year = models.JSONField(default=dict, blank=True)
     metrics_computed_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_records"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_records",
+        db_index=False,  # indexed once, in Meta.indexes
     )
     is_stub = models.BooleanField(
         default=True, help_text="Known only as a co-author inside a work record."
@@ -263,8 +269,9 @@ class Researcher(models.Model):
 class ResearcherTopic(models.Model):
     """A researcher's topic with how many of their works carry it (refreshed by services)."""
 
-    researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE)
-    topic = models.ForeignKey("works.Topic", on_delete=models.CASCADE)
+    # Each key leads an index of its own below: no single-column index as well.
+    researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE, db_index=False)
+    topic = models.ForeignKey("works.Topic", on_delete=models.CASCADE, db_index=False)
     works_count = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -352,8 +359,9 @@ class ResearcherInstitution(models.Model):
     filter read it; kept by
     `bzpeer.search.documents.refresh_search_documents`."""
 
-    researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE)
-    institution = models.ForeignKey("works.Institution", on_delete=models.CASCADE)
+    # Each key leads an index below (the unique pair, the members index): none of its own.
+    researcher = models.ForeignKey(Researcher, on_delete=models.CASCADE, db_index=False)
+    institution = models.ForeignKey("works.Institution", on_delete=models.CASCADE, db_index=False)
     works_count = models.PositiveIntegerField(default=0)
     is_last_known = models.BooleanField(default=False)
 

@@ -293,9 +293,14 @@ class Authorship(models.Model):
         MIDDLE = "middle", "Middle"
         LAST = "last", "Last"
 
-    work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="authorships")
+    # Each key leads an index of two columns (the unique pair, and researcher then work), so
+    # neither has an index of its own: one more random-order index to keep per row was a
+    # large share of an import's cost at a million works.
+    work = models.ForeignKey(
+        Work, on_delete=models.CASCADE, related_name="authorships", db_index=False
+    )
     researcher = models.ForeignKey(
-        "profiles.Researcher", on_delete=models.CASCADE, related_name="authorships"
+        "profiles.Researcher", on_delete=models.CASCADE, related_name="authorships", db_index=False
     )
     author_position = models.CharField(max_length=16, blank=True, default="")
     order = models.PositiveIntegerField(default=0)
