@@ -11,6 +11,7 @@ the co-author edges and slices (graph) and the researchers' counts (profiles).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 from django.db import connection, transaction
@@ -18,11 +19,8 @@ from django.db.models import Count, F, OuterRef, Q
 from django.utils import timezone
 
 from bzpeer.pagecache.triggers import bump_sql
-from bzpeer.search.documents import (
-    refresh_all_search_documents,
-    refresh_search_documents,
-    topic_contributions,
-)
+from bzpeer.search import documents
+from bzpeer.search.documents import refresh_all_search_documents, refresh_search_documents
 from bzpeer.tableswap import rebuilt_table
 from bzpeer.utils import chunked
 from claims import listing
@@ -35,7 +33,7 @@ from graph.edges import (
 from graph.models import CoauthorEdge, GraphSlice
 from graph.services import build_slice
 from profiles.metrics import I10_THRESHOLD
-from profiles.models import Follow, Researcher, ResearcherTopic
+from profiles.models import Follow, Researcher, ResearcherTopic, visible_sql
 from profiles.trust import TrustInputs, compute_trust
 from works.importer.touched import Pending as TouchedRecord
 from works.models import Authorship, Work
@@ -48,8 +46,14 @@ logger = logging.getLogger(__name__)
 COUNTS_CHUNK = 5_000
 
 
-def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
-    """Recount works, followers and topics (and the per-topic rows) from the source rows."""
+def refresh_researcher_counts(
+    *, researcher_ids: Iterable[int], move_topic_counts: bool = False
+) -> None:
+    """Recount works, followers and topics (and the per-topic rows) from the source rows.
+
+    `move_topic_counts`: also move each topic's researcher count by the per-topic rows of
+    public researchers added and removed, in the same transaction (a change that hides,
+    shows or merges nobody: an import; otherwise the topics are recounted after)."""
     researcher_table = Researcher._meta.db_table
     authorship_table = Authorship._meta.db_table
     work_table = Work._meta.db_table
@@ -92,24 +96,38 @@ def refresh_researcher_counts(*, researcher_ids: Iterable[int]) -> None:
                 [chunk],
             )
             cursor.execute("ANALYZE counts_topic_new")
+            # Each statement returns, per topic, the rows of public researchers it removed
+            # or added (a row whose count moved is neither).
+            public = f"JOIN {researcher_table} r ON r.id = x.researcher_id AND {visible_sql('r')}"
             cursor.execute(
                 f"""
-                DELETE FROM {topic_table} t WHERE t.researcher_id = ANY(%s)
-                AND NOT EXISTS (SELECT 1 FROM counts_topic_new n
-                                WHERE (n.researcher_id, n.topic_id) = (t.researcher_id, t.topic_id))
+                WITH x AS (
+                    DELETE FROM {topic_table} t WHERE t.researcher_id = ANY(%s)
+                    AND NOT EXISTS (SELECT 1 FROM counts_topic_new n
+                                    WHERE (n.researcher_id, n.topic_id)
+                                        = (t.researcher_id, t.topic_id))
+                    RETURNING t.researcher_id, t.topic_id
+                ) SELECT x.topic_id, -COUNT(*) FROM x {public} GROUP BY x.topic_id
                 """,
                 [chunk],
             )
+            topics_moved = Counter(dict(cursor.fetchall()))
             cursor.execute(
                 f"""
-                INSERT INTO {topic_table} AS t (researcher_id, topic_id, works_count)
-                SELECT researcher_id, topic_id, works_count FROM counts_topic_new
-                ORDER BY researcher_id, topic_id
-                ON CONFLICT (researcher_id, topic_id) DO UPDATE
-                SET works_count = EXCLUDED.works_count
-                WHERE t.works_count <> EXCLUDED.works_count
+                WITH x AS (
+                    INSERT INTO {topic_table} AS t (researcher_id, topic_id, works_count)
+                    SELECT researcher_id, topic_id, works_count FROM counts_topic_new
+                    ORDER BY researcher_id, topic_id
+                    ON CONFLICT (researcher_id, topic_id) DO UPDATE
+                    SET works_count = EXCLUDED.works_count
+                    WHERE t.works_count <> EXCLUDED.works_count
+                    RETURNING t.researcher_id, t.topic_id, t.xmax = 0 AS added
+                ) SELECT x.topic_id, COUNT(*) FROM x {public} WHERE x.added GROUP BY x.topic_id
                 """
             )
+            topics_moved.update(dict(cursor.fetchall()))
+            if move_topic_counts:
+                documents.move_topic_counts(topics_moved)
             # Unchanged researchers are not written (no new row version, no page bump).
             cursor.execute(
                 f"""
@@ -404,9 +422,8 @@ def refresh_after_import(read: TouchedRecord) -> set[int]:
         affected = _refresh_everything() | touched_ids
     else:
         recount = sorted(read.recount_ids())
-        contributions = topic_contributions(researcher_ids=recount)
-        refresh_researcher_counts(researcher_ids=recount)
-        refresh_search_documents(researcher_ids=recount, topics_before=contributions)
+        refresh_researcher_counts(researcher_ids=recount, move_topic_counts=True)
+        refresh_search_documents(researcher_ids=recount, recount_topics=False)
         edges_moved = refresh_coauthor_edges_of_works(
             work_ids=read.work_ids(), departed=read.departed_pairs()
         )

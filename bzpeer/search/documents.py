@@ -61,54 +61,38 @@ def _tables() -> dict[str, str]:
     }
 
 
-def topic_contributions(*, researcher_ids: Iterable[int]) -> Counter[int]:
-    """Per topic, how many of these researchers its `researchers_count` counts (public
-    records with a per-topic row). Read through the per-researcher index: the cost follows
-    the researchers, not the size of their topics."""
-    t = _tables()
-    counts: Counter[int] = Counter()
-    for chunk in chunked(sorted(set(researcher_ids))):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                SELECT rt.topic_id, COUNT(*) FROM {t["rtopic"]} rt
-                JOIN {t["researcher"]} r ON r.id = rt.researcher_id AND {visible_sql("r")}
-                WHERE rt.researcher_id = ANY(%s) GROUP BY rt.topic_id
-                """,
-                [chunk],
-            )
-            counts.update(dict(cursor.fetchall()))
-    return counts
-
-
 def refresh_search_documents(
     *,
     researcher_ids: Iterable[int],
     topic_ids: Iterable[int] = (),
-    topics_before: Counter[int] | None = None,
+    recount_topics: bool = True,
 ) -> None:
     """Rebuild the membership rows and search documents of these researchers, then the
     researcher counts of every institution and topic they are (or were) linked to.
 
-    Per-topic rows are kept by the counts refresh, which runs first and deletes the rows
-    of topics a researcher left: pass those topics (read before it) as `topic_ids`, and
-    each topic is recounted in full. Or pass `topics_before`, `topic_contributions` of the
-    same researchers read before the change, when the change hid, showed or merged none
-    of them: each topic's count then moves by the difference (a recount reads every
-    researcher of a topic, which grows with the corpus, not with the change)."""
+    Institutions' counts move with the membership rows written here. Per-topic rows are
+    kept by the counts refresh, which runs first and deletes the rows of topics a
+    researcher left: pass those topics (read before it) as `topic_ids`, and each topic
+    they are or were linked to is recounted in full (what a change that hid, showed or
+    merged someone needs). `recount_topics=False` when the counts refresh already moved
+    the topics' counts with the rows it wrote (`move_topic_counts`, an import's refresh):
+    a recount reads every researcher of a topic, which grows with the corpus, not with
+    the change."""
     t = _tables()
     listed = listing.listed_sql("a", "w")
     # A record's institutions are public while the record is and its affiliation is shown.
     shown = f"{visible_sql('r')} AND NOT r.affiliation_hidden"
-    institutions: set[int] = set()
     topics = set(topic_ids)
     for chunk in chunked(sorted(set(researcher_ids))):
+        members_moved: Counter[int] = Counter()  # per institution: rows inserted - deleted
         with transaction.atomic(), connection.cursor() as cursor:
             # The rows as they should be go into temporary tables, and only the difference
             # is written: a change moves a few of the touched researchers' rows, and
             # rewriting all of them (GIN entries of every document included) cost most of
-            # the refresh. An institution gaining or losing a member needs its count
-            # refreshed: the written and deleted rows name them.
+            # the refresh. An institution's count is its number of membership rows, so it
+            # moves by the rows deleted and inserted here (a row whose works count moved
+            # leaves it as it is): recounting every member of each institution a touched
+            # researcher is linked to read hundreds of rows for each.
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS search_member_new (LIKE {t['member']}, "
                 "PRIMARY KEY (researcher_id, institution_id)) "
@@ -155,7 +139,8 @@ def refresh_search_documents(
                 """,
                 [chunk],
             )
-            institutions |= {row[0] for row in cursor.fetchall()}
+            for (institution_id,) in cursor.fetchall():
+                members_moved[institution_id] -= 1
             cursor.execute(
                 f"""
                 INSERT INTO {t["member"]} AS m (researcher_id, institution_id, works_count,
@@ -166,10 +151,11 @@ def refresh_search_documents(
                 SET works_count = EXCLUDED.works_count, is_last_known = EXCLUDED.is_last_known
                 WHERE (m.works_count, m.is_last_known)
                     IS DISTINCT FROM (EXCLUDED.works_count, EXCLUDED.is_last_known)
-                RETURNING m.institution_id
+                RETURNING m.institution_id, m.xmax = 0
                 """
             )
-            institutions |= {row[0] for row in cursor.fetchall()}
+            for institution_id, inserted in cursor.fetchall():
+                members_moved[institution_id] += inserted
             cursor.execute(
                 f"""
                 INSERT INTO search_document_new (researcher_id, document, names, works_count)
@@ -213,19 +199,18 @@ def refresh_search_documents(
                 """,
                 {"ids": chunk, "config": NAMES_CONFIG},
             )
-            cursor.execute(
-                f"SELECT DISTINCT topic_id FROM {t['rtopic']} WHERE researcher_id = ANY(%s)",
-                [chunk],
-            )
-            topics |= {row[0] for row in cursor.fetchall()}
-    if topics_before is not None:
-        after = topic_contributions(researcher_ids=researcher_ids)
-        _move_topic_counts(
-            {topic: after[topic] - topics_before[topic] for topic in after.keys() | topics_before}
-        )
-        topics = set()
-    # Once for all the chunks: a count is one indexed scan per institution or topic.
-    refresh_link_counts(institution_ids=institutions, topic_ids=topics)
+            if recount_topics:
+                cursor.execute(
+                    f"SELECT DISTINCT topic_id FROM {t['rtopic']} WHERE researcher_id = ANY(%s)",
+                    [chunk],
+                )
+                topics |= {row[0] for row in cursor.fetchall()}
+            # In the transaction that wrote the rows: a refresh killed after it commits
+            # has nothing left to move, and one killed before moved nothing.
+            _move_counts(t["institution"], members_moved)
+    if recount_topics:
+        # Once for all the chunks: a count is one indexed scan per topic.
+        refresh_topic_counts(topic_ids=topics)
 
 
 def _document_params() -> dict[str, str | int]:
@@ -297,55 +282,50 @@ def _document_select(where: str, *, full: bool) -> str:
     """
 
 
-def _move_topic_counts(deltas: dict[int, int]) -> None:
-    moved = sorted((topic, delta) for topic, delta in deltas.items() if delta)
+def move_topic_counts(deltas: dict[int, int]) -> None:
+    """Move topics' `researchers_count` by `deltas` (per topic: per-topic rows of public
+    researchers added, less those removed)."""
+    _move_counts(_tables()["topic"], deltas)
+
+
+def _move_counts(table: str, deltas: dict[int, int]) -> None:
+    """Move `researchers_count` of these institutions or topics (`table`) by `deltas`."""
+    moved = sorted((pk, delta) for pk, delta in deltas.items() if delta)
     if not moved:
         return
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {Topic._meta.db_table} tp
-            SET researchers_count = GREATEST(tp.researchers_count + d.delta, 0)
+            UPDATE {table} x
+            SET researchers_count = GREATEST(x.researchers_count + d.delta, 0)
             FROM unnest(%s::bigint[], %s::integer[]) AS d(id, delta)
-            WHERE tp.id = d.id
+            WHERE x.id = d.id
             """,
-            [[topic for topic, _ in moved], [delta for _, delta in moved]],
+            [[pk for pk, _ in moved], [delta for _, delta in moved]],
         )
 
 
-def refresh_link_counts(*, institution_ids: Iterable[int], topic_ids: Iterable[int]) -> None:
-    """Recount `researchers_count` of these institutions and topics (merged and hidden
-    researchers left out)."""
+def refresh_topic_counts(*, topic_ids: Iterable[int]) -> None:
+    """Recount `researchers_count` of these topics (merged and hidden researchers left
+    out)."""
     t = _tables()
-    institution_ids = sorted(set(institution_ids))
     topic_ids = sorted(set(topic_ids))
-    with transaction.atomic(), connection.cursor() as cursor:
-        if institution_ids:
-            cursor.execute(
-                f"""
-                UPDATE {t["institution"]} i SET researchers_count = COALESCE(c.n, 0)
-                FROM unnest(%(ids)s::bigint[]) AS x(id)
-                LEFT JOIN (SELECT institution_id, COUNT(*) AS n FROM {t["member"]}
-                           WHERE institution_id = ANY(%(ids)s) GROUP BY institution_id) c
-                       ON c.institution_id = x.id
-                WHERE i.id = x.id AND i.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
-                """,
-                {"ids": institution_ids},
-            )
-        if topic_ids:
-            cursor.execute(
-                f"""
-                UPDATE {t["topic"]} tp SET researchers_count = COALESCE(c.n, 0)
-                FROM unnest(%(ids)s::bigint[]) AS x(id)
-                LEFT JOIN (SELECT rt.topic_id, COUNT(*) AS n FROM {t["rtopic"]} rt
-                           JOIN {t["researcher"]} r ON r.id = rt.researcher_id
-                                AND {visible_sql("r")}
-                           WHERE rt.topic_id = ANY(%(ids)s) GROUP BY rt.topic_id) c
-                       ON c.topic_id = x.id
-                WHERE tp.id = x.id AND tp.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
-                """,
-                {"ids": topic_ids},
-            )
+    if not topic_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {t["topic"]} tp SET researchers_count = COALESCE(c.n, 0)
+            FROM unnest(%(ids)s::bigint[]) AS x(id)
+            LEFT JOIN (SELECT rt.topic_id, COUNT(*) AS n FROM {t["rtopic"]} rt
+                       JOIN {t["researcher"]} r ON r.id = rt.researcher_id
+                            AND {visible_sql("r")}
+                       WHERE rt.topic_id = ANY(%(ids)s) GROUP BY rt.topic_id) c
+                   ON c.topic_id = x.id
+            WHERE tp.id = x.id AND tp.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
+            """,
+            {"ids": topic_ids},
+        )
 
 
 def refresh_all_search_documents() -> int:

@@ -188,3 +188,43 @@ def test_a_newer_copy_is_compared_in_the_database_and_only_its_changes_are_count
     assert again.error is None, again.stderr
     assert "Nothing changed" in again.stdout
     assert Work.objects.get(source_id=LLAMA).title == newer["title"]
+
+
+def test_a_newer_copy_moves_institution_and_topic_counts_as_a_recount_would(tmp_path):
+    """An import moves institutions' and topics' researcher counts by the membership and
+    per-topic rows it added and removed, not by recounting them: the result is what a
+    full recount gives. (No hook: the refresh after the import runs for real.)"""
+    from bzpeer.search.documents import refresh_all_search_documents
+    from works.models import Institution, Topic
+
+    def counts() -> tuple[dict, dict]:
+        return (
+            dict(Institution.objects.values_list("source_id", "researchers_count")),
+            dict(Topic.objects.values_list("source_id", "researchers_count")),
+        )
+
+    record = llama(OLD)
+    run_command(write(tmp_path / "a.jsonl", [record]))
+    kept, *dropped = [topic["id"] for topic in record["topics"]]
+    institutions_before, topics_before = counts()
+    newer = llama(NEW)
+    newer["topics"] = newer["topics"][:1]
+    newer["authorships"].pop()
+    newer["authorships"][0]["institutions"] = [
+        {
+            "id": "https://openalex.org/I4210114444",
+            "display_name": "Meta (United States)",
+            "country_code": "US",
+            "type": "company",
+        }
+    ]
+
+    result = run_command(write(tmp_path / "b.jsonl", [newer]))
+
+    assert result.error is None, result.stderr
+    institutions, topics = counts()
+    assert institutions["https://openalex.org/I4210114444"] >= 1
+    assert all(topics[topic] < topics_before[topic] for topic in dropped)
+    assert institutions != institutions_before
+    refresh_all_search_documents()
+    assert counts() == (institutions, topics)
