@@ -33,7 +33,9 @@ def refresh_after_import(read: touched.Pending) -> None:
 # full rebuild swapping in new tables) nothing is marked, and with autovacuum off (as on
 # some machines) nothing ever would be.
 VACUUMED_AFTER_IMPORT = (
+    Work,  # its listing index: whether a work is listed, its team and year
     Authorship,
+    Authorship.institutions.through,
     Work.topics.through,
     CoauthorEdge,
     ResearcherTopic,

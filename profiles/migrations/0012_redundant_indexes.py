@@ -3,6 +3,32 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+# Django's own index of each of these keys (the name it gives it in every database).
+FOREIGN_KEY_INDEXES = [
+    (
+        "profiles_researcher",
+        "last_known_institution_id",
+        "profiles_researcher_last_known_institution_id_1914a4d7",
+    ),
+    ("profiles_researcher", "merged_into_id", "profiles_researcher_merged_into_id_932b4899"),
+    (
+        "profiles_researcherinstitution",
+        "institution_id",
+        "profiles_researcherinstitution_institution_id_47420557",
+    ),
+    (
+        "profiles_researcherinstitution",
+        "researcher_id",
+        "profiles_researcherinstitution_researcher_id_4b455a53",
+    ),
+    (
+        "profiles_researchertopic",
+        "researcher_id",
+        "profiles_researchertopic_researcher_id_44879aec",
+    ),
+    ("profiles_researchertopic", "topic_id", "profiles_researchertopic_topic_id_3062695b"),
+]
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -11,60 +37,77 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="researcher",
-            name="last_known_institution",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="researchers",
-                to="works.institution",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="researcher",
-            name="merged_into",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="merged_records",
-                to="profiles.researcher",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="researcherinstitution",
-            name="institution",
-            field=models.ForeignKey(
-                db_index=False, on_delete=django.db.models.deletion.CASCADE, to="works.institution"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="researcherinstitution",
-            name="researcher",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                to="profiles.researcher",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="researchertopic",
-            name="researcher",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                to="profiles.researcher",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="researchertopic",
-            name="topic",
-            field=models.ForeignKey(
-                db_index=False, on_delete=django.db.models.deletion.CASCADE, to="works.topic"
-            ),
+        # Only the indexes go: altering the fields in the database would also drop and
+        # re-add (re-validate) their foreign keys, a scan of each table.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="researcher",
+                    name="last_known_institution",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="researchers",
+                        to="works.institution",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="researcher",
+                    name="merged_into",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="merged_records",
+                        to="profiles.researcher",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="researcherinstitution",
+                    name="institution",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="works.institution",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="researcherinstitution",
+                    name="researcher",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="profiles.researcher",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="researchertopic",
+                    name="researcher",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="profiles.researcher",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="researchertopic",
+                    name="topic",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="works.topic",
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    f"DROP INDEX IF EXISTS {name}",
+                    reverse_sql=f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})",
+                )
+                for table, column, name in FOREIGN_KEY_INDEXES
+            ],
         ),
     ]

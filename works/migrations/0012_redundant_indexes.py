@@ -15,6 +15,12 @@ REDUNDANT_THROUGH_INDEXES = [
     ),
 ]
 
+# Django's own index of each of these keys (the name it gives it in every database).
+FOREIGN_KEY_INDEXES = [
+    ("works_authorship", "researcher_id", "works_authorship_researcher_id_2c6f63e6"),
+    ("works_authorship", "work_id", "works_authorship_work_id_2b6feac7"),
+]
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -23,25 +29,38 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="authorship",
-            name="researcher",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="authorships",
-                to="profiles.researcher",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="authorship",
-            name="work",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="authorships",
-                to="works.work",
-            ),
+        # Only the indexes go: altering the fields in the database would also drop and
+        # re-add (re-validate) their foreign keys, a scan of each table.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="authorship",
+                    name="researcher",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authorships",
+                        to="profiles.researcher",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="authorship",
+                    name="work",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authorships",
+                        to="works.work",
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    f"DROP INDEX IF EXISTS {name}",
+                    reverse_sql=f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})",
+                )
+                for table, column, name in FOREIGN_KEY_INDEXES
+            ],
         ),
         *[
             migrations.RunSQL(
