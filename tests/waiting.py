@@ -68,3 +68,18 @@ def wait_for_lock_waiters(count: int, threads: list[threading.Thread]) -> None:
             what=f"{count} sessions waiting for the row lock",
             explain=sessions,
         )
+
+
+def start_waiting_for_lock(threads: list[threading.Thread]) -> None:
+    """Start `threads` and return once each waits for a lock this test's transaction holds:
+    when it lets go, they really race."""
+    for thread in threads:
+        thread.start()
+    wait_for_lock_waiters(len(threads), threads)
+
+
+def join_all(threads: list[threading.Thread], *, timeout: float = 60) -> None:
+    """Wait for `threads` to end; fail if one is still running after `timeout`."""
+    for thread in threads:
+        thread.join(timeout=timeout)
+        assert not thread.is_alive(), "a thread did not finish"

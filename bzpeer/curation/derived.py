@@ -37,6 +37,7 @@ from profiles.models import Follow, Researcher, ResearcherTopic, visible_sql
 from profiles.trust import TrustInputs, compute_trust
 from works.importer.touched import Pending as TouchedRecord
 from works.models import Authorship, Work
+from works.reading import authorships_in_work_order_sql
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,9 @@ def refresh_researcher_counts(
     follow_table = Follow._meta.db_table
     # Only the works the profile lists count (claims.listing: not hidden, not "not me").
     listed = listing.listed_sql("a", "w")
+    mine = authorships_in_work_order_sql(
+        "a.researcher_id = ANY(%s)", columns="a.researcher_id, a.work_id"
+    )
     for chunk in chunked(sorted(set(researcher_ids)), size=COUNTS_CHUNK):
         with transaction.atomic(), connection.cursor() as cursor:
             # Each statement starts from the chunk's ids and follows indexes; a hash join
@@ -85,12 +89,13 @@ def refresh_researcher_counts(
             cursor.execute("TRUNCATE counts_topic_new")  # inside an outer transaction too
             cursor.execute(
                 f"""
+                WITH a AS MATERIALIZED ({mine})
                 INSERT INTO counts_topic_new (researcher_id, topic_id, works_count)
                 SELECT a.researcher_id, wt.topic_id, COUNT(*)
-                FROM {authorship_table} a
+                FROM a
                 JOIN {work_table} w ON w.id = a.work_id
                 JOIN {work_topics_table} wt ON wt.work_id = a.work_id
-                WHERE a.researcher_id = ANY(%s) AND {listed}
+                WHERE {listed}
                 GROUP BY a.researcher_id, wt.topic_id
                 """,
                 [chunk],

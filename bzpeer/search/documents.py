@@ -41,6 +41,7 @@ from profiles.models import (
     visible_sql,
 )
 from works.models import Authorship, Institution, Topic, Work
+from works.reading import authorships_in_work_order_sql
 
 TOPICS_IN_DOCUMENT = 10
 INSTITUTIONS_IN_DOCUMENT = 10
@@ -82,6 +83,10 @@ def refresh_search_documents(
     listed = listing.listed_sql("a", "w")
     # A record's institutions are public while the record is and its affiliation is shown.
     shown = f"{visible_sql('r')} AND NOT r.affiliation_hidden"
+    # Authorship ids follow their works' order, so their institutions are read in order too.
+    mine = authorships_in_work_order_sql(
+        "a.researcher_id = ANY(%(ids)s)", columns="a.id, a.researcher_id, a.work_id"
+    )
     topics = set(topic_ids)
     for chunk in chunked(sorted(set(researcher_ids))):
         members_moved: Counter[int] = Counter()  # per institution: rows inserted - deleted
@@ -106,17 +111,18 @@ def refresh_search_documents(
             cursor.execute("TRUNCATE search_member_new, search_document_new")
             cursor.execute(
                 f"""
+                WITH a AS MATERIALIZED ({mine})
                 INSERT INTO search_member_new (id, researcher_id, institution_id, works_count,
                                                is_last_known)
                 SELECT 0, researcher_id, institution_id, SUM(works), BOOL_OR(last_known)
                 FROM (
                     SELECT a.researcher_id, ai.institution_id,
                            COUNT(*) AS works, false AS last_known
-                    FROM {t["authorship"]} a
+                    FROM a
                     JOIN {t["affiliation"]} ai ON ai.authorship_id = a.id
                     JOIN {t["work"]} w ON w.id = a.work_id
                     JOIN {t["researcher"]} r ON r.id = a.researcher_id AND {shown}
-                    WHERE a.researcher_id = ANY(%(ids)s) AND {listed}
+                    WHERE {listed}
                     GROUP BY a.researcher_id, ai.institution_id
                     UNION ALL
                     SELECT r.id, r.last_known_institution_id, 0, true

@@ -20,7 +20,7 @@ from claims.models import Claim
 from profiles.models import Researcher, VerificationLevel
 from tests.claims.helpers import make_user
 from tests.factories import ResearcherFactory
-from tests.waiting import wait_for_lock_waiters
+from tests.waiting import join_all, start_waiting_for_lock
 
 CLAIMS = reverse("admin:claims_claim_changelist")
 STATEMENT = "I am a lecturer at this university and wrote these papers."
@@ -217,12 +217,8 @@ def test_concurrent_approvals_of_competing_claims_leave_one_winner(mailoutbox):
     # Hold the record's row lock until both approvals wait on it: they then really race.
     with transaction.atomic():
         Researcher.objects.select_for_update().get(pk=record.pk)
-        for thread in threads:
-            thread.start()
-        wait_for_lock_waiters(2, threads)
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive()
+        start_waiting_for_lock(threads)
+    join_all(threads)
 
     said = [shown_messages(r) for r in responses]
     winners = [i for i in range(2) if said[i] == [APPROVED_ONE]]

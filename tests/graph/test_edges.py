@@ -330,7 +330,7 @@ def test_two_pairs_refreshes_of_one_change_at_once_count_each_pair_once():
     from django.db import connection, transaction
 
     from graph import edges as edges_module
-    from tests.waiting import wait_for_lock_waiters
+    from tests.waiting import join_all, start_waiting_for_lock
 
     ada, grace, alan = ResearcherFactory.create_batch(3)
     old = WorkFactory(authors_count=2)
@@ -353,12 +353,8 @@ def test_two_pairs_refreshes_of_one_change_at_once_count_each_pair_once():
     threads = [threading.Thread(target=refresh) for _ in range(2)]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [edges_module.PAIRS_REFRESH_LOCK])
-        for thread in threads:
-            thread.start()
-        wait_for_lock_waiters(2, threads)
-    for thread in threads:
-        thread.join(timeout=30)
-        assert not thread.is_alive()
+        start_waiting_for_lock(threads)
+    join_all(threads)
     assert failures == []
     counts = dict(Researcher.objects.values_list("id", "close_collaborators_count"))
     assert counts == {ada.pk: 2, grace.pk: 1, alan.pk: 1}

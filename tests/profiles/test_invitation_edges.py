@@ -16,7 +16,7 @@ from profiles import invitations
 from profiles.models import Invitation
 from tests.claims.helpers import make_user
 from tests.factories import ResearcherFactory
-from tests.waiting import wait_for_lock_waiters
+from tests.waiting import join_all, start_waiting_for_lock
 
 MESSAGE = {"subject": "Joint review?", "message": "Would you review our preprint with us?"}
 
@@ -81,12 +81,8 @@ def test_six_parallel_sends_by_one_sender_make_five_invitations():
     # lock (a send that does not wait for it fails the wait), and they then really race.
     with transaction.atomic():
         get_user_model().objects.select_for_update().get(pk=sender.pk)
-        for thread in threads:
-            thread.start()
-        wait_for_lock_waiters(6, threads)
-    for thread in threads:
-        thread.join(timeout=30)
-        assert not thread.is_alive()
+        start_waiting_for_lock(threads)
+    join_all(threads)
     assert Invitation.objects.filter(sender=sender).count() == 5
     refused = [r for r in results if not isinstance(r, Invitation)]
     assert len(refused) == 1 and isinstance(refused[0], invitations.InvitationLimitReached)

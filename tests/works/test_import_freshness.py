@@ -17,6 +17,13 @@ pytestmark = pytest.mark.django_db
 
 LLAMA = "https://openalex.org/W4322718191"
 OLD, NEW = "2025-01-01T00:00:00", "2025-06-01T12:00:00.123456"
+# An institution none of the demo records names.
+META = {
+    "id": "https://openalex.org/I4210114444",
+    "display_name": "Meta (United States)",
+    "country_code": "US",
+    "type": "company",
+}
 
 
 def llama(updated: str, **changes) -> dict:
@@ -114,14 +121,7 @@ def test_a_newer_copy_changes_topics_and_institutions(tmp_path, hook_calls):
     newer = llama(NEW)
     newer["topics"] = newer["topics"][:1]
     first = newer["authorships"][0]
-    first["institutions"] = [
-        {
-            "id": "https://openalex.org/I4210114444",
-            "display_name": "Meta (United States)",
-            "country_code": "US",
-            "type": "company",
-        }
-    ]
+    first["institutions"] = [META]
 
     result = run_command(write(tmp_path / "b.jsonl", [newer]))
 
@@ -210,20 +210,13 @@ def test_a_newer_copy_moves_institution_and_topic_counts_as_a_recount_would(tmp_
     newer = llama(NEW)
     newer["topics"] = newer["topics"][:1]
     newer["authorships"].pop()
-    newer["authorships"][0]["institutions"] = [
-        {
-            "id": "https://openalex.org/I4210114444",
-            "display_name": "Meta (United States)",
-            "country_code": "US",
-            "type": "company",
-        }
-    ]
+    newer["authorships"][0]["institutions"] = [META]
 
     result = run_command(write(tmp_path / "b.jsonl", [newer]))
 
     assert result.error is None, result.stderr
     institutions, topics = counts()
-    assert institutions["https://openalex.org/I4210114444"] >= 1
+    assert institutions[META["id"]] >= 1
     assert all(topics[topic] < topics_before[topic] for topic in dropped)
     assert institutions != institutions_before
     refresh_all_search_documents()
