@@ -47,18 +47,23 @@ _IS_CLOSE = f"(n >= {CLOSE_MIN_SHARED_WORKS} OR t <= {CLOSE_MAX_TEAM})"
 _EDGE_COLUMNS = "researcher_id, coauthor_id, shared_works, last_year, smallest_team, is_close"
 
 
-def _write_edges_sql(rows: str) -> str:
+def _write_edges_sql(rows: str, *, probe: bool = True) -> str:
     """Write the edges `rows` selects (alias n; columns r, c, n, y, t, close): new and moved
-    ones in one pass, returning both ends of each written. Unchanged ones (nearly all) are
-    filtered out by a read-only probe first: ON CONFLICT locks every conflicting row it
-    meets, a write to its page even when the row stays as it is."""
+    ones in one pass, returning both ends of each written. With `probe`, unchanged ones
+    (nearly all) are filtered out by a read-only probe first: ON CONFLICT locks every
+    conflicting row it meets, a write to its page even when the row stays as it is. (Without
+    it, `rows` holds only edges already known to be new or moved.)"""
     values = "(e.shared_works, e.last_year, e.smallest_team, e.is_close)"
+    unchanged = (
+        f"WHERE NOT EXISTS (SELECT 1 FROM {CoauthorEdge._meta.db_table} e "
+        f"WHERE (e.researcher_id, e.coauthor_id) = (n.r, n.c) AND {values} "
+        "IS NOT DISTINCT FROM (n.n, n.y, n.t, n.close)) "
+        if probe
+        else ""
+    )
     return (
         f"INSERT INTO {CoauthorEdge._meta.db_table} AS e ({_EDGE_COLUMNS}) "
-        f"SELECT r, c, n, y, t, close FROM {rows} WHERE NOT EXISTS ("
-        f"SELECT 1 FROM {CoauthorEdge._meta.db_table} e "
-        f"WHERE (e.researcher_id, e.coauthor_id) = (n.r, n.c) AND {values} "
-        "IS NOT DISTINCT FROM (n.n, n.y, n.t, n.close)) ORDER BY r, c "
+        f"SELECT r, c, n, y, t, close FROM {rows} {unchanged}ORDER BY r, c "
         "ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET "
         "shared_works = EXCLUDED.shared_works, last_year = EXCLUDED.last_year, "
         "smallest_team = EXCLUDED.smallest_team, is_close = EXCLUDED.is_close "
@@ -102,9 +107,15 @@ def rebuild_all_coauthor_edges() -> RebuildStats:
         cursor.execute(f"SET LOCAL work_mem = '{FULL_REBUILD_WORK_MEM}'")
         cursor.execute(f"SET LOCAL maintenance_work_mem = '{FULL_REBUILD_WORK_MEM}'")
         with rebuilt_table(cursor, edge_table) as build:
+            # Written in key order, so a researcher's edges share a few pages: the refresh
+            # of a later import reads the edges of its pairs researcher by researcher, and
+            # with the rows scattered each pair cost a page read of its own (a cold cache
+            # made that most of an incremental import). Aggregated by hash first, then
+            # sorted: sorting the pairs before grouping sorts several times as many rows.
             cursor.execute(
+                f"WITH pairs AS MATERIALIZED ({_pairs_sql('')}) "
                 f"INSERT INTO {build} ({_EDGE_COLUMNS}) "
-                f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM ({_pairs_sql('')}) AS pairs"
+                f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM pairs ORDER BY r, c"
             )
             edges = cursor.rowcount
         changed = _refresh_close_counts(cursor, ids=None)
@@ -258,12 +269,14 @@ def refresh_coauthor_edges_of_works(
                 "CREATE TEMP TABLE IF NOT EXISTS edge_pair (r bigint, c bigint, "
                 "PRIMARY KEY (r, c)) ON COMMIT DELETE ROWS"
             )
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS edge_pair_new (r bigint, c bigint, n integer, "
-                "y smallint, t integer, close boolean, PRIMARY KEY (r, c)) ON COMMIT DELETE ROWS"
-            )
+            for table in ("edge_pair_new", "edge_pair_old"):
+                cursor.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {table} (r bigint, c bigint, n integer, "
+                    "y smallint, t integer, close boolean, PRIMARY KEY (r, c)) "
+                    "ON COMMIT DELETE ROWS"
+                )
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PAIRS_REFRESH_LOCK])
-            cursor.execute("TRUNCATE edge_member, edge_pair, edge_pair_new")
+            cursor.execute("TRUNCATE edge_member, edge_pair, edge_pair_new, edge_pair_old")
             cursor.execute("SET LOCAL jit = off")
             # Index-driven from the chunk's works and pairs, as in the researcher path.
             cursor.execute("SET LOCAL enable_hashjoin = off")
@@ -321,11 +334,22 @@ def refresh_coauthor_edges_of_works(
                 WHERE x.n > 0
                 """
             )
+            # The stored edges of the pairs, read once, under the edge lock (no other pairs
+            # refresh moves them until the commit). An edge and its reverse are written
+            # alike, so one direction tells. Everything below is decided from this copy:
+            # reading the stored edges in each statement (for the counts, the deletes and
+            # the writes) read the same cold pages three times.
+            cursor.execute(
+                f"INSERT INTO edge_pair_old (r, c, n, y, t, close) "
+                "SELECT p.r, p.c, e.shared_works, e.last_year, e.smallest_team, e.is_close "
+                f"FROM edge_pair p JOIN {edge_table} e "
+                "ON (e.researcher_id, e.coauthor_id) = (p.r, p.c)"
+            )
+            cursor.execute("ANALYZE edge_pair_new")
+            cursor.execute("ANALYZE edge_pair_old")
             # Each end's close-collaborator count moves by the pairs that turn close or stop
-            # being close (an edge and its reverse are written alike, so one direction
-            # tells): recounting every edge of each end instead read thousands of rows for
-            # a prolific one. Read before the writes below, under the edge lock, so no
-            # other writer moves a pair in between.
+            # being close: recounting every edge of each end instead read thousands of rows
+            # for a prolific one.
             cursor.execute(
                 f"""
                 UPDATE {researcher_table} rr
@@ -334,11 +358,10 @@ def refresh_coauthor_edges_of_works(
                     SELECT x.id, SUM(x.delta) AS delta
                     FROM (
                         SELECT p.r, p.c, COALESCE(n.close, false)::integer
-                               - COALESCE((SELECT e.is_close FROM {edge_table} e
-                                           WHERE (e.researcher_id, e.coauthor_id)
-                                               = (p.r, p.c)), false)::integer AS delta
+                               - COALESCE(o.close, false)::integer AS delta
                         FROM edge_pair p
                         LEFT JOIN edge_pair_new n ON (n.r, n.c) = (p.r, p.c)
+                        LEFT JOIN edge_pair_old o ON (o.r, o.c) = (p.r, p.c)
                     ) m
                     CROSS JOIN LATERAL (VALUES (m.r, m.delta), (m.c, m.delta)) AS x(id, delta)
                     WHERE m.delta <> 0
@@ -347,21 +370,27 @@ def refresh_coauthor_edges_of_works(
                 WHERE rr.id = d.id AND d.delta <> 0
                 """
             )
-            # Both directions of the pairs: what is stored and no longer wanted goes.
+            # Both directions of the stored pairs that no longer make an edge go.
             for near, far in (("r", "c"), ("c", "r")):
                 cursor.execute(
-                    f"DELETE FROM {edge_table} e USING edge_pair p "
-                    f"WHERE (e.researcher_id, e.coauthor_id) = (p.{near}, p.{far}) "
-                    "AND NOT EXISTS (SELECT 1 FROM edge_pair_new n WHERE (n.r, n.c) = (p.r, p.c)) "
+                    f"DELETE FROM {edge_table} e USING edge_pair_old o "
+                    f"WHERE (e.researcher_id, e.coauthor_id) = (o.{near}, o.{far}) "
+                    "AND NOT EXISTS (SELECT 1 FROM edge_pair_new n WHERE (n.r, n.c) = (o.r, o.c)) "
                     "RETURNING e.researcher_id, e.coauthor_id"
                 )
                 for row in cursor.fetchall():
                     written.update(row)
-            # New and moved edges, both directions.
+            # New and moved edges, both directions; unchanged ones are not touched.
+            moved = (
+                "SELECT n.r, n.c, n.n, n.y, n.t, n.close FROM edge_pair_new n "
+                "LEFT JOIN edge_pair_old o ON (o.r, o.c) = (n.r, n.c) "
+                "WHERE (o.n, o.y, o.t, o.close) IS DISTINCT FROM (n.n, n.y, n.t, n.close)"
+            )
             cursor.execute(
                 _write_edges_sql(
-                    "(SELECT r, c, n, y, t, close FROM edge_pair_new "
-                    "UNION ALL SELECT c, r, n, y, t, close FROM edge_pair_new) n"
+                    f"(WITH moved AS MATERIALIZED ({moved}) SELECT r, c, n, y, t, close "
+                    "FROM moved UNION ALL SELECT c, r, n, y, t, close FROM moved) n",
+                    probe=False,
                 )
             )
             for row in cursor.fetchall():

@@ -176,17 +176,22 @@ def refresh_all_researcher_counts() -> int:
         # Into a fresh table swapped in: rewriting every row in place maintains four indexes
         # and queues two foreign-key checks per row for the commit (at 100k works that was
         # 36 s of 40). A researcher lists a work once and a work carries a topic once, so a
-        # count of rows is the count of distinct works.
+        # count of rows is the count of distinct works. Written in key order (aggregated
+        # first, then sorted), so a researcher's rows share a page or two for the next
+        # import's refresh of them.
         with rebuilt_table(cursor, topic_table) as build:
             cursor.execute(
                 f"""
+                WITH counted AS MATERIALIZED (
+                    SELECT a.researcher_id, wt.topic_id, COUNT(*) AS works_count
+                    FROM {authorship_table} a
+                    JOIN {work_table} w ON w.id = a.work_id
+                    JOIN {work_topics_table} wt ON wt.work_id = a.work_id
+                    WHERE {listed}
+                    GROUP BY a.researcher_id, wt.topic_id
+                )
                 INSERT INTO {build} ({row})
-                SELECT a.researcher_id, wt.topic_id, COUNT(*)
-                FROM {authorship_table} a
-                JOIN {work_table} w ON w.id = a.work_id
-                JOIN {work_topics_table} wt ON wt.work_id = a.work_id
-                WHERE {listed}
-                GROUP BY a.researcher_id, wt.topic_id
+                SELECT {row} FROM counted ORDER BY researcher_id, topic_id
                 """
             )
             # What the table's page-cache triggers would have bumped: the profiles whose

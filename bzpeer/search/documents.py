@@ -372,6 +372,8 @@ def refresh_all_search_documents() -> int:
                     WHERE {shown} AND r.last_known_institution_id IS NOT NULL
                 ) linked
                 GROUP BY researcher_id, institution_id
+                -- In key order: a researcher's rows share a page for the next refresh.
+                ORDER BY researcher_id, institution_id
                 """
             )
         with rebuilt_table(cursor, t["search"]) as search:

@@ -64,3 +64,25 @@ def test_the_full_refresh_equals_the_per_researcher_one_and_keeps_the_triggers()
     after = dict(ContentVersion.objects.filter(kind="R").values_list("object_id", "version"))
     assert after[cy.pk] != before.get(cy.pk)  # its per-topic rows came back
     assert after[ada.pk] == before.get(ada.pk)  # unchanged: not bumped
+
+
+def test_the_full_refresh_stores_per_topic_rows_in_key_order():
+    """A researcher's per-topic rows share a page after a full refresh, for the next
+    import's refresh of them."""
+    people = ResearcherFactory.create_batch(10)
+    topics = TopicFactory.create_batch(8)
+    for index in range(20):
+        work = WorkFactory()
+        work.topics.set(topics[index % 5 : index % 5 + 3])
+        AuthorshipFactory(work=work, researcher=people[index % 10], order=0)
+        AuthorshipFactory(work=work, researcher=people[(index * 3 + 1) % 10], order=1)
+
+    refresh_all_researcher_counts()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT researcher_id, topic_id FROM {ResearcherTopic._meta.db_table} ORDER BY ctid"
+        )
+        stored = cursor.fetchall()
+    assert len(stored) > 30
+    assert stored == sorted(stored)
