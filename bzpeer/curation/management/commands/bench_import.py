@@ -7,9 +7,12 @@
 3. Imports it end to end with `manage.py import_openalex ROOT --workers N` in a child
    process (derived data included) and reads the child's wall time, per-phase times and
    peak RSS (the largest of the importer and its worker processes). Every timed step
-   (imports and floor) starts after a CHECKPOINT: none pays for an earlier one's writes.
-4. A rerun of the same snapshot; 1,000 changed works as a newer partition (titles changed,
-   one author dropped each), into the corpus with its derived data in place.
+   but the first changed works starts after a CHECKPOINT: none pays for an earlier one's
+   writes.
+4. 1,000 changed works as a newer partition (titles changed, one author dropped each),
+   into the corpus with its derived data in place: once right after the first import,
+   while Postgres and the kernel still write it back (reported, not held to the target),
+   and once settled, after a rerun of the same snapshot (the target's figure).
 5. The floor: the rows the import wrote are copied out of every table it filled, the
    tables emptied, and the same rows COPY'd back into the same tables, timed; then the
    full co-author edge rebuild and per-researcher counts.
@@ -36,7 +39,7 @@ from django.db import connection, models
 
 from bzpeer.curation.derived import refresh_all_researcher_counts
 from graph.bench import corpus as corpus_module
-from graph.bench.snapshot import write_snapshot
+from graph.bench.snapshot import UPDATED, write_snapshot
 from graph.edges import rebuild_all_coauthor_edges
 from graph.management.commands.bench_graph import Command as GraphBench
 from graph.management.commands.bench_graph import _cpu_model, _ram
@@ -114,13 +117,19 @@ class Command(BaseCommand):
             figures["import"] = first
             self.say(f"Import: {first['wall_s']:.0f}s, {works / first['wall_s']:,.0f} works/s")
             figures["rows"] = self.row_counts()
+            self.write_changes(root, "2025-06-01", source_part=0)
+            busy = self.run_import(root, options["workers"], settled=False)
+            figures["changed_busy"] = busy
+            self.say(
+                f"{CHANGED_WORKS:,} changed works right after the import: {busy['wall_s']:.1f}s"
+            )
             rerun = self.run_import(root, options["workers"])
             figures["rerun_s"] = rerun["wall_s"]
             self.say(f"Rerun: {rerun['wall_s']:.1f}s")
-            self.write_changes(root, corpus)
+            self.write_changes(root, "2025-07-01", source_part=1)
             changed = self.run_import(root, options["workers"])
             figures["changed"] = changed
-            self.say(f"{CHANGED_WORKS:,} changed works: {changed['wall_s']:.1f}s")
+            self.say(f"{CHANGED_WORKS:,} changed works, settled: {changed['wall_s']:.1f}s")
             # After the incremental run: emptying the tables for the floor (TRUNCATE ...
             # CASCADE) also empties the derived tables (edges, per-topic rows, search
             # documents), and a change imported after it would rebuild them from nothing.
@@ -154,7 +163,7 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
-    def run_import(self, root: Path, workers: int) -> dict[str, Any]:
+    def run_import(self, root: Path, workers: int, *, settled: bool = True) -> dict[str, Any]:
         db = connection.settings_dict
         host = db.get("HOST") or "127.0.0.1"
         url = f"postgres://{db.get('USER') or 'postgres'}@{host}:{db.get('PORT') or 5432}"
@@ -164,7 +173,8 @@ class Command(BaseCommand):
             "DEBUG": "false",
             "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-only"),
         }
-        self.checkpoint()
+        if settled:
+            self.checkpoint()
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
         done = subprocess.run(
@@ -238,12 +248,14 @@ class Command(BaseCommand):
             raw.commit()
         return time.perf_counter() - started
 
-    def write_changes(self, root: Path, corpus: corpus_module.Corpus) -> None:
-        """A newer partition with CHANGED_WORKS works: new title, last author dropped."""
+    def write_changes(self, root: Path, updated: str, *, source_part: int) -> None:
+        """A newer partition (`updated_date=<updated>`) with the first CHANGED_WORKS works of
+        the snapshot's part number `source_part`: new title, last author dropped."""
         import gzip
 
-        source = sorted((root / "data" / "works").glob("updated_date=*/part_*.gz"))[0]
-        target = root / "data" / "works" / "updated_date=2025-06-01" / "part_000.gz"
+        parts = sorted((root / "data" / "works").glob(f"updated_date={UPDATED}/part_*.gz"))
+        source = parts[source_part % len(parts)]  # a small corpus may have one part
+        target = root / "data" / "works" / f"updated_date={updated}" / "part_000.gz"
         target.parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(source, "rb") as lines, gzip.open(target, "wb", compresslevel=1) as out:
             for count, line in enumerate(lines):
@@ -251,7 +263,7 @@ class Command(BaseCommand):
                     break
                 record = orjson.loads(line)
                 record["title"] = f"{record['title']} (revised)"
-                record["updated_date"] = "2025-06-01T00:00:00"
+                record["updated_date"] = f"{updated}T00:00:00"
                 if len(record["authorships"]) > 1:
                     record["authorships"] = record["authorships"][:-1]
                 out.write(orjson.dumps(record) + b"\n")
@@ -284,7 +296,7 @@ def render(f: dict[str, Any], facts: dict[str, str]) -> str:
     rate = works / first["wall_s"]
     floor_rate = works / f["floor_s"] if f["floor_s"] else 0.0
     phases = ", ".join(f"{k} {v:.0f}s" for k, v in first["phases"].items())
-    changed = f["changed"]
+    changed, busy = f["changed"], f["changed_busy"]
     rows = ", ".join(f"{table} {n:,}" for table, n in f["rows"].items())
     lines = [
         f"Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {facts['machine']}; "
@@ -308,6 +320,8 @@ def render(f: dict[str, Any], facts: dict[str, str]) -> str:
         f"| {CHANGED_WORKS:,} changed works (newer partition), derived data included | "
         f"{changed['wall_s']:,.1f} s ({_phases(changed['phases'])}) | "
         f"≤ 10 s: {'met' if changed['wall_s'] <= 10 else 'missed'} |",
+        f"| the same, right after the first import (its write-back still running) | "
+        f"{busy['wall_s']:,.1f} s ({_phases(busy['phases'])}) | (not the target's figure) |",
         f"| full co-author edge rebuild ({f['edge_rows']:,} rows) | {f['edges_s']:,.0f} s | "
         f"≤ 180 s: {'met' if f['edges_s'] <= 180 else 'missed'} |",
         f"| per-researcher counts, all | {f['counts_s']:,.0f} s | ≤ 60 s: "
