@@ -433,3 +433,46 @@ def test_the_beat_task_imports_new_partitions_of_the_configured_snapshot(
     assert "Parts: 1 imported" in first
     assert "Parts: 0 imported, 1 skipped" in second
     assert Work.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_a_long_import_analyses_the_tables_between_parts(snapshot_root, hook_calls, monkeypatch):
+    """Not only at its end: with autovacuum off the planner would otherwise plan every batch
+    from the statistics of the tables before the import."""
+    from works.importer import service
+
+    total_parts = len(list(snapshot_root.glob("data/*/updated_date=*/*.gz")))
+    seen: list[tuple[int, float]] = []
+    analyse = service.analyze_changed_tables
+
+    def analyse_and_look() -> None:
+        analyse()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Work._meta.db_table]
+            )
+            seen.append((ImportedPart.objects.count(), cursor.fetchone()[0]))
+
+    monkeypatch.setattr(service, "ANALYZE_AFTER_RECORDS", 300)
+    monkeypatch.setattr(service, "analyze_changed_tables", analyse_and_look)
+
+    assert run_command(snapshot_root).error is None
+
+    during = [(parts, works) for parts, works in seen if parts < total_parts]
+    assert len(during) >= 2
+    # An analysis between two works parts counted the works imported so far.
+    assert any(0 < works < CORPUS_WORKS for _, works in during)
+
+
+def test_the_tables_are_analysed_each_time_the_import_grows_by_half(monkeypatch):
+    from works.importer import service
+
+    calls: list[int] = []
+    growth = service.AnalyzeAsTablesGrow()
+    monkeypatch.setattr(service, "ANALYZE_AFTER_RECORDS", 10)
+    monkeypatch.setattr(service, "analyze_changed_tables", lambda: calls.append(growth.imported))
+
+    done = [growth.add(n) for n in (5, 5, 4, 6, 10, 10, 5)]
+
+    assert done == [False, True, False, True, True, False, True]
+    assert calls == [10, 20, 30, 45]

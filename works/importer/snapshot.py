@@ -206,8 +206,12 @@ def import_snapshot(
 ) -> SnapshotResult:
     """Import every part of the snapshot at `root` not recorded yet (see the module
     docstring). Derived data is not refreshed here: the touched set is durable and the
-    caller refreshes it once, after every part."""
+    caller refreshes it once, after every part. The changed tables are analysed as they
+    grow (in this process, between parts: `AnalyzeAsTablesGrow`)."""
+    from works.importer.service import AnalyzeAsTablesGrow
+
     planned = plan(root)
+    growth = AnalyzeAsTablesGrow()
     result = SnapshotResult(parts_total=len(planned.parts), problems=list(planned.problems))
     for problem in planned.problems:
         report(problem)
@@ -226,6 +230,7 @@ def import_snapshot(
         if not outcome.recorded:
             result.problems.append(outcome.messages[-1])
         state["bytes"] += outcome.part.size
+        growth.add(outcome.stats.records)
         if progress is not None:
             progress(outcome, result, state["bytes"] / total_bytes)
 
