@@ -23,6 +23,46 @@ def rebuilt_table(cursor: Any, table: str) -> Iterator[str]:
     migrations), drop `table` and give the copy its name, its indexes', constraints' and
     triggers. Run inside a transaction. Filling the copy fires none of `table`'s triggers:
     the caller does what they would have done (a page-cache bump) before leaving."""
+    build = create_copy(cursor, table)
+    yield build
+    index_copy(cursor, table)
+    swap_in(cursor, table)
+
+
+def create_copy(cursor: Any, table: str) -> str:
+    """An empty copy of `table` (see `rebuilt_table`), replacing any left by an earlier
+    rebuild that did not finish. Returns its name."""
+    build = f"{table}{BUILD_SUFFIX}"
+    cursor.execute(f"DROP TABLE IF EXISTS {build}")
+    cursor.execute(
+        f"CREATE TABLE {build} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY "
+        "INCLUDING CONSTRAINTS)"
+    )
+    return build
+
+
+def index_copy(cursor: Any, table: str) -> None:
+    """Give the filled copy of `table` its keys and indexes, not its foreign keys: this
+    locks no other table, so it may run in a transaction of its own beside writers of the
+    tables `table` refers to. `swap_in` adds the foreign keys."""
+    build = f"{table}{BUILD_SUFFIX}"
+    indexes, constraints = _table_definition(cursor, table)
+    for name, definition in constraints:
+        if not definition.startswith("FOREIGN KEY"):
+            cursor.execute(f"ALTER TABLE {build} ADD CONSTRAINT {name}{BUILD_SUFFIX} {definition}")
+    for name, definition in indexes:
+        cursor.execute(
+            definition.replace(f"INDEX {name} ON", f"INDEX {name}{BUILD_SUFFIX} ON", 1).replace(
+                f" ON public.{table} ", f" ON public.{build} ", 1
+            )
+        )
+
+
+def swap_in(cursor: Any, table: str) -> None:
+    """Add the indexed copy's foreign keys (each validated in one pass), then drop `table`
+    and give the copy its name, its indexes', constraints' and triggers. Takes the lock
+    that dropping a table's foreign keys needs on the tables it refers to: two swaps of
+    tables referring to the same one must not run in concurrent transactions."""
     build = f"{table}{BUILD_SUFFIX}"
     indexes, constraints = _table_definition(cursor, table)
     cursor.execute(
@@ -31,20 +71,9 @@ def rebuilt_table(cursor: Any, table: str) -> Iterator[str]:
         [table],
     )
     triggers = [definition for (definition,) in cursor.fetchall()]
-    cursor.execute(f"DROP TABLE IF EXISTS {build}")
-    cursor.execute(
-        f"CREATE TABLE {build} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY "
-        "INCLUDING CONSTRAINTS)"
-    )
-    yield build
     for name, definition in constraints:
-        cursor.execute(f"ALTER TABLE {build} ADD CONSTRAINT {name}{BUILD_SUFFIX} {definition}")
-    for name, definition in indexes:
-        cursor.execute(
-            definition.replace(f"INDEX {name} ON", f"INDEX {name}{BUILD_SUFFIX} ON", 1).replace(
-                f" ON public.{table} ", f" ON public.{build} ", 1
-            )
-        )
+        if definition.startswith("FOREIGN KEY"):
+            cursor.execute(f"ALTER TABLE {build} ADD CONSTRAINT {name}{BUILD_SUFFIX} {definition}")
     # Deferred foreign-key checks queued on the old table in this transaction would block
     # its drop: run them now.
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from bzpeer.tableswap import rebuilt_table
+from bzpeer.tableswap import create_copy, index_copy, swap_in
 from bzpeer.utils import chunked
 from claims.listing import not_reported_sql as _not_me
 from graph.models import CoauthorEdge
@@ -92,32 +92,22 @@ class RebuildStats:
         return len(self.researcher_ids)
 
 
-def rebuild_all_coauthor_edges() -> RebuildStats:
-    """Recompute every edge from the authorships into a new table and swap it in.
+def rebuild_all_coauthor_edges(*, filled: int | None = None) -> RebuildStats:
+    """Recompute every edge from the authorships into a new table and swap it in; then
+    every researcher's close-collaborator count.
 
     The new table is filled with no index, constraint or foreign key to maintain per row;
     they are created after the load (the foreign keys validated in one pass each), then the
     old table is dropped and the new one takes its name, its indexes' and constraints'
     names, in the same transaction. Readers see the old edges until the commit and wait only
-    for the swap itself.
+    for the swap itself. With `filled` (the rows `fill_all_coauthor_edges` committed), only
+    the swap is left to do.
     """
     edge_table = CoauthorEdge._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        # One big GROUP BY over every co-author pair: give it room to hash in memory.
-        cursor.execute(f"SET LOCAL work_mem = '{FULL_REBUILD_WORK_MEM}'")
-        cursor.execute(f"SET LOCAL maintenance_work_mem = '{FULL_REBUILD_WORK_MEM}'")
-        with rebuilt_table(cursor, edge_table) as build:
-            # Written in key order, so a researcher's edges share a few pages: the refresh
-            # of a later import reads the edges of its pairs researcher by researcher, and
-            # with the rows scattered each pair cost a page read of its own (a cold cache
-            # made that most of an incremental import). Aggregated by hash first, then
-            # sorted: sorting the pairs before grouping sorts several times as many rows.
-            cursor.execute(
-                f"WITH pairs AS MATERIALIZED ({_pairs_sql('')}) "
-                f"INSERT INTO {build} ({_EDGE_COLUMNS}) "
-                f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM pairs ORDER BY r, c"
-            )
-            edges = cursor.rowcount
+        _give_memory(cursor)
+        edges = _fill(cursor) if filled is None else filled
+        swap_in(cursor, edge_table)
         changed = _refresh_close_counts(cursor, ids=None)
         # Read here, with the rebuild's memory: one hash over the new table. After the
         # commit, with the default memory, the planner walks an index of the new table
@@ -126,6 +116,41 @@ def rebuild_all_coauthor_edges() -> RebuildStats:
         cursor.execute(f"SELECT DISTINCT researcher_id FROM {edge_table}")
         with_edges = frozenset(row[0] for row in cursor.fetchall())
     return RebuildStats(edges=edges, researcher_ids=with_edges, counts_changed=changed)
+
+
+def fill_all_coauthor_edges() -> int:
+    """The long half of a full rebuild, committed on its own: every edge into a fresh copy
+    of the edge table, with its keys and indexes; `rebuild_all_coauthor_edges(filled=...)`
+    then swaps it in. It locks nothing that anyone writes (the copy's foreign keys come
+    with the swap), so it can run on a second connection beside the counts' rebuild.
+    Returns how many edges."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _give_memory(cursor)
+        return _fill(cursor)
+
+
+def _give_memory(cursor) -> None:
+    # One big GROUP BY over every co-author pair: give it room to hash in memory.
+    cursor.execute(f"SET LOCAL work_mem = '{FULL_REBUILD_WORK_MEM}'")
+    cursor.execute(f"SET LOCAL maintenance_work_mem = '{FULL_REBUILD_WORK_MEM}'")
+
+
+def _fill(cursor) -> int:
+    edge_table = CoauthorEdge._meta.db_table
+    build = create_copy(cursor, edge_table)
+    # Written in key order, so a researcher's edges share a few pages: the refresh of a
+    # later import reads the edges of its pairs researcher by researcher, and with the rows
+    # scattered each pair cost a page read of its own (a cold cache made that most of an
+    # incremental import). Aggregated by hash first, then sorted: sorting the pairs before
+    # grouping sorts several times as many rows.
+    cursor.execute(
+        f"WITH pairs AS MATERIALIZED ({_pairs_sql('')}) "
+        f"INSERT INTO {build} ({_EDGE_COLUMNS}) "
+        f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM pairs ORDER BY r, c"
+    )
+    edges = cursor.rowcount
+    index_copy(cursor, edge_table)
+    return edges
 
 
 def should_rebuild_all(touched: int) -> bool:

@@ -164,6 +164,9 @@ class Work(models.Model):
     # The source's citations per year ([{"year": 2024, "cited_by_count": 12}, ...]); NULL
     # when the record did not say (absent is not zero).
     counts_by_year = models.JSONField(null=True, blank=True)
+    # The works this one cites, as the record lists them (OpenAlex ids). Kept, not indexed:
+    # no page or service looks works up by what they cite, and the index (a GIN over some
+    # 25 ids a work) was most of the cost of writing a work at a million of them.
     referenced_works = ArrayField(models.CharField(max_length=255), default=list, blank=True)
     # Authorship entries on the record, as listed (the page's "and N more" counts them).
     authors_count = models.PositiveIntegerField(default=0)
@@ -200,7 +203,6 @@ class Work(models.Model):
         indexes = [
             models.Index(fields=["publication_year"]),
             models.Index(fields=["arxiv_id"]),
-            GinIndex(fields=["referenced_works"], name="work_referenced_gin"),
             # What a refresh after an import reads of each work of the researchers and pairs
             # it recounts (whether it is listed, its team, its year), by index only: a work
             # row with its abstract is a fifth of a page, so reading rows meant a page a

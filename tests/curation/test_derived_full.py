@@ -4,12 +4,16 @@ keeps its page-cache triggers and bumps the profiles whose rows changed."""
 
 from __future__ import annotations
 
-import pytest
-from django.db import connection
+import threading
 
+import pytest
+from django.db import connection, transaction
+
+from bzpeer.curation import derived
 from bzpeer.curation.derived import refresh_all_researcher_counts, refresh_researcher_counts
 from bzpeer.pagecache.models import ContentVersion
-from profiles.models import Researcher, ResearcherTopic
+from graph.models import CoauthorEdge
+from profiles.models import Researcher, ResearcherSearch, ResearcherTopic
 from tests.factories import AuthorshipFactory, ResearcherFactory, TopicFactory, WorkFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +90,63 @@ def test_the_full_refresh_stores_per_topic_rows_in_key_order():
         stored = cursor.fetchall()
     assert len(stored) > 30
     assert stored == sorted(stored)
+
+
+def _everything() -> dict[str, list]:
+    topics, counts = _state()
+    return {
+        "topics": topics,
+        "counts": counts,
+        "close": sorted(Researcher.objects.values_list("pk", "close_collaborators_count")),
+        "edges": sorted(
+            CoauthorEdge.objects.values_list(
+                "researcher_id", "coauthor_id", "shared_works", "smallest_team", "is_close"
+            )
+        ),
+        "documents": sorted(ResearcherSearch.objects.values_list("researcher_id", "works_count")),
+    }
+
+
+def _forget_derived_data() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"TRUNCATE {CoauthorEdge._meta.db_table}, {ResearcherTopic._meta.db_table}, "
+            f"{ResearcherSearch._meta.db_table}"
+        )
+    Researcher.objects.update(works_count=0, topics_count=0, close_collaborators_count=0)
+
+
+@pytest.mark.django_db(transaction=True)  # committed rows: the edges' connection sees them
+def test_outside_a_transaction_the_edges_are_rebuilt_beside_the_counts_with_the_same_result(
+    monkeypatch,
+):
+    """Outside a transaction (a first import's refresh) the edges are rebuilt on a second
+    connection while this one rebuilds counts, per-topic rows and documents; the result is
+    what the one-connection rebuild inside a transaction gives."""
+    team = ResearcherFactory.create_batch(4)
+    topic = TopicFactory()
+    for size in (2, 3, 4, 4):
+        work = WorkFactory(authors_count=size)
+        work.topics.add(topic)
+        for position, researcher in enumerate(team[:size]):
+            AuthorshipFactory(work=work, researcher=researcher, order=position)
+    threads: list[str] = []
+    real_fill = derived.fill_all_coauthor_edges
+
+    def watching():
+        threads.append(threading.current_thread().name)
+        return real_fill()
+
+    monkeypatch.setattr(derived, "fill_all_coauthor_edges", watching)
+
+    beside = derived._refresh_everything()
+    parallel = _everything()
+    _forget_derived_data()
+    with transaction.atomic():
+        in_one = derived._refresh_everything()
+
+    assert len(threads) == 1 and threads[0] != threading.current_thread().name
+    assert beside == in_one == {r.pk for r in team}
+    assert _everything() == parallel
+    assert len(parallel["edges"]) == 12 and parallel["counts"][0][1:] == (4, 1)
+    assert {count for _, count in parallel["close"]} == {3}

@@ -6,7 +6,7 @@ import json
 from datetime import date
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from bzpeer.curation.importing import import_openalex
 from graph.models import CoauthorEdge
@@ -446,6 +446,44 @@ def test_batches_are_committed_separately(tmp_path, monkeypatch, hook_calls):
 
     assert sizes == [40, 40, 27]
     assert Researcher.objects.filter(is_stub=False).count() == 107
+
+
+@pytest.mark.django_db(transaction=True)  # each batch its own transaction, as in production
+def test_each_batch_commits_without_an_fsync_and_with_room_for_pending_index_entries(
+    monkeypatch, hook_calls
+):
+    """A batch's transaction neither waits for its WAL to reach the disk nor merges the
+    referenced works' index pending list every few batches; the settings are its own
+    (SET LOCAL) and the connection is back to the server's afterwards."""
+    seen: list[tuple[str, str]] = []
+    real_write = importer_service.write_batch
+
+    def watching(items, outcome):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('synchronous_commit'), "
+                "current_setting('gin_pending_list_limit')"
+            )
+            seen.append(cursor.fetchone())
+        real_write(items, outcome)
+
+    monkeypatch.setattr(importer_service, "write_batch", watching)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('synchronous_commit'), "
+            "current_setting('gin_pending_list_limit')"
+        )
+        before = cursor.fetchone()
+
+    run_command(DEMO_AUTHORS, batch_size=40)
+
+    assert seen == [("off", "64MB")] * 3
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('synchronous_commit'), "
+            "current_setting('gin_pending_list_limit')"
+        )
+        assert cursor.fetchone() == before
 
 
 # --- bad input ----------------------------------------------------------------------------------

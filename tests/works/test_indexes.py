@@ -69,3 +69,17 @@ def test_the_check_finds_an_index_that_another_leads():
     assert redundant_indexes([Authorship._meta.db_table]) == [
         (Authorship._meta.db_table, "probe_researcher_only", "authorship_researcher_idx")
     ]
+
+
+@pytest.mark.django_db
+def test_the_references_a_work_lists_carry_no_index():
+    """Nothing looks works up by the works they cite: an index of them (some 25 ids a
+    work) was most of what writing a work cost at a million works."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index i JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = %s::regclass AND a.attname = 'referenced_works'",
+            [Work._meta.db_table],
+        )
+        assert cursor.fetchall() == []

@@ -202,6 +202,18 @@ def _forget_logged_queries() -> None:
         connection.queries_log.clear()
 
 
+def _commit_without_waiting_for_the_disk() -> None:
+    """Let this batch's transaction commit without waiting for its WAL to reach the disk
+    (synchronous_commit off, for this transaction only): a batch of 500 works otherwise
+    waits for an fsync at each commit. Safe for the import: the WAL is written in order,
+    so a Postgres crash can lose only the last few batches committed, never one before a
+    batch or a part record that survived; the part is then not recorded as imported and
+    a rerun imports it again (its upserts are idempotent). Nothing is ever half-written."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL gin_pending_list_limit = '64MB'")
+
+
 class _Run:
     def __init__(
         self, report: Report, batch_size: int, refresh_all: bool, max_record_bytes: int
@@ -263,6 +275,7 @@ class _Run:
             # import processes share prolific authors, and each would otherwise hold their
             # version rows locked from its first authorship write to its commit.
             with transaction.atomic(), defer_bumps():
+                _commit_without_waiting_for_the_disk()
                 write_batch(batch, outcome)
                 if self.refresh_all:  # everything named is refreshed in full
                     touched.record(
