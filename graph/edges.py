@@ -141,14 +141,20 @@ def _fill(cursor) -> int:
     # Written in key order, so a researcher's edges share a few pages: the refresh of a
     # later import reads the edges of its pairs researcher by researcher, and with the rows
     # scattered each pair cost a page read of its own (a cold cache made that most of an
-    # incremental import). Aggregated by hash first, then sorted: sorting the pairs before
-    # grouping sorts several times as many rows.
+    # incremental import). Grouped in that order too: the authorships read researcher by
+    # researcher (their index), each one's pairs sorted by co-author alone (an incremental
+    # sort) and counted as they come. At 1M works that took 16 s where a hash aggregate of
+    # the ten million pairs (spilling to disk), then a sort of them, took 30 s. (A memo of
+    # each work's authors is never hit in that order.)
+    cursor.execute("SET LOCAL enable_hashagg = off")
+    cursor.execute("SET LOCAL enable_memoize = off")
     cursor.execute(
-        f"WITH pairs AS MATERIALIZED ({_pairs_sql('')}) "
         f"INSERT INTO {build} ({_EDGE_COLUMNS}) "
-        f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM pairs ORDER BY r, c"
+        f"SELECT r, c, n, y, t, {_IS_CLOSE} FROM ({_pairs_sql('')}) pairs ORDER BY r, c"
     )
     edges = cursor.rowcount
+    cursor.execute("SET LOCAL enable_hashagg TO DEFAULT")
+    cursor.execute("SET LOCAL enable_memoize TO DEFAULT")
     index_copy(cursor, edge_table)
     return edges
 

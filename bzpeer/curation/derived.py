@@ -22,8 +22,12 @@ from django.utils import timezone
 
 from bzpeer.pagecache.triggers import bump_sql
 from bzpeer.search import documents
-from bzpeer.search.documents import refresh_all_search_documents, refresh_search_documents
-from bzpeer.tableswap import rebuilt_table
+from bzpeer.search.documents import (
+    refresh_all_memberships,
+    refresh_all_search_documents,
+    refresh_search_documents,
+)
+from bzpeer.tableswap import BUILD_SUFFIX, create_copy, index_copy, swap_in
 from bzpeer.utils import chunked
 from claims import listing
 from claims.models import Claim
@@ -163,52 +167,79 @@ def refresh_researcher_counts(
                 cursor.execute(f"SET LOCAL {setting} TO DEFAULT")  # for an outer transaction
 
 
-def refresh_all_researcher_counts() -> int:
+def fill_all_researcher_topics() -> None:
+    """The long half of `refresh_all_researcher_counts`, committed on its own: every
+    per-topic row into a fresh copy of the table, with its keys and indexes;
+    `refresh_all_researcher_counts(topics_filled=True)` then swaps it in. It locks nothing
+    that anyone writes (the copy's foreign keys come with the swap), so it can run on a
+    second connection beside other rebuilds."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _give_rebuild_memory(cursor)
+        _fill_researcher_topics(cursor)
+
+
+def _give_rebuild_memory(cursor) -> None:
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+
+
+def _fill_researcher_topics(cursor) -> None:
+    # Into a fresh table swapped in: rewriting every row in place maintains four indexes
+    # and queues two foreign-key checks per row for the commit (at 100k works that was
+    # 36 s of 40). A researcher lists a work once and a work carries a topic once, so a
+    # count of rows is the count of distinct works. Written in key order (aggregated
+    # first, then sorted), so a researcher's rows share a page or two for the next
+    # import's refresh of them.
+    topic_table = ResearcherTopic._meta.db_table
+    build = create_copy(cursor, topic_table)
+    cursor.execute(
+        f"""
+        WITH counted AS MATERIALIZED (
+            SELECT a.researcher_id, wt.topic_id, COUNT(*) AS works_count
+            FROM {Authorship._meta.db_table} a
+            JOIN {Work._meta.db_table} w ON w.id = a.work_id
+            JOIN {Work.topics.through._meta.db_table} wt ON wt.work_id = a.work_id
+            WHERE {listing.listed_sql("a", "w")}
+            GROUP BY a.researcher_id, wt.topic_id
+        )
+        INSERT INTO {build} ({_TOPIC_ROW})
+        SELECT {_TOPIC_ROW} FROM counted ORDER BY researcher_id, topic_id
+        """
+    )
+    index_copy(cursor, topic_table)
+
+
+_TOPIC_ROW = "researcher_id, topic_id, works_count"
+
+
+def refresh_all_researcher_counts(*, topics_filled: bool = False) -> int:
     """Every researcher's counts and per-topic rows, set-based in one transaction (the path
     a refresh takes when a change touched a large share of the corpus). Only researchers
-    whose counts moved are written. Returns how many were."""
+    whose counts moved are written. Returns how many were. With `topics_filled` (after
+    `fill_all_researcher_topics`), the per-topic rows are only swapped in."""
     researcher_table = Researcher._meta.db_table
     authorship_table = Authorship._meta.db_table
     work_table = Work._meta.db_table
-    work_topics_table = Work.topics.through._meta.db_table
     topic_table = ResearcherTopic._meta.db_table
     follow_table = Follow._meta.db_table
     listed = listing.listed_sql("a", "w")
-    row = "researcher_id, topic_id, works_count"
+    build = f"{topic_table}{BUILD_SUFFIX}"
+    row = _TOPIC_ROW
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        # Into a fresh table swapped in: rewriting every row in place maintains four indexes
-        # and queues two foreign-key checks per row for the commit (at 100k works that was
-        # 36 s of 40). A researcher lists a work once and a work carries a topic once, so a
-        # count of rows is the count of distinct works. Written in key order (aggregated
-        # first, then sorted), so a researcher's rows share a page or two for the next
-        # import's refresh of them.
-        with rebuilt_table(cursor, topic_table) as build:
-            cursor.execute(
-                f"""
-                WITH counted AS MATERIALIZED (
-                    SELECT a.researcher_id, wt.topic_id, COUNT(*) AS works_count
-                    FROM {authorship_table} a
-                    JOIN {work_table} w ON w.id = a.work_id
-                    JOIN {work_topics_table} wt ON wt.work_id = a.work_id
-                    WHERE {listed}
-                    GROUP BY a.researcher_id, wt.topic_id
-                )
-                INSERT INTO {build} ({row})
-                SELECT {row} FROM counted ORDER BY researcher_id, topic_id
-                """
+        _give_rebuild_memory(cursor)
+        if not topics_filled:
+            _fill_researcher_topics(cursor)
+        # What the table's page-cache triggers would have bumped: the profiles whose
+        # per-topic rows changed.
+        cursor.execute(
+            bump_sql(
+                "R",
+                f"SELECT researcher_id FROM ((SELECT {row} FROM {build} EXCEPT "
+                f"SELECT {row} FROM {topic_table}) UNION ALL (SELECT {row} FROM "
+                f"{topic_table} EXCEPT SELECT {row} FROM {build})) changed",
             )
-            # What the table's page-cache triggers would have bumped: the profiles whose
-            # per-topic rows changed.
-            cursor.execute(
-                bump_sql(
-                    "R",
-                    f"SELECT researcher_id FROM ((SELECT {row} FROM {build} EXCEPT "
-                    f"SELECT {row} FROM {topic_table}) UNION ALL (SELECT {row} FROM "
-                    f"{topic_table} EXCEPT SELECT {row} FROM {build})) changed",
-                )
-            )
+        )
+        swap_in(cursor, topic_table)
         cursor.execute(
             f"""
             UPDATE {researcher_table} r SET
@@ -452,25 +483,29 @@ def _refresh_everything() -> set[int]:
     above once the touched set is a large share of the corpus (a first import), and its
     cost grows linearly with the corpus. Returns the researchers with edges.
 
-    Outside a transaction, the edges are computed on a second connection while this one
-    rebuilds the counts and documents: each is one long statement on one core, and neither
-    reads what the other writes (at 1M works, about a minute each, one after the other
-    before). The edges are swapped in here afterwards: swapping a table drops its foreign
-    keys, which locks the researchers' table, and two such swaps in concurrent
-    transactions deadlock. The close-collaborator counts, read from the new edges, follow.
-    Inside a caller's transaction, whose uncommitted rows another connection cannot see,
-    everything runs on this one."""
+    Outside a transaction, the two longest fills (the per-topic rows, then the edges) run
+    on a second connection while this one rebuilds the memberships, then swaps in the
+    per-topic rows, writes the counts and the search documents, then swaps in the edges:
+    each is a long statement on one core (at 1M works this took the refresh from 160 s to
+    about 90 s). The fills lock nothing anyone writes; the swaps all happen here, one
+    after the other: swapping a table drops its foreign keys, which locks the researchers'
+    table, and two swaps in concurrent transactions deadlock. Inside a caller's
+    transaction, whose uncommitted rows another connection cannot see, everything runs on
+    this one."""
     if connection.in_atomic_block:
         refresh_all_researcher_counts()
         refresh_all_search_documents()
         return rebuild_coauthor_edges(researcher_ids=None)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="edges") as pool:
-        filling = pool.submit(_on_own_connection, fill_all_coauthor_edges)
-        try:
-            refresh_all_researcher_counts()
-            refresh_all_search_documents()
-        finally:
-            filled = filling.result()  # waits for the edges, and raises what they raised
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh") as pool:
+        # The pool runs them in this order, one after the other.
+        topics = pool.submit(_on_own_connection, fill_all_researcher_topics)
+        edges = pool.submit(_on_own_connection, fill_all_coauthor_edges)
+        # (On an error, leaving the pool waits for the second connection to be done.)
+        refresh_all_memberships()
+        topics.result()  # raises what the fill raised
+        refresh_all_researcher_counts(topics_filled=True)
+        refresh_all_search_documents(memberships=False)
+        filled = edges.result()
     return set(rebuild_all_coauthor_edges(filled=filled).researcher_ids)
 
 

@@ -334,20 +334,69 @@ def refresh_topic_counts(*, topic_ids: Iterable[int]) -> None:
         )
 
 
-def refresh_all_search_documents() -> int:
+def refresh_all_search_documents(*, memberships: bool = True) -> int:
     """Every researcher (a first import, a new deployment, the benchmark corpus): the
-    membership rows and search documents rebuilt set-based, each into a fresh table
-    swapped in (`bzpeer.tableswap`), then every institution's and topic's count. One pass
-    over each source table whatever the number of researchers: a chunked refresh repeats
-    its joins per chunk, which grows faster than the corpus. Returns how many documents."""
+    membership rows (`refresh_all_memberships`, unless `memberships` is False: the caller
+    ran it) and the search documents rebuilt set-based, each into a fresh table swapped in
+    (`bzpeer.tableswap`), then every topic's count. One pass over each source table
+    whatever the number of researchers: a chunked refresh repeats its joins per chunk,
+    which grows faster than the corpus. Returns how many documents."""
+    if memberships:
+        refresh_all_memberships()
+    t = _tables()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {t['researcher']})")
+        if not cursor.fetchone()[0]:
+            return 0  # nothing to index (a migration on an empty database runs this)
+        # A few large hash aggregates and index builds: give them memory.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        with rebuilt_table(cursor, t["search"]) as search:
+            cursor.execute(
+                f"""
+                INSERT INTO {search} (researcher_id, document, names, works_count)
+                {_document_select(f"{visible_sql('r')}", full=True)}
+                """,
+                _document_params(),
+            )
+            documents = cursor.rowcount
+            cursor.execute(
+                f"""
+                INSERT INTO {t["word"]} (word)
+                SELECT DISTINCT w.word
+                FROM {search} s,
+                     unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, s.names)))
+                       AS w(word)
+                WHERE strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
+                ON CONFLICT (word) DO NOTHING
+                """,
+                {"config": NAMES_CONFIG},
+            )
+        cursor.execute(
+            f"""
+            UPDATE {t["topic"]} tp SET researchers_count = COALESCE(c.n, 0)
+            FROM {t["topic"]} tp2
+            LEFT JOIN (SELECT rt.topic_id, COUNT(*) AS n FROM {t["rtopic"]} rt
+                       JOIN {t["researcher"]} r ON r.id = rt.researcher_id
+                            AND {visible_sql("r")}
+                       GROUP BY rt.topic_id) c ON c.topic_id = tp2.id
+            WHERE tp.id = tp2.id AND tp.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
+            """
+        )
+    return documents
+
+
+def refresh_all_memberships() -> None:
+    """Every researcher's institution rows (from the listed authorships' affiliations and
+    the last known institution), rebuilt set-based into a fresh table swapped in, then
+    every institution's researcher count; in a transaction of its own."""
     t = _tables()
     listed = listing.listed_sql("a", "w")
     shown = f"{visible_sql('r')} AND NOT r.affiliation_hidden"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {t['researcher']})")
         if not cursor.fetchone()[0]:
-            return 0  # nothing to index (a migration on an empty database runs this)
-        # A few large hash aggregates and index builds: give them memory.
+            return
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         with rebuilt_table(cursor, t["member"]) as member:
@@ -376,27 +425,6 @@ def refresh_all_search_documents() -> int:
                 ORDER BY researcher_id, institution_id
                 """
             )
-        with rebuilt_table(cursor, t["search"]) as search:
-            cursor.execute(
-                f"""
-                INSERT INTO {search} (researcher_id, document, names, works_count)
-                {_document_select(f"{visible_sql('r')}", full=True)}
-                """,
-                _document_params(),
-            )
-            documents = cursor.rowcount
-            cursor.execute(
-                f"""
-                INSERT INTO {t["word"]} (word)
-                SELECT DISTINCT w.word
-                FROM {search} s,
-                     unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, s.names)))
-                       AS w(word)
-                WHERE strpos(w.word, chr(39)) = 0 AND strpos(w.word, chr(92)) = 0
-                ON CONFLICT (word) DO NOTHING
-                """,
-                {"config": NAMES_CONFIG},
-            )
         cursor.execute(
             f"""
             UPDATE {t["institution"]} i SET researchers_count = COALESCE(c.n, 0)
@@ -406,15 +434,3 @@ def refresh_all_search_documents() -> int:
             WHERE i.id = i2.id AND i.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
             """
         )
-        cursor.execute(
-            f"""
-            UPDATE {t["topic"]} tp SET researchers_count = COALESCE(c.n, 0)
-            FROM {t["topic"]} tp2
-            LEFT JOIN (SELECT rt.topic_id, COUNT(*) AS n FROM {t["rtopic"]} rt
-                       JOIN {t["researcher"]} r ON r.id = rt.researcher_id
-                            AND {visible_sql("r")}
-                       GROUP BY rt.topic_id) c ON c.topic_id = tp2.id
-            WHERE tp.id = tp2.id AND tp.researchers_count IS DISTINCT FROM COALESCE(c.n, 0)
-            """
-        )
-    return documents

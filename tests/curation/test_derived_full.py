@@ -13,8 +13,14 @@ from bzpeer.curation import derived
 from bzpeer.curation.derived import refresh_all_researcher_counts, refresh_researcher_counts
 from bzpeer.pagecache.models import ContentVersion
 from graph.models import CoauthorEdge
-from profiles.models import Researcher, ResearcherSearch, ResearcherTopic
-from tests.factories import AuthorshipFactory, ResearcherFactory, TopicFactory, WorkFactory
+from profiles.models import Researcher, ResearcherInstitution, ResearcherSearch, ResearcherTopic
+from tests.factories import (
+    AuthorshipFactory,
+    InstitutionFactory,
+    ResearcherFactory,
+    TopicFactory,
+    WorkFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +110,9 @@ def _everything() -> dict[str, list]:
             )
         ),
         "documents": sorted(ResearcherSearch.objects.values_list("researcher_id", "works_count")),
+        "members": sorted(
+            ResearcherInstitution.objects.values_list("researcher_id", "institution_id")
+        ),
     }
 
 
@@ -111,19 +120,21 @@ def _forget_derived_data() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"TRUNCATE {CoauthorEdge._meta.db_table}, {ResearcherTopic._meta.db_table}, "
-            f"{ResearcherSearch._meta.db_table}"
+            f"{ResearcherSearch._meta.db_table}, {ResearcherInstitution._meta.db_table}"
         )
     Researcher.objects.update(works_count=0, topics_count=0, close_collaborators_count=0)
 
 
 @pytest.mark.django_db(transaction=True)  # committed rows: the edges' connection sees them
-def test_outside_a_transaction_the_edges_are_rebuilt_beside_the_counts_with_the_same_result(
+def test_outside_a_transaction_the_longest_fills_run_beside_the_rest_with_the_same_result(
     monkeypatch,
 ):
-    """Outside a transaction (a first import's refresh) the edges are rebuilt on a second
-    connection while this one rebuilds counts, per-topic rows and documents; the result is
-    what the one-connection rebuild inside a transaction gives."""
+    """Outside a transaction (a first import's refresh) the per-topic rows and the edges
+    are filled on a second connection while this one rebuilds the memberships, counts and
+    documents; the result is what the one-connection rebuild inside a transaction gives."""
     team = ResearcherFactory.create_batch(4)
+    team[0].last_known_institution = InstitutionFactory()
+    team[0].save()
     topic = TopicFactory()
     for size in (2, 3, 4, 4):
         work = WorkFactory(authors_count=size)
@@ -131,13 +142,14 @@ def test_outside_a_transaction_the_edges_are_rebuilt_beside_the_counts_with_the_
         for position, researcher in enumerate(team[:size]):
             AuthorshipFactory(work=work, researcher=researcher, order=position)
     threads: list[str] = []
-    real_fill = derived.fill_all_coauthor_edges
+    for name in ("fill_all_researcher_topics", "fill_all_coauthor_edges"):
+        real_fill = getattr(derived, name)
 
-    def watching():
-        threads.append(threading.current_thread().name)
-        return real_fill()
+        def watching(real_fill=real_fill):
+            threads.append(threading.current_thread().name)
+            return real_fill()
 
-    monkeypatch.setattr(derived, "fill_all_coauthor_edges", watching)
+        monkeypatch.setattr(derived, name, watching)
 
     beside = derived._refresh_everything()
     parallel = _everything()
@@ -145,8 +157,9 @@ def test_outside_a_transaction_the_edges_are_rebuilt_beside_the_counts_with_the_
     with transaction.atomic():
         in_one = derived._refresh_everything()
 
-    assert len(threads) == 1 and threads[0] != threading.current_thread().name
+    assert len(threads) == 2 and threading.current_thread().name not in threads
     assert beside == in_one == {r.pk for r in team}
     assert _everything() == parallel
     assert len(parallel["edges"]) == 12 and parallel["counts"][0][1:] == (4, 1)
     assert {count for _, count in parallel["close"]} == {3}
+    assert parallel["members"] == [(team[0].pk, team[0].last_known_institution_id)]

@@ -381,8 +381,7 @@ def test_the_full_rebuild_stores_edges_in_key_order():
                 AuthorshipFactory(work=work, researcher=person, order=order)
 
     with transaction.atomic(), connection.cursor() as cursor:
-        # As at scale: aggregated by hash (on a few rows the planner sorts to group, which
-        # would put them in order whatever the rebuild asks).
+        # Whatever the planner may pick to group the pairs: here it may not sort.
         cursor.execute("SET LOCAL enable_sort = off")
         rebuild_all_coauthor_edges()
 

@@ -211,7 +211,6 @@ def _commit_without_waiting_for_the_disk() -> None:
     a rerun imports it again (its upserts are idempotent). Nothing is ever half-written."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute("SET LOCAL gin_pending_list_limit = '64MB'")
 
 
 class _Run:
