@@ -486,8 +486,8 @@ def _refresh_everything() -> set[int]:
     Outside a transaction, the two longest fills (the per-topic rows, then the edges) run
     on a second connection while this one rebuilds the memberships, then swaps in the
     per-topic rows, writes the counts and the search documents, then swaps in the edges:
-    each is a long statement on one core (at 1M works this took the refresh from 160 s to
-    about 90 s). The fills lock nothing anyone writes; the swaps all happen here, one
+    each is a long statement on one core (at 1M works the refresh took 100 s instead of
+    160 s). The fills lock nothing anyone writes; the swaps all happen here, one
     after the other: swapping a table drops its foreign keys, which locks the researchers'
     table, and two swaps in concurrent transactions deadlock. Inside a caller's
     transaction, whose uncommitted rows another connection cannot see, everything runs on
