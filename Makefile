@@ -78,7 +78,8 @@ web: install
 
 # The OpenAlex import benchmark (not a test): an OpenAlex-shaped snapshot written from the
 # same corpus generator, imported end to end into its own database (BENCH_IMPORT_DATABASE,
-# default bzpeer_bench_import), against the COPY floor; figures into docs/benchmarks.md.
+# default bzpeer_bench_import), against the COPY floor and, per work, against a first import
+# of BENCH_COMPARE_WORKS works (default 100,000; 0 skips it); figures into docs/benchmarks.md.
 # BENCH_WORKS=100000 for a quick run; BENCH_IMPORT_WORKERS sets --workers (default 2).
 .PHONY: bench-import
 bench-import: $(VENV_STAMP)
