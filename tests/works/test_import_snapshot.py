@@ -476,3 +476,49 @@ def test_the_tables_are_analysed_each_time_the_import_grows_by_half(monkeypatch)
 
     assert done == [False, True, False, True, True, False, True]
     assert calls == [10, 20, 30, 45]
+
+
+def test_the_end_of_an_import_analyses_only_what_came_since_the_last_analysis(monkeypatch):
+    from works.importer import service
+
+    calls: list[int] = []
+    monkeypatch.setattr(service, "ANALYZE_AFTER_RECORDS", 10)
+    monkeypatch.setattr(service, "analyze_changed_tables", lambda: calls.append(1))
+    analysed_last = service.AnalyzeAsTablesGrow()
+    analysed_last.add(10)
+    more_since = service.AnalyzeAsTablesGrow()
+    more_since.add(10)
+    more_since.add(3)
+    too_small = service.AnalyzeAsTablesGrow()
+    too_small.add(9)
+
+    assert [analysed_last.finish(), more_since.finish(), too_small.finish()] == [
+        False,
+        True,
+        False,
+    ]
+    assert len(calls) == 3  # two during the imports, one at the end of `more_since`
+
+
+@pytest.mark.django_db
+def test_an_import_whose_last_file_was_analysed_is_not_analysed_again(
+    tmp_path, hook_calls, monkeypatch
+):
+    from works.importer import service
+
+    calls: list[int] = []
+    monkeypatch.setattr(service, "ANALYZE_AFTER_RECORDS", 20)
+    monkeypatch.setattr(
+        service, "analyze_changed_tables", lambda: calls.append(Work.objects.count())
+    )
+    records = demo_records(DEMO_WORKS_PATH)
+
+    result = run_command(
+        write_jsonl(tmp_path / "a.jsonl", records[:20]),
+        write_jsonl(tmp_path / "b.jsonl", records[20:40]),
+    )
+
+    # Analysed after each file (20 records, then 20 more: as many again); the second
+    # analysis was the end's, not followed by a third with nothing new to see.
+    assert result.error is None
+    assert calls == [20, 40]

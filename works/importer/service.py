@@ -132,8 +132,7 @@ def import_openalex(
         bar.close()
         refreshed: set[int] = set()
         if finished:
-            if run.stats.records >= ANALYZE_AFTER_RECORDS:
-                analyze_changed_tables()
+            growth.finish()
             if on_finish is not None:
                 refreshed = refresh_touched(on_finish=on_finish)
         elif on_finish is not None:
@@ -188,6 +187,16 @@ class AnalyzeAsTablesGrow:
         self.imported += records
         since = self.imported - self.analysed_at
         if since < ANALYZE_AFTER_RECORDS or since * 2 < self.analysed_at:
+            return False
+        analyze_changed_tables()
+        self.analysed_at = self.imported
+        return True
+
+    def finish(self) -> bool:
+        """At the end of the import: analyse once more when the import was large enough to
+        need it (ANALYZE_AFTER_RECORDS records) and records came since the last analysis
+        (not again right after the last part's or file's). Returns whether it did."""
+        if self.imported < ANALYZE_AFTER_RECORDS or self.imported == self.analysed_at:
             return False
         analyze_changed_tables()
         self.analysed_at = self.imported

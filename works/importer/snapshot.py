@@ -38,6 +38,7 @@ from django.db import connections
 
 from works.importer.normalize import parse_entity_id
 from works.importer.reader import MAX_RECORD_BYTES
+from works.importer.service import AnalyzeAsTablesGrow, _Run
 from works.importer.stats import ImportStats
 from works.models import ImportedPart
 
@@ -82,6 +83,8 @@ class SnapshotResult:
     parts_skipped: int = 0
     parts_imported: int = 0
     problems: list[str] = field(default_factory=list)  # manifest mismatches, missing parts
+    # The changed tables' analyses as they grow; the caller finishes it after the parts.
+    analysis: AnalyzeAsTablesGrow = field(default_factory=AnalyzeAsTablesGrow)
 
 
 def data_dir(root: Path) -> Path | None:
@@ -151,8 +154,6 @@ def import_part(
 ) -> PartOutcome:
     """Import one part (every batch its own transaction), then record it when its count
     agrees with the manifest."""
-    from works.importer.service import _Run
-
     messages: list[str] = []
     started = time.perf_counter()
     run = _Run(messages.append, batch_size, False, max_record_bytes)
@@ -207,11 +208,8 @@ def import_snapshot(
     """Import every part of the snapshot at `root` not recorded yet (see the module
     docstring). Derived data is not refreshed here: the touched set is durable and the
     caller refreshes it once, after every part. The changed tables are analysed as they
-    grow (in this process, between parts: `AnalyzeAsTablesGrow`)."""
-    from works.importer.service import AnalyzeAsTablesGrow
-
+    grow (in this process, between parts); the caller ends with `result.analysis.finish()`."""
     planned = plan(root)
-    growth = AnalyzeAsTablesGrow()
     result = SnapshotResult(parts_total=len(planned.parts), problems=list(planned.problems))
     for problem in planned.problems:
         report(problem)
@@ -230,7 +228,7 @@ def import_snapshot(
         if not outcome.recorded:
             result.problems.append(outcome.messages[-1])
         state["bytes"] += outcome.part.size
-        growth.add(outcome.stats.records)
+        result.analysis.add(outcome.stats.records)
         if progress is not None:
             progress(outcome, result, state["bytes"] / total_bytes)
 

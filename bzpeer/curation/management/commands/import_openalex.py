@@ -20,7 +20,6 @@ from works.importer.reader import MAX_RECORD_BYTES
 from works.importer.service import (
     ANALYZE_AFTER_RECORDS,
     BATCH_SIZE,
-    analyze_changed_tables,
     refresh_touched,
 )
 from works.importer.snapshot import (
@@ -151,8 +150,7 @@ class Command(BaseCommand):
         merged = self.apply_merged_ids(root, options["curator"])
         phases["merged ids"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        if result.stats.records >= ANALYZE_AFTER_RECORDS:
-            analyze_changed_tables()
+        result.analysis.finish()
         phases["analyze"] = time.perf_counter() - mark
         mark = time.perf_counter()
         refreshed = refresh_touched(on_finish=importing.refresh_after_import)
